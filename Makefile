@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a helper.
+VENV   ?= .venv
+PYTHON ?= python3
+FLASK  := $(VENV)/bin/flask --app wsgi
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest openapi bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+## Set up and serve the API on the embedded defaults (SQLite, local Redis) with demo data.
+run: $(VENV)/.installed
+	-@bash .ci/system-deps redis-server
+	$(FLASK) run-demo
+
+## Set up and run ruff, mypy and the whole pytest suite (SQLite, PostgreSQL, Redis).
+test: $(VENV)/.installed
+	@bash .ci/system-deps postgresql redis-server
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## Regenerate the committed OpenAPI document after an API change.
+openapi: $(VENV)/.installed
+	DATABASE_URL=sqlite:// $(FLASK) openapi write --format json openapi/openapi.json
+
+## Run every benchmark (prints ratios against baselines measured in the same run).
+bench: $(VENV)/.installed
+	@bash .ci/system-deps postgresql redis-server
+	for b in benchmarks/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Samverkan Field: the Flask service."""

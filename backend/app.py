@@ -1,0 +1,80 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from backend import config as config_module
+from backend.api import Api
+from backend.database import configure_sqlite
+from backend.extensions import db, migrate, redis
+
+API_TITLE = "Samverkan Field"
+API_VERSION = "1.0.0"
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def _openapi_settings() -> dict[str, Any]:
+    return {
+        "API_TITLE": API_TITLE,
+        "API_VERSION": API_VERSION,
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": (
+                    "Field reports, photos, cases and presence around Sergels Torg. "
+                    "Every error has the shape {status, code, message, errors}."
+                )
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                }
+            },
+        },
+    }
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE))
+    app.config.update(config_module.from_env())
+    app.config.update(_openapi_settings())
+    app.config.update(config or {})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    import backend.models  # noqa: F401  (every table known to Alembic and the ORM)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, compare_type=True, render_as_batch=True)
+    redis.init_app(app)
+    api = Api(app)
+    _register_blueprints(api)
+
+    from backend.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(api: Api) -> None:
+    from backend.health.views import blp as health
+    from backend.organisations.views import blp as organisations
+    from backend.reference.views import blp as reference
+    from backend.users.views import blp as users
+    from backend.users.views import me_blp
+
+    for blueprint in (health, me_blp, reference, organisations, users):
+        api.register_blueprint(blueprint)

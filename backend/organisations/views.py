@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth import auth
+from backend.extensions import db
+from backend.organisations import services
+from backend.organisations.models import Organisation
+from backend.organisations.schemas import OrganisationSchema, OrganisationUpdateSchema
+
+blp = Blueprint(
+    "organisations",
+    __name__,
+    url_prefix="/api/v1/admin/organisations",
+    description="Organisations (admin only): the förvaltningar and the partnership.",
+)
+
+
+@blp.route("")
+class Organisations(MethodView):
+    @auth(blp, "admin")
+    @blp.response(200, OrganisationSchema(many=True))
+    def get(self) -> list[Organisation]:
+        """List organisations"""
+        return services.list_organisations(db.session())
+
+    @auth(blp, "admin")
+    @blp.arguments(OrganisationSchema)
+    @blp.response(201, OrganisationSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, data: dict[str, Any]) -> Organisation:
+        """Create an organisation"""
+        return services.create_organisation(db.session(), **data)
+
+
+@blp.route("/<string:slug>")
+class OrganisationBySlug(MethodView):
+    @auth(blp, "admin")
+    @blp.response(200, OrganisationSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, slug: str) -> Organisation:
+        """Get one organisation"""
+        return services.get_by_slug(db.session(), slug)
+
+    @auth(blp, "admin")
+    @blp.arguments(OrganisationUpdateSchema)
+    @blp.response(200, OrganisationSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def patch(self, data: dict[str, Any], slug: str) -> Organisation:
+        """Change an organisation's name, channel or active flag"""
+        return services.update_organisation(db.session(), slug, **data)

@@ -1,0 +1,119 @@
+"""Reference data: organisations, zones and categories, loaded from the versioned files in
+``backend/reference/data`` and looked up by the rest of the service."""
+
+from __future__ import annotations
+
+import functools
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.organisations.models import Organisation
+from backend.reference.models import Category, Zone
+
+DATA_DIR = Path(__file__).parent / "data"
+CATEGORY_SETTINGS = ("dedup_radius_m", "dedup_window_min", "dedup_group")
+
+
+@dataclass
+class LoadResult:
+    organisations: int
+    zones: int
+    categories: int
+
+
+def _bounds(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
+    min_lon, min_lat, max_lon, max_lat = shape(geometry).bounds
+    return min_lat, min_lon, max_lat, max_lon
+
+
+def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> LoadResult:
+    """Insert or update every organisation, zone and category in the data files (idempotent)."""
+    orgs = tomllib.loads((data_dir / "organisations.toml").read_text("utf-8"))
+    existing_orgs = {o.slug: o for o in session.execute(select(Organisation)).scalars()}
+    for item in orgs["organisation"]:
+        org = existing_orgs.get(item["slug"])
+        if org is None:
+            session.add(Organisation(slug=item["slug"], name=item["name"], channel=item["channel"]))
+        else:
+            org.name = item["name"]
+
+    zones = json.loads((data_dir / "zones.geojson").read_text("utf-8"))
+    existing_zones = {z.slug: z for z in session.execute(select(Zone)).scalars()}
+    for feature in zones["features"]:
+        props, geometry = feature["properties"], feature["geometry"]
+        shape(geometry)  # fails loudly on a malformed polygon before anything is stored
+        min_lat, min_lon, max_lat, max_lon = _bounds(geometry)
+        values = {
+            "name": props["name"],
+            "geometry": geometry,
+            "min_lat": min_lat,
+            "min_lon": min_lon,
+            "max_lat": max_lat,
+            "max_lon": max_lon,
+            "version": int(zones["version"]),
+        }
+        zone = existing_zones.get(props["slug"])
+        if zone is None:
+            session.add(Zone(slug=props["slug"], **values))
+        else:
+            for key, value in values.items():
+                setattr(zone, key, value)
+
+    cats = tomllib.loads((data_dir / "categories.toml").read_text("utf-8"))
+    existing_cats = {c.code: c for c in session.execute(select(Category)).scalars()}
+    for item in cats["category"]:
+        values = {
+            "kind": item["kind"],
+            "label_sv": item["label_sv"],
+            "label_en": item["label_en"],
+            "settings": {k: item[k] for k in CATEGORY_SETTINGS if k in item},
+            "version": int(cats["version"]),
+        }
+        cat = existing_cats.get(item["code"])
+        if cat is None:
+            session.add(Category(code=item["code"], **values))
+        else:
+            for key, value in values.items():
+                setattr(cat, key, value)
+    session.commit()
+    return LoadResult(len(orgs["organisation"]), len(zones["features"]), len(cats["category"]))
+
+
+def list_zones(session: Session) -> list[Zone]:
+    return list(session.execute(select(Zone).order_by(Zone.slug)).scalars())
+
+
+def list_categories(session: Session) -> list[Category]:
+    return list(
+        session.execute(
+            select(Category).where(Category.active.is_(True)).order_by(Category.code)
+        ).scalars()
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _polygon(slug: str, version: int, geometry_json: str) -> BaseGeometry:
+    return shape(json.loads(geometry_json))
+
+
+def zone_for_point(session: Session, lat: float, lon: float) -> Zone | None:
+    """The zone containing the point (boundary included), or None outside every zone."""
+    candidates = session.execute(
+        select(Zone)
+        .where(Zone.min_lat <= lat, Zone.max_lat >= lat, Zone.min_lon <= lon, Zone.max_lon >= lon)
+        .order_by(Zone.slug)
+    ).scalars()
+    point = Point(lon, lat)
+    for zone in candidates:
+        polygon = _polygon(zone.slug, zone.version, json.dumps(zone.geometry, sort_keys=True))
+        if polygon.covers(point):
+            return zone
+    return None

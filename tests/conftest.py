@@ -1,0 +1,173 @@
+"""Fixtures: real PostgreSQL and Redis servers, an app per database backend, factories.
+
+Every test that uses ``app`` runs twice, on SQLite and on PostgreSQL (``--db`` picks one).
+The schema comes from the Alembic migrations, so the migrations are tested too. Between tests
+every table is emptied and the reference data reloaded: tests that start other processes
+(workers, gunicorn, concurrent pushes) see committed data, which a rolled-back outer
+transaction could not give them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from redis import Redis
+from sqlalchemy import text
+
+from tests.servers import PostgresServer, RedisServer
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        action="append",
+        choices=BACKENDS,
+        help="database backend(s) to run the app tests on (default: both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("db") or list(BACKENDS)
+        metafunc.parametrize("db_backend", chosen, scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    db_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    if db_backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database("samverkan_test")
+
+
+@pytest.fixture(scope="session")
+def base_app(
+    database_url: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    from backend.app import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_server.url(1),
+            "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+            "SECRET_KEY": "test",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from backend.extensions import db
+
+        db.engine.dispose()
+
+
+def _empty_all_tables(app: Flask) -> None:
+    from backend.extensions import db
+    from backend.reference.services import load_reference_data
+
+    with app.app_context():
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.commit()
+        load_reference_data(db.session())
+        db.session.remove()
+
+
+@pytest.fixture
+def app(base_app: Flask) -> Iterator[Flask]:
+    _empty_all_tables(base_app)
+    Redis.from_url(base_app.config["REDIS_URL"]).flushdb()
+    with base_app.app_context():
+        yield base_app
+        from backend.extensions import db
+
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@dataclass
+class Account:
+    id: uuid.UUID
+    name: str
+    role: str
+    organisation: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def create_user(app: Flask) -> Callable[..., Account]:
+    from backend.extensions import db
+    from backend.users.services import create_user as create
+
+    def factory(role: str = "field", org: str = "city-i-samverkan", name: str = "") -> Account:
+        name = name or f"{role}-{uuid.uuid4().hex[:8]}"
+        user, token = create(db.session(), name=name, role=role, organisation=org)
+        return Account(user.id, name, role, org, token)
+
+    return factory
+
+
+@pytest.fixture
+def admin(create_user: Callable[..., Account]) -> Account:
+    return create_user(role="admin")
+
+
+@pytest.fixture
+def field_user(create_user: Callable[..., Account]) -> Account:
+    return create_user(role="field")
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "postgres_only: runs only on PostgreSQL")
