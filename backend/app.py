@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from backend import config as config_module
 from backend.api import Api
-from backend.database import configure_sqlite
+from backend.database import configure_sqlite, read_only_sqlite
 from backend.extensions import db, migrate, redis
 
 API_TITLE = "Samverkan Field"
@@ -62,6 +62,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     redis.init_app(app)
     api = Api(app)
     _register_blueprints(api)
+
+    @app.before_request
+    def _reads_do_not_lock() -> None:
+        if request.method in ("GET", "HEAD"):
+            read_only_sqlite(db.session())
 
     from backend.cli import register_cli
 

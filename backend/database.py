@@ -2,9 +2,14 @@
 
 SQLite is the embedded default and several gunicorn workers write to it at once. WAL lets
 readers run beside the writer; ``BEGIN IMMEDIATE`` takes the write lock at the start of every
-transaction, so two transactions never both read and then fail to upgrade to a write lock (the
-case in which SQLite reports "database is locked" without waiting); the busy timeout makes a
-second writer wait for the first instead of failing.
+transaction that may write, so two transactions never both read and then fail to upgrade to a
+write lock (the case in which SQLite reports "database is locked" without waiting); the busy
+timeout makes a second writer wait for the first instead of failing.
+
+Read-only requests (GET, HEAD) begin ``DEFERRED`` instead (see ``read_only_sqlite``), so a
+supervisor's long query never holds the write lock against the phones' pushes. A read-only
+request that must write (an audit row) commits its read first: the next transaction begins
+IMMEDIATE again.
 """
 
 from __future__ import annotations
@@ -42,7 +47,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Any) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+
+def read_only_sqlite(session: Any) -> None:
+    """Begin the session's next transaction DEFERRED (SQLite only): for reads."""
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
 
 
 def utcnow() -> datetime:

@@ -81,6 +81,8 @@ def run_demo(host: str, port: int, workers: int) -> None:
     click.echo("2/4 loading reference data and demo users ...", err=True)
     load_reference_data(db.session())
     tokens = seed_demo_users(db.session())
+    # This process lives as long as the service: hold no transaction (and no SQLite lock).
+    db.session.remove()
     tokens_file = Path(app.instance_path) / "demo-tokens.json"
     tokens_file.write_text(json.dumps(tokens, ensure_ascii=False, indent=2), "utf-8")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,16 @@ def handle_domain_error(error: DomainError) -> Response:
     return error_response(error.status, error.code, error.message, error.errors, error.headers)
 
 
+def handle_database_unavailable(error: Exception) -> Response:
+    log.warning("database unavailable: %s", type(error).__name__)
+    return error_response(
+        503,
+        "database_unavailable",
+        "The database is busy or unreachable; nothing was changed. Retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return error_response(500, "internal_error", "Internal error; it has been logged.")
@@ -197,4 +208,5 @@ def handle_unexpected(error: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -26,3 +26,16 @@ def test_readyz_is_503_when_redis_is_unreachable(tmp_path):
     assert "database" not in body["errors"]
     # Liveness does not depend on Redis.
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_unreachable_database_is_503_with_retry_after(tmp_path):
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x"}
+    )
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer sf_whatever"})
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "database_unavailable"
+    assert response.headers["Retry-After"]
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert "database" in ready.get_json()["errors"]
