@@ -48,7 +48,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(_openapi_settings())
     app.config.update(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  (Swedish names stay readable)
+    # Swedish names stay readable in responses.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :]).parent.mkdir(
