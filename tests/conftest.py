@@ -171,3 +171,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "postgres_only: runs only on PostgreSQL")
+
+
+@pytest.fixture
+def role_headers(create_user: Callable[..., Account]) -> dict[str, dict[str, str]]:
+    """One valid token per role, for tests that call every route as every role."""
+    return {
+        role: create_user(role=role).headers
+        for role in ("field", "department", "supervisor", "admin")
+    }
