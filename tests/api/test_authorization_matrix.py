@@ -92,7 +92,7 @@ CASES = [(method, path, role) for (method, path), row in ROUTES.items() for role
 def test_matrix(client, create_user, method, path, role):
     other = create_user(role="field", org="fastighetskontoret")
     from backend.extensions import db
-    from backend.users.services import issue_token, get_user
+    from backend.users.services import get_user, issue_token
 
     token_row, _ = issue_token(db.session(), get_user(db.session(), other.id), "matrix")
     db.session.commit()
