@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from backend.presence.values import (
@@ -186,8 +187,12 @@ def _worker_day(
             intervals.append(Interval(zone, lo, hi, inferred))
     seen = [at for at, _ in timeline.between(day_start, day_end) if at < day_end]
     day_filed = sorted(
-        (item for item in filed if day_start <= _utc_second(item.at) < day_end),
-        key=lambda item: (_utc_second(item.at), item.item_id),
+        (
+            replace(item, at=at)
+            for item in filed
+            if day_start <= (at := _utc_second(item.at)) < day_end
+        ),
+        key=lambda item: (item.at, item.item_id),
     )
     return WorkerDay(
         worker_id=worker_id,

@@ -269,7 +269,11 @@ def test_filed_items_are_listed_and_counted_for_the_day():
     ]
     events = [ev("shift_start", "08:00", "hotorget"), ev("shift_end", "12:00")]
     (worker,) = daily_log(events, filed, DAY).workers
-    assert [f.item_id for f in worker.filed] == ["r1", "c1"]
+    assert [(f.item_id, f.at) for f in worker.filed] == [
+        ("r1", at("09:00").astimezone(UTC)),
+        ("c1", at("10:00").astimezone(UTC)),
+    ]
+    assert all(f.at.tzinfo is UTC for f in worker.filed)
     assert (worker.filed_count("report"), worker.filed_count("contact")) == (1, 1)
 
 
