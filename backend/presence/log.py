@@ -1,0 +1,364 @@
+"""Daily presence logs, hourly coverage and range summaries, computed from stored events.
+
+Pure: no Flask, no database, no clock. The caller loads the presence events and filed items
+(reports, contacts) of the workers it may show and passes ``now``; everything here is a function
+of those values, so a late or out-of-order event changes the log it belongs to the next time the
+log is computed, and nothing is kept as a counter that could drift.
+
+How a worker's events become intervals (per worker, events sorted by time, ties broken by
+``EVENT_ORDER`` and then item id, so any arrival order gives the same log):
+
+- A shift opens at ``shift_start`` and closes at ``shift_end``. Every event in between is a
+  *sign of presence*. ``ping`` and ``zone_enter`` move the worker to their zone; ``zone_exit``
+  moves them out of that zone (to no zone) unless they are already elsewhere; a repeated
+  ``shift_start`` during a shift continues it.
+- Zone ``None`` means present but in no known zone: a ping outside every zone polygon, or a
+  shift start that named no zone. It is shown as its own interval with zone ``null``.
+- A shift with no ``shift_end`` within ``max_shift`` of its start has lost its end: it closes
+  at ``min(last sign + grace, start + max_shift)``, and that close is *inferred*. A
+  ``shift_start`` more than ``grace`` after the last sign of an open shift means the same
+  (yesterday's end was forgotten): the open shift closes there, inferred, and a new one opens.
+  Inside a shift that has its end, silence between signs counts as presence: a phone in a
+  pocket under Plattan's concrete misses pings, and the worker said they were on shift.
+- A sign of presence while no shift is open (its ``shift_start`` lost or not yet synced) opens a
+  shift at that sign, with an inferred start; a ``shift_end`` with no open shift is ignored.
+- An interval is ``inferred`` when its start is an inferred shift start or its end is an
+  inferred close; when midnight or ``now`` cuts it first, only if it runs past the last sign.
+- Intervals are clipped to the local day (a shift crossing midnight appears in both days) and to
+  ``now`` (an open shift is never extended into the future).
+
+The log of a day depends only on the events in ``event_window(day)``: events outside it are
+ignored, so loading more history never changes a day's log.
+
+Times are kept to the whole second (sub-second precision of a phone clock means nothing here);
+every returned datetime is tz-aware UTC.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from backend.presence.values import (
+    EVENT_ORDER,
+    LOCAL_TZ,
+    MAX_SHIFT,
+    SHIFT_GRACE,
+    DailyLog,
+    DaySummary,
+    FiledItem,
+    HourCoverage,
+    Interval,
+    PresenceEvent,
+    Summary,
+    WorkerDay,
+    ZoneCount,
+    ZoneTime,
+)
+
+_HOUR = timedelta(hours=1)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants of the local day's first and next day's first moment."""
+    start = datetime.combine(day, time(), LOCAL_TZ).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), LOCAL_TZ).astimezone(UTC)
+    return start, end
+
+
+def event_window(
+    first: date,
+    last: date | None = None,
+    *,
+    grace: timedelta = SHIFT_GRACE,
+    max_shift: timedelta = MAX_SHIFT,
+) -> tuple[datetime, datetime]:
+    """The inclusive UTC range of presence events to load for the days ``first``..``last``.
+
+    A shift open on a day started at most ``max_shift`` before it, and its end, if it has one,
+    comes at most ``max_shift`` after the day.
+    """
+    start, _ = day_bounds(first)
+    _, end = day_bounds(last or first)
+    return start - max_shift, end + max_shift
+
+
+def _utc_second(at: datetime) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: presence times must be tz-aware")
+    return at.astimezone(UTC).replace(microsecond=0)
+
+
+def _zone_key(zone: str | None) -> tuple[bool, str]:
+    return (zone is None, zone or "")
+
+
+class _Timeline:
+    """One worker's events, normalised and sorted once, sliced per day."""
+
+    __slots__ = ("events", "times")
+
+    def __init__(self, events: list[PresenceEvent]) -> None:
+        keyed = sorted(
+            ((_utc_second(e.at), EVENT_ORDER[e.event], e.item_id, e) for e in events),
+            key=lambda row: row[:3],
+        )
+        self.times = [row[0] for row in keyed]
+        self.events = [(row[0], row[3]) for row in keyed]
+
+    def between(self, lo: datetime, hi: datetime) -> list[tuple[datetime, PresenceEvent]]:
+        return self.events[bisect.bisect_left(self.times, lo) : bisect.bisect_right(self.times, hi)]
+
+
+def _shift_intervals(
+    events: Iterable[tuple[datetime, PresenceEvent]], grace: timedelta, max_shift: timedelta
+) -> list[tuple[list[tuple[str | None, datetime, datetime]], bool, bool, datetime]]:
+    """Unclipped shifts: (segments, start inferred, end inferred, last sign) for each."""
+    shifts: list[tuple[list[tuple[str | None, datetime, datetime]], bool, bool, datetime]] = []
+    open_ = False
+    start = seg_start = last_sign = datetime.min.replace(tzinfo=UTC)
+    start_inferred = False
+    zone: str | None = None
+    segments: list[tuple[str | None, datetime, datetime]] = []
+
+    def close(at: datetime, inferred: bool) -> None:
+        segments.append((zone, seg_start, at))
+        shifts.append(([s for s in segments if s[2] > s[1]], start_inferred, inferred, last_sign))
+
+    for at, event in events:
+        kind = event.event
+        if open_ and (at > start + max_shift or (kind == "shift_start" and at > last_sign + grace)):
+            close(min(last_sign + grace, start + max_shift), inferred=True)
+            open_ = False
+        if not open_:
+            if kind == "shift_end":
+                continue
+            open_ = True
+            start = seg_start = last_sign = at
+            start_inferred = kind != "shift_start"
+            zone = None if kind == "zone_exit" else event.zone
+            segments = []
+            continue
+        last_sign = at
+        new_zone = zone
+        if kind == "shift_end":
+            close(at, inferred=False)
+            open_ = False
+            continue
+        if kind == "ping" or (kind in ("zone_enter", "shift_start") and event.zone is not None):
+            new_zone = event.zone
+        elif kind == "zone_exit" and event.zone in (None, zone):
+            new_zone = None
+        if kind == "shift_start" and at == start:
+            start_inferred = False
+        if new_zone != zone:
+            segments.append((zone, seg_start, at))
+            zone, seg_start = new_zone, at
+    if open_:
+        close(min(last_sign + grace, start + max_shift), inferred=True)
+    return shifts
+
+
+def _worker_day(
+    worker_id: str,
+    timeline: _Timeline,
+    filed: Sequence[FiledItem],
+    bounds: tuple[datetime, datetime],
+    until: datetime,
+    grace: timedelta,
+    max_shift: timedelta,
+) -> WorkerDay:
+    day_start, day_end = bounds
+    intervals: list[Interval] = []
+    window = timeline.between(day_start - max_shift, day_end + max_shift)
+    for segments, start_inferred, end_inferred, last_sign in _shift_intervals(
+        window, grace, max_shift
+    ):
+        for index, (zone, seg_start, seg_end) in enumerate(segments):
+            lo, hi = max(seg_start, day_start), min(seg_end, until)
+            if hi <= lo:
+                continue
+            inferred = (index == 0 and start_inferred) or (
+                index == len(segments) - 1 and end_inferred and (hi == seg_end or hi > last_sign)
+            )
+            intervals.append(Interval(zone, lo, hi, inferred))
+    seen = [at for at, _ in timeline.between(day_start, day_end) if at < day_end]
+    day_filed = sorted(
+        (
+            replace(item, at=at)
+            for item in filed
+            if day_start <= (at := _utc_second(item.at)) < day_end
+        ),
+        key=lambda item: (item.at, item.item_id),
+    )
+    return WorkerDay(
+        worker_id=worker_id,
+        intervals=tuple(intervals),
+        first_seen=seen[0] if seen else None,
+        last_seen=seen[-1] if seen else None,
+        filed=tuple(day_filed),
+    )
+
+
+def _only_zone(worker: WorkerDay, zone: str) -> WorkerDay:
+    return WorkerDay(
+        worker_id=worker.worker_id,
+        intervals=tuple(i for i in worker.intervals if i.zone == zone),
+        first_seen=worker.first_seen,
+        last_seen=worker.last_seen,
+        filed=tuple(item for item in worker.filed if item.zone == zone),
+    )
+
+
+def _coverage(
+    workers: Sequence[WorkerDay], day_start: datetime, day_end: datetime
+) -> tuple[HourCoverage, ...]:
+    hours = int((day_end - day_start) / _HOUR)  # Stockholm's offsets are whole hours
+    in_zone: list[dict[str | None, set[str]]] = [defaultdict(set) for _ in range(hours)]
+    anywhere: list[set[str]] = [set() for _ in range(hours)]
+    for worker in workers:
+        for interval in worker.intervals:
+            first = (interval.start - day_start) // _HOUR
+            # The hour in which the interval ends counts only if it overlaps it by a moment.
+            last = -(-(interval.end - day_start) // _HOUR) - 1
+            for hour in range(first, min(last, hours - 1) + 1):
+                in_zone[hour][interval.zone].add(worker.worker_id)
+                anywhere[hour].add(worker.worker_id)
+    return tuple(
+        HourCoverage(
+            start=day_start + hour * _HOUR,
+            end=day_start + (hour + 1) * _HOUR,
+            workers=len(anywhere[hour]),
+            zones=tuple(
+                ZoneCount(zone, len(ids))
+                for zone, ids in sorted(in_zone[hour].items(), key=lambda kv: _zone_key(kv[0]))
+            ),
+        )
+        for hour in range(hours)
+    )
+
+
+def _group(
+    events: Iterable[PresenceEvent], filed: Iterable[FiledItem]
+) -> tuple[dict[str, _Timeline], dict[str, list[FiledItem]]]:
+    by_worker: dict[str, list[PresenceEvent]] = defaultdict(list)
+    for event in events:
+        by_worker[event.worker_id].append(event)
+    filed_by_worker: dict[str, list[FiledItem]] = defaultdict(list)
+    for item in filed:
+        filed_by_worker[item.worker_id].append(item)
+    return {w: _Timeline(evs) for w, evs in by_worker.items()}, filed_by_worker
+
+
+def _daily(
+    timelines: dict[str, _Timeline],
+    filed: dict[str, list[FiledItem]],
+    day: date,
+    zone: str | None,
+    now: datetime | None,
+    grace: timedelta,
+    max_shift: timedelta,
+) -> DailyLog:
+    bounds = day_bounds(day)
+    until = bounds[1] if now is None else min(bounds[1], _utc_second(now))
+    empty = _Timeline([])
+    workers: list[WorkerDay] = []
+    for worker_id in sorted(timelines.keys() | filed.keys()):
+        worker = _worker_day(
+            worker_id,
+            timelines.get(worker_id, empty),
+            filed.get(worker_id, []),
+            bounds,
+            until,
+            grace,
+            max_shift,
+        )
+        if zone is not None:
+            worker = _only_zone(worker, zone)
+            if worker.intervals or worker.filed:
+                workers.append(worker)
+        elif worker.intervals or worker.filed or worker.first_seen:
+            workers.append(worker)
+    return DailyLog(day, *bounds, zone, tuple(workers), _coverage(workers, *bounds))
+
+
+def daily_log(
+    events: Iterable[PresenceEvent],
+    filed: Iterable[FiledItem],
+    day: date,
+    *,
+    zone: str | None = None,
+    now: datetime | None = None,
+    grace: timedelta = SHIFT_GRACE,
+    max_shift: timedelta = MAX_SHIFT,
+) -> DailyLog:
+    """The presence log of every worker in ``events``/``filed`` for the local ``day``.
+
+    Pass at least the events in ``event_window(day)`` and the items filed that day. With
+    ``zone``, each worker keeps only that zone's intervals and filed items, workers with neither
+    are left out, and coverage counts that zone only. ``now`` stops open shifts at the present.
+    """
+    timelines, filed_by_worker = _group(events, filed)
+    return _daily(timelines, filed_by_worker, day, zone, now, grace, max_shift)
+
+
+def summary(
+    events: Iterable[PresenceEvent],
+    filed: Iterable[FiledItem],
+    first: date,
+    last: date,
+    *,
+    zone: str | None = None,
+    now: datetime | None = None,
+    grace: timedelta = SHIFT_GRACE,
+    max_shift: timedelta = MAX_SHIFT,
+) -> Summary:
+    """Per-day totals for ``first``..``last`` (inclusive), each day exactly its daily log's.
+
+    Pass at least the events in ``event_window(first, last)``.
+    """
+    if last < first:
+        raise ValueError("the range ends before it starts")
+    timelines, filed_by_worker = _group(events, filed)
+    days: list[DaySummary] = []
+    everyone: set[str] = set()
+    totals: dict[str | None, int] = defaultdict(int)
+    day = first
+    while day <= last:
+        log = _daily(timelines, filed_by_worker, day, zone, now, grace, max_shift)
+        per_zone: dict[str | None, int] = defaultdict(int)
+        present = {w.worker_id for w in log.workers if w.intervals}
+        for worker in log.workers:
+            for zone_time in worker.zone_times:
+                per_zone[zone_time.zone] += zone_time.seconds
+                totals[zone_time.zone] += zone_time.seconds
+        everyone |= present
+        days.append(
+            DaySummary(
+                day=day,
+                zone_times=_sorted_zone_times(per_zone),
+                workers=len(present),
+                reports=sum(w.filed_count("report") for w in log.workers),
+                contacts=sum(w.filed_count("contact") for w in log.workers),
+            )
+        )
+        day += timedelta(days=1)
+    return Summary(
+        first=first,
+        last=last,
+        zone=zone,
+        days=tuple(days),
+        zone_times=_sorted_zone_times(totals),
+        workers=len(everyone),
+        reports=sum(d.reports for d in days),
+        contacts=sum(d.contacts for d in days),
+    )
+
+
+def _sorted_zone_times(seconds: dict[str | None, int]) -> tuple[ZoneTime, ...]:
+    return tuple(
+        ZoneTime(z, s) for z, s in sorted(seconds.items(), key=lambda kv: _zone_key(kv[0]))
+    )
