@@ -27,6 +27,7 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_SINGULAR = {"categories": "category", "kinds": "kind", "zones": "zone"}
 _TOP_KEYS = {"version", "fallback", "rule"}
 _OUTCOME_KEYS = {"organisation", "priority", "deadline"}
 _FALLBACK_KEYS = _OUTCOME_KEYS | {"description"}
@@ -237,7 +238,7 @@ class _Checker:
             return None
         for name in value:
             if known is not None and name not in known:
-                self.fail(f"{where}.{key}", f"{named}: unknown {key[:-1]} {name!r}")
+                self.fail(f"{where}.{key}", f"{named}: unknown {_SINGULAR[key]} {name!r}")
         return frozenset(value)
 
     def window(self, raw: Any, where: str, named: str) -> TimeWindow | None:
