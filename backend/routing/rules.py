@@ -1,0 +1,138 @@
+"""Routing rules: which organisation gets a case, with what priority and deadline.
+
+Pure: no Flask, no database. A rule set is data, read from the versioned file
+``backend/routing/data/rules.toml`` (format documented at its top) or from a dict the admin API
+received, and validated strictly by :func:`validate_rule_set` (``ruleset.py``). :func:`route`
+tries the rules in file order, the first match wins, and the set's ``[fallback]`` catches every
+case no rule took, so no case is ever unrouted. The result names the rule and the rule-set version.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+
+from backend.routing.ruleset import (
+    FALLBACK_ID,
+    KINDS,
+    PRIORITIES,
+    REFERRAL_TARGET,
+    CaseFacts,
+    Reference,
+    Rule,
+    RuleSet,
+    RuleSetError,
+    TimeWindow,
+    validate_rule_set,
+)
+
+RULES_FILE = Path(__file__).parent / "data" / "rules.toml"
+
+__all__ = [
+    "FALLBACK_ID",
+    "KINDS",
+    "PRIORITIES",
+    "REFERRAL_TARGET",
+    "RULES_FILE",
+    "CaseFacts",
+    "Reference",
+    "Route",
+    "Rule",
+    "RuleSet",
+    "RuleSetError",
+    "TimeWindow",
+    "load_rule_set",
+    "route",
+    "validate_rule_set",
+    "zone_at",
+    "zones_from_geojson",
+]
+
+
+@dataclass(frozen=True)
+class Route:
+    """The decision a task records: who, how urgent, due when, and which rule said so."""
+
+    organisation: str
+    priority: str
+    deadline: str
+    due_at: datetime
+    rule_id: str
+    rule_set_version: int
+
+
+def route(
+    rule_set: RuleSet,
+    case: CaseFacts,
+    *,
+    received_at: datetime,
+    observed_at: datetime | None = None,
+    organisations: Container[str] | None = None,
+) -> Route:
+    """Route ``case`` with the first matching rule, else the fallback.
+
+    Time-of-day windows look at ``observed_at`` (when staff saw it; defaults to
+    ``received_at``), the deadline counts from ``received_at`` (when the service had it: an
+    offline phone must not eat the department's time). With ``organisations``, a rule whose
+    organisation is not among them (a referral to an unknown slug) is skipped."""
+    at = observed_at or received_at
+    if at.tzinfo is None or received_at.tzinfo is None:
+        raise ValueError("route needs tz-aware datetimes")
+    for rule in rule_set.rules:
+        if not rule.matches(case, at):
+            continue
+        organisation = rule.organisation_for(case)
+        if organisation is None or (
+            organisations is not None and organisation not in organisations
+        ):
+            continue
+        return _decision(rule, organisation, rule_set.version, received_at)
+    fallback = rule_set.fallback
+    return _decision(fallback, fallback.organisation, rule_set.version, received_at)
+
+
+def _decision(rule: Rule, organisation: str, version: int, received_at: datetime) -> Route:
+    return Route(
+        organisation=organisation,
+        priority=rule.priority,
+        deadline=rule.deadline.name,
+        due_at=rule.deadline.due(received_at),
+        rule_id=rule.id,
+        rule_set_version=version,
+    )
+
+
+def load_rule_set(path: Path = RULES_FILE, reference: Reference | None = None) -> RuleSet:
+    """Read and validate a rule file; :class:`RuleSetError` names every problem and its rule."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleSetError({"file": [f"{path.name}: not valid TOML: {exc}"]}) from exc
+    return validate_rule_set(data, reference)
+
+
+def zones_from_geojson(collection: Mapping[str, Any]) -> list[tuple[str, BaseGeometry]]:
+    """(slug, polygon) pairs from a FeatureCollection shaped like ``zones.geojson``."""
+    return [(f["properties"]["slug"], shape(f["geometry"])) for f in collection["features"]]
+
+
+def zone_at(
+    lat: float, lon: float, zones: Iterable[tuple[str, BaseGeometry | Mapping[str, Any]]]
+) -> str | None:
+    """The slug of the zone covering the point, or None outside every zone.
+
+    A point on a shared border belongs to the zone whose slug sorts first, the same tie-break as
+    ``backend.reference.services.zone_for_point``, so routing and the stored case agree."""
+    point = Point(lon, lat)  # GeoJSON order: longitude first
+    for slug, geometry in sorted(zones, key=lambda pair: pair[0]):
+        polygon = geometry if isinstance(geometry, BaseGeometry) else shape(geometry)
+        if polygon.covers(point):
+            return slug
+    return None
