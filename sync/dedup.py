@@ -270,54 +270,63 @@ def _gap_min(at: datetime, first_at: datetime, last_at: datetime) -> float:
     return 0.0
 
 
+# (rule, distance_m, gap_min, case_id, effective_radius_m, photo_distance): a plain tuple in the
+# loop, ordered so that comparing two of them from index 1 ranks closest, then soonest, then by
+# id; ``decide`` runs once per pushed report, and building an Evidence per candidate doubled it.
+_Measured = tuple[Rule, float, float, uuid.UUID, float, int | None]
+
+
+def _measure(new: NewReport, case: CaseCandidate) -> _Measured:
+    settings = new.settings
+    dist: float = _GEOD.inv(new.lon, new.lat, case.lon, case.lat)[2]
+    radius = settings.radius_m + accuracy_widening(new.accuracy_m, case.accuracy_m)
+    gap = _gap_min(new.captured_at, case.first_at, case.last_at)
+    photo = photo_distance(new.phashes, case.phashes)
+    rule: Rule
+    if case.resolved:
+        rule = Rule.CASE_RESOLVED
+    elif case.group != settings.group:
+        rule = Rule.OTHER_GROUP
+    elif dist > radius:
+        rule = Rule.TOO_FAR
+    elif gap > settings.window_min:
+        rule = Rule.OUTSIDE_WINDOW
+    elif dist <= settings.radius_m:
+        rule = Rule.WITHIN_RADIUS
+    elif photo is not None and photo >= DIFFERENT_PHOTO_MIN:
+        rule = Rule.DIFFERENT_PHOTO
+    elif photo is not None and photo <= NEAR_PHOTO_MAX:
+        rule = Rule.NEAR_PHOTO
+    else:
+        rule = Rule.WITHIN_ACCURACY
+    return rule, dist, gap, case.case_id, radius, photo
+
+
+def _evidence(m: _Measured) -> Evidence:
+    return Evidence(
+        case_id=m[3], distance_m=m[1], gap_min=m[2], effective_radius_m=m[4], photo_distance=m[5]
+    )
+
+
 def evaluate(new: NewReport, case: CaseCandidate) -> tuple[Rule, Evidence]:
     """Measure one candidate and name the rule that joins or refuses it."""
-    settings = new.settings
-    dist = distance_m(new.lat, new.lon, case.lat, case.lon)
-    radius = settings.radius_m + accuracy_widening(new.accuracy_m, case.accuracy_m)
-    photo = photo_distance(new.phashes, case.phashes)
-    evidence = Evidence(
-        case_id=case.case_id,
-        distance_m=dist,
-        gap_min=_gap_min(new.captured_at, case.first_at, case.last_at),
-        effective_radius_m=radius,
-        photo_distance=photo,
-    )
-    if case.resolved:
-        return Rule.CASE_RESOLVED, evidence
-    if case.group != settings.group:
-        return Rule.OTHER_GROUP, evidence
-    if dist > radius:
-        return Rule.TOO_FAR, evidence
-    if evidence.gap_min > settings.window_min:
-        return Rule.OUTSIDE_WINDOW, evidence
-    if dist <= settings.radius_m:
-        return Rule.WITHIN_RADIUS, evidence
-    if photo is not None and photo >= DIFFERENT_PHOTO_MIN:
-        return Rule.DIFFERENT_PHOTO, evidence
-    if photo is not None and photo <= NEAR_PHOTO_MAX:
-        return Rule.NEAR_PHOTO, evidence
-    return Rule.WITHIN_ACCURACY, evidence
-
-
-def _rank(item: tuple[Rule, Evidence]) -> tuple[float, float, uuid.UUID]:
-    ev = item[1]
-    return ev.distance_m, ev.gap_min, ev.case_id
+    m = _measure(new, case)
+    return m[0], _evidence(m)
 
 
 def decide(new: NewReport, candidates: Iterable[CaseCandidate]) -> Decision:
     """The case the new report joins (the closest that every rule allows), or a new case and why."""
-    best: tuple[Rule, Evidence] | None = None
-    nearest_refused: tuple[Rule, Evidence] | None = None
+    best: _Measured | None = None
+    nearest_refused: _Measured | None = None
     for case in candidates:
-        item = evaluate(new, case)
-        if item[0].joins:
-            if best is None or _rank(item) < _rank(best):
-                best = item
-        elif nearest_refused is None or _rank(item) < _rank(nearest_refused):
-            nearest_refused = item
+        m = _measure(new, case)
+        if m[0] in _JOIN_RULES:
+            if best is None or m[1:4] < best[1:4]:
+                best = m
+        elif nearest_refused is None or m[1:4] < nearest_refused[1:4]:
+            nearest_refused = m
     if best is not None:
-        return Decision(rule=best[0], case_id=best[1].case_id, evidence=best[1])
+        return Decision(rule=best[0], case_id=best[3], evidence=_evidence(best))
     if nearest_refused is not None:
-        return Decision(rule=nearest_refused[0], case_id=None, evidence=nearest_refused[1])
+        return Decision(rule=nearest_refused[0], case_id=None, evidence=_evidence(nearest_refused))
     return Decision(rule=Rule.NO_CANDIDATE, case_id=None, evidence=None)

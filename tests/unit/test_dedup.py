@@ -22,6 +22,7 @@ from sync.dedup import (
     Rule,
     catalogue_settings,
     decide,
+    evaluate,
     phash_from_hex,
 )
 
@@ -283,3 +284,9 @@ def test_phash_from_hex() -> None:
     assert phash_from_hex("0123456789abcdef") == HASH
     with pytest.raises(ValueError):
         phash_from_hex("0123456789abcdef0")
+
+
+def test_evaluate_measures_a_refused_candidate_too() -> None:
+    rule, evidence = evaluate(report(metres=5), case(resolved=True))
+    assert rule == Rule.CASE_RESOLVED
+    assert evidence.distance_m == pytest.approx(5.0, abs=0.01)
