@@ -30,7 +30,7 @@ import enum
 import math
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -188,7 +188,7 @@ class CaseCandidate:
     first_at: datetime
     last_at: datetime
     resolved: bool = False
-    phashes: tuple[int, ...] = field(default=())
+    phashes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _check_point(self.lat, self.lon, self.accuracy_m)
