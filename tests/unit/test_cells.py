@@ -1,0 +1,86 @@
+"""The spatial buckets: every case close enough to merge lies in a cell the new report queries."""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from pyproj import Geod
+
+from sync import cells
+from sync.cells import CELL_SIZE_M, cell_of, lock_keys, query_cells
+
+GEOD = Geod(ellps="WGS84")
+SERGELS_TORG = (59.3325, 18.0642)
+
+distances = st.floats(min_value=0.0, max_value=CELL_SIZE_M)
+azimuths = st.floats(min_value=-180.0, max_value=180.0)
+
+
+def moved(lat: float, lon: float, azimuth: float, metres: float) -> tuple[float, float]:
+    lon2, lat2, _ = GEOD.fwd(lon, lat, azimuth, metres)
+    return lat2, lon2
+
+
+# The border between two columns of cells that runs through Sergels Torg.
+BORDER_LON = -180.0 + cells._col(SERGELS_TORG[1]) * (360.0 / cells.COLUMNS)
+
+
+@given(
+    lat=st.floats(min_value=59.30, max_value=59.36),
+    lon=st.floats(min_value=18.00, max_value=18.12),
+    azimuth=azimuths,
+    metres=distances,
+)
+@example(lat=SERGELS_TORG[0], lon=BORDER_LON - 1e-7, azimuth=90.0, metres=5.0)
+@example(lat=SERGELS_TORG[0], lon=BORDER_LON + 1e-7, azimuth=-90.0, metres=5.0)
+def test_a_case_within_reach_is_in_a_queried_cell_around_stockholm(
+    lat: float, lon: float, azimuth: float, metres: float
+) -> None:
+    case_lat, case_lon = moved(lat, lon, azimuth, metres)
+    assert cell_of(case_lat, case_lon) in query_cells(lat, lon)
+
+
+@given(
+    lat=st.floats(min_value=-85.0, max_value=85.0),
+    lon=st.floats(min_value=-180.0, max_value=180.0),
+    azimuth=azimuths,
+    metres=distances,
+)
+@example(lat=0.0, lon=179.9999, azimuth=90.0, metres=50.0)  # across the antimeridian
+@example(lat=84.9, lon=10.0, azimuth=90.0, metres=CELL_SIZE_M)  # narrow cells near the pole
+def test_a_case_within_reach_is_in_a_queried_cell_anywhere(
+    lat: float, lon: float, azimuth: float, metres: float
+) -> None:
+    case_lat, case_lon = moved(lat, lon, azimuth, metres)
+    assert cell_of(case_lat, case_lon) in query_cells(lat, lon)
+
+
+@given(
+    lat=st.floats(min_value=59.30, max_value=59.36),
+    lon=st.floats(min_value=18.00, max_value=18.12),
+    azimuth=azimuths,
+    metres=distances,
+)
+def test_two_pushes_close_enough_to_merge_share_a_lock(
+    lat: float, lon: float, azimuth: float, metres: float
+) -> None:
+    other_lat, other_lon = moved(lat, lon, azimuth, metres)
+    mine, theirs = lock_keys(lat, lon, "bin"), lock_keys(other_lat, other_lon, "bin")
+    assert set(mine) & set(theirs)
+    assert list(mine) == sorted(mine)
+    assert all(-(1 << 63) <= key < 1 << 63 for key in mine)
+
+
+def test_cells_are_at_least_the_cell_size_around_stockholm() -> None:
+    row_deg, col_deg = 180.0 / cells.ROWS, 360.0 / cells.COLUMNS
+    lat, lon = SERGELS_TORG
+    assert GEOD.inv(lon, lat, lon, lat + row_deg)[2] >= CELL_SIZE_M
+    assert GEOD.inv(lon, lat, lon + col_deg, lat)[2] >= CELL_SIZE_M
+
+
+def test_stockholm_queries_nine_cells() -> None:
+    assert len(query_cells(*SERGELS_TORG)) == 9
+
+
+def test_other_groups_lock_other_keys() -> None:
+    assert set(lock_keys(*SERGELS_TORG, "bin")).isdisjoint(lock_keys(*SERGELS_TORG, "glass"))
