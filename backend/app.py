@@ -80,8 +80,9 @@ def _register_blueprints(api: Api) -> None:
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
     from backend.reference.views import blp as reference
+    from backend.sync.views import blp as sync
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
-    for blueprint in (health, me_blp, reference, organisations, users):
+    for blueprint in (health, me_blp, reference, organisations, users, sync):
         api.register_blueprint(blueprint)

@@ -24,6 +24,12 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"environment variable {name} must be an integer, got {raw!r}") from exc
 
 
+def _at_least(name: str, value: int, minimum: int) -> int:
+    if value < minimum:
+        raise RuntimeError(f"environment variable {name} must be at least {minimum}, got {value}")
+    return value
+
+
 def _database_url(raw: str | None) -> str:
     if not raw:
         return f"sqlite:///{INSTANCE / 'samverkan.db'}"
@@ -51,4 +57,30 @@ def from_env() -> dict[str, Any]:
         # SQLite waits this long for another writer before giving up; long enough that several
         # gunicorn workers queue up behind each other instead of reporting "database is locked".
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30_000),
+        # A phone that was offline for a whole shift queues ~100 items (a busy litter round is
+        # one report every 3-5 minutes); 200 covers two shifts and keeps a batch under the
+        # MAX_BODY_BYTES limit above. More is 413 batch_too_large with nothing stored.
+        "SYNC_MAX_BATCH_ITEMS": _int("SYNC_MAX_BATCH_ITEMS", 200),
+        # A report note is a sentence or two typed on a phone; 2000 characters is a full screen
+        # of text and bounds what a department reads per case. Longer is a rejected item.
+        "SYNC_MAX_NOTE_CHARS": _int("SYNC_MAX_NOTE_CHARS", 2000),
+        # The phone app's camera screen allows 6 photos per report (app spec); 10 leaves room.
+        "SYNC_MAX_PHOTOS_PER_REPORT": _int("SYNC_MAX_PHOTOS_PER_REPORT", 10),
+        # Items captured longer ago are rejected (captured_at_too_old). The issue requires at
+        # least 90 days because a phone can lie forgotten in a drawer; 120 days covers a summer
+        # season (seasonal staff return their phones in autumn) with a month to spare.
+        "SYNC_MAX_ITEM_AGE_DAYS": _at_least(
+            "SYNC_MAX_ITEM_AGE_DAYS", _int("SYNC_MAX_ITEM_AGE_DAYS", 120), 90
+        ),
+        # A device clock further off than this is corrected by the batch's skew estimate.
+        # Below it, server time minus sent_at is mostly the batch's time in transit (a slow
+        # mobile upload plus retries takes up to a minute or two), not a wrong clock.
+        "SYNC_CLOCK_CORRECTION_S": _int("SYNC_CLOCK_CORRECTION_S", 120),
+        # A capture time still this far in the future after correction is implausible
+        # (captured_at_in_future): 5 minutes absorbs the skew estimate's own transit error.
+        "SYNC_MAX_FUTURE_S": _int("SYNC_MAX_FUTURE_S", 300),
+        # Pull page size: the default suits one screen of status updates, the maximum keeps a
+        # response under ~200 KB on a phone connection.
+        "SYNC_PULL_DEFAULT_LIMIT": _int("SYNC_PULL_DEFAULT_LIMIT", 100),
+        "SYNC_PULL_MAX_LIMIT": _int("SYNC_PULL_MAX_LIMIT", 500),
     }

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo
 from backend.reference.models import Category, Zone
+from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.sync.models import SyncItem
 from backend.users.models import ApiToken, User
 
-__all__ = ["ApiToken", "Category", "Organisation", "Photo", "User", "Zone"]
+__all__ = [
+    "ApiToken",
+    "Category",
+    "Change",
+    "Contact",
+    "FeedStream",
+    "Organisation",
+    "Photo",
+    "PresenceEvent",
+    "Report",
+    "ReportPhoto",
+    "SyncItem",
+    "User",
+    "Zone",
+]

@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.feed.services import append_reference_update
 from backend.organisations.models import Organisation
 from backend.reference.models import Category, Zone
 
@@ -45,6 +46,8 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> LoadResu
         else:
             org.name = item["name"]
 
+    _announce_changes(session, "organisations", Organisation)
+
     zones = json.loads((data_dir / "zones.geojson").read_text("utf-8"))
     existing_zones = {z.slug: z for z in session.execute(select(Zone)).scalars()}
     for feature in zones["features"]:
@@ -67,6 +70,8 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> LoadResu
             for key, value in values.items():
                 setattr(zone, key, value)
 
+    _announce_changes(session, "zones", Zone)
+
     cats = tomllib.loads((data_dir / "categories.toml").read_text("utf-8"))
     existing_cats = {c.code: c for c in session.execute(select(Category)).scalars()}
     for item in cats["category"]:
@@ -83,8 +88,22 @@ def load_reference_data(session: Session, data_dir: Path = DATA_DIR) -> LoadResu
         else:
             for key, value in values.items():
                 setattr(cat, key, value)
+    _announce_changes(session, "categories", Category)
     session.commit()
     return LoadResult(len(orgs["organisation"]), len(zones["features"]), len(cats["category"]))
+
+
+def _announce_changes(session: Session, dataset: str, model: type) -> None:
+    """Put a changed data set in the pull feed, so phones know to refresh their config.
+
+    Called after each data set's loop, before the next query autoflushes the pending rows.
+    """
+    touched = [o for o in session.new if isinstance(o, model)] + [
+        o for o in session.dirty if isinstance(o, model) and session.is_modified(o)
+    ]
+    if touched:
+        version = max(getattr(o, "version", None) or 1 for o in touched)
+        append_reference_update(session, dataset, version)
 
 
 def list_zones(session: Session) -> list[Zone]:

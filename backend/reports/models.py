@@ -1,0 +1,92 @@
+"""What the phones report: litter and damage reports (with photos), social-prevention contacts
+and presence events. Each row shares its id with its ``sync_items`` ledger row."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.database import UTCDateTime
+from backend.extensions import db
+
+
+class Report(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sync_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(ForeignKey("categories.code", ondelete="RESTRICT"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    # The corrected capture time (copied from the ledger) that case merging searches by.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Set when the report is merged into a case (the cases issue adds the table and the FK).
+    case_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
+
+
+class ReportPhoto(db.Model):  # type: ignore[name-defined]
+    """A photo a report lists; the bytes arrive separately and land in ``photos``."""
+
+    __tablename__ = "report_photos"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Contact(db.Model):  # type: ignore[name-defined]
+    """A social-prevention contact: enumerated fields only, no names, no text, no photos.
+
+    Its own table so that reading it can be restricted and it can be deleted after its
+    retention period without touching reports.
+    """
+
+    __tablename__ = "contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sync_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    contact_type: Mapped[str] = mapped_column(String(32))
+    age_group: Mapped[str] = mapped_column(String(16))
+    needs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    referral: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PresenceEvent(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "presence_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sync_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(16))
+    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth import auth, current_user
+from backend.extensions import db
+from backend.feed import services as feed
+from backend.sync import services
+from backend.sync.schemas import (
+    PullArgsSchema,
+    PullSchema,
+    PushResultSchema,
+    PushSchema,
+    SyncConfigSchema,
+)
+
+blp = Blueprint(
+    "sync", __name__, url_prefix="/api/v1/sync", description="The phones' offline sync protocol."
+)
+
+
+def _settings() -> services.SyncSettings:
+    return services.SyncSettings.from_config(current_app.config)
+
+
+@blp.route("/push")
+class Push(MethodView):
+    @auth(blp, "field")
+    @blp.arguments(PushSchema)
+    @blp.response(200, PushResultSchema)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, body: dict[str, Any]) -> services.PushResult:
+        """Push a batch of offline items; one result per item, stored exactly once"""
+        batch = services.Batch(**body)
+        return services.push(db.session(), current_user(), batch, _settings())
+
+
+@blp.route("/pull")
+class Pull(MethodView):
+    @auth(blp, "field")
+    @blp.arguments(PullArgsSchema, location="query")
+    @blp.response(200, PullSchema)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    def get(self, args: dict[str, Any]) -> feed.Page:
+        """Status changes of your items and reference data updates since the cursor"""
+        config = current_app.config
+        limit = min(
+            args["limit"] or config["SYNC_PULL_DEFAULT_LIMIT"], config["SYNC_PULL_MAX_LIMIT"]
+        )
+        return feed.pull(db.session(), current_user().id, args["cursor"], limit)
+
+
+@blp.route("/config")
+class Config(MethodView):
+    @auth(blp)
+    @blp.response(200, SyncConfigSchema)
+    def get(self) -> dict[str, Any]:
+        """Limits, reference data, protocol version and server time for the phone app"""
+        return services.sync_config(db.session(), _settings(), current_app.config)

@@ -1,0 +1,340 @@
+"""The push envelope: item validation, canonical content hashing, clock-skew correction.
+
+Pure protocol logic with no Flask and no database: the caller passes the reference data
+(``Reference``) and the clock (``ClockPolicy`` plus the server time), so everything here is
+tested and benchmarked alone.
+
+A bad item never fails its batch: ``validate_item`` returns either a ``ValidItem`` or a
+``Rejection`` with a machine-readable code and field errors, and the caller stores the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOL_VERSIONS = (1,)
+
+ITEM_TYPES = ("report", "contact", "presence")
+REPORT_KINDS = ("litter", "damage")
+
+# Social-prevention contacts are minimal by design (the privacy review for the outreach
+# workers' app): enumerated fields only, no names, no free text, no photos. The lists follow the
+# socialtjänst's uppsökande enhet's own contact log, so a referral lands in their categories.
+CONTACT_TYPES = ("conversation", "information", "referral", "first_aid", "emergency_call")
+AGE_GROUPS = ("under-18", "18-25", "26-40", "41-64", "65+", "unknown")
+NEEDS = (
+    "housing",
+    "food",
+    "health",
+    "mental_health",
+    "substance_use",
+    "safety",
+    "financial",
+    "employment",
+    "other",
+)
+CONTACT_FIELDS = frozenset(
+    {"type", "id", "captured_at", "location", "contact_type", "age_group", "needs", "referral"}
+)
+
+PRESENCE_EVENTS = ("shift_start", "shift_end", "zone_enter", "zone_exit", "ping")
+PHOTO_CONTENT_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif", "image/webp")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The per-item limits the server enforces (and advertises in ``GET /sync/config``)."""
+
+    max_note_chars: int
+    max_photos_per_report: int
+    max_photo_bytes: int
+
+
+@dataclass(frozen=True)
+class ClockPolicy:
+    """When a device clock is corrected, and which capture times are implausible."""
+
+    correction_threshold_s: float
+    max_future_s: float
+    max_age_days: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference data an item is checked against, loaded once per batch."""
+
+    categories: Mapping[str, str]  # active category code -> kind
+    zones: frozenset[str]
+    organisations: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The batch's clock facts: server time, the device's skew and whether it is corrected."""
+
+    server_time: datetime
+    skew_s: float
+    corrected: bool
+
+    def correct(self, device_time: datetime) -> datetime:
+        return device_time + timedelta(seconds=self.skew_s) if self.corrected else device_time
+
+
+@dataclass
+class Rejection:
+    id: str | None
+    code: str
+    errors: dict[str, list[str]]
+
+
+@dataclass
+class ValidItem:
+    """An item that passed validation, normalised, with its canonical content hash."""
+
+    id: uuid.UUID
+    type: str
+    captured_at_raw: str
+    captured_at: datetime
+    occurred_at: datetime
+    content_hash: str
+    location: dict[str, float] | None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_timestamp(raw: object) -> datetime:
+    """An ISO 8601 time with an offset, as UTC. A time without offset is ambiguous: refused."""
+    if not isinstance(raw, str) or len(raw) > 64:
+        raise ValueError("must be an ISO 8601 string with a UTC offset")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 string with a UTC offset") from None
+    if value.tzinfo is None:
+        raise ValueError("has no UTC offset; send e.g. 2026-05-04T10:15:00+02:00")
+    return value.astimezone(UTC)
+
+
+def estimate_clock(server_time: datetime, sent_at: datetime, policy: ClockPolicy) -> Clock:
+    """Skew = server time minus the device's ``sent_at``; corrected only past the threshold.
+
+    Below the threshold the difference cannot be told apart from the time the batch spent in
+    transit, so correcting would move honest capture times.
+    """
+    skew = (server_time - sent_at).total_seconds()
+    return Clock(server_time, skew, abs(skew) > policy.correction_threshold_s)
+
+
+def canonical_hash(content: Mapping[str, Any]) -> str:
+    """SHA-256 of the item's normalised content as canonical JSON (sorted keys, no spaces).
+
+    Computed over the normalised fields, not the raw body, so a resend from an app that
+    serialises differently (key order, 8 vs 8.0) is still recognised as the same item.
+    """
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.field, self.message = code, field_name, message
+
+
+def _number(value: object, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid("invalid_location", f"location.{name}", "must be a number")
+    if not low <= value <= high:
+        raise _Invalid("invalid_location", f"location.{name}", f"must be within {low}..{high}")
+    return float(value)
+
+
+def _location(raw: object, required: bool) -> dict[str, float] | None:
+    if raw is None:
+        if required:
+            raise _Invalid("missing_location", "location", "is required for this item")
+        return None
+    if not isinstance(raw, dict):
+        raise _Invalid("invalid_location", "location", "must be {lat, lon, accuracy_m}")
+    location = {
+        "lat": _number(raw.get("lat"), "lat", -90, 90),
+        "lon": _number(raw.get("lon"), "lon", -180, 180),
+    }
+    if raw.get("accuracy_m") is not None:
+        # 10 km: anything coarser is no location at all for a report on a square.
+        location["accuracy_m"] = _number(raw["accuracy_m"], "accuracy_m", 0, 10_000)
+    return location
+
+
+def _choice(value: object, allowed: Sequence[str], code: str, name: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise _Invalid(code, name, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _photos(raw: object, limits: Limits) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _Invalid("invalid_photo", "photos", "must be a list")
+    if len(raw) > limits.max_photos_per_report:
+        raise _Invalid(
+            "too_many_photos", "photos", f"at most {limits.max_photos_per_report} per report"
+        )
+    photos: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for n, photo in enumerate(raw):
+        where = f"photos.{n}"
+        if not isinstance(photo, dict):
+            raise _Invalid("invalid_photo", where, "must be {sha256, size, content_type}")
+        sha = photo.get("sha256")
+        if not isinstance(sha, str) or not _SHA256.match(sha.lower()):
+            raise _Invalid("invalid_photo", f"{where}.sha256", "must be 64 hexadecimal digits")
+        sha = sha.lower()
+        if sha in seen:
+            raise _Invalid("invalid_photo", f"{where}.sha256", "is listed twice")
+        seen.add(sha)
+        size = photo.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise _Invalid("invalid_photo", f"{where}.size", "must be a positive integer")
+        if size > limits.max_photo_bytes:
+            raise _Invalid(
+                "photo_too_large", f"{where}.size", f"at most {limits.max_photo_bytes} bytes"
+            )
+        content_type = _choice(
+            photo.get("content_type"),
+            PHOTO_CONTENT_TYPES,
+            "unsupported_photo_type",
+            f"{where}.content_type",
+        )
+        photos.append({"sha256": sha, "size": size, "content_type": content_type})
+    return photos
+
+
+def _report(item: Mapping[str, Any], reference: Reference, limits: Limits) -> dict[str, Any]:
+    kind = _choice(item.get("kind"), REPORT_KINDS, "invalid_kind", "kind")
+    category = item.get("category")
+    if not isinstance(category, str) or category not in reference.categories:
+        raise _Invalid("unknown_category", "category", "is not an active category code")
+    if reference.categories[category] != kind:
+        raise _Invalid("category_kind_mismatch", "category", f"is not a {kind} category")
+    note = item.get("note")
+    if note is not None and not isinstance(note, str):
+        raise _Invalid("invalid_note", "note", "must be a string")
+    note = (note or "").strip()
+    if len(note) > limits.max_note_chars:
+        raise _Invalid("note_too_long", "note", f"at most {limits.max_note_chars} characters")
+    return {
+        "kind": kind,
+        "category": category,
+        "note": note,
+        "photos": _photos(item.get("photos"), limits),
+    }
+
+
+def _contact(item: Mapping[str, Any], reference: Reference) -> dict[str, Any]:
+    if item.get("photos"):
+        raise _Invalid("contact_photo_not_allowed", "photos", "contacts never carry photos")
+    extra = sorted(k for k in item if k not in CONTACT_FIELDS and k != "photos")
+    if extra:
+        # A name or a free-text note on a contact is refused rather than silently dropped, so
+        # the app learns that it is sending data it must not collect.
+        raise _Invalid("contact_field_not_allowed", extra[0], "is not collected for contacts")
+    needs = item.get("needs", [])
+    if not isinstance(needs, list) or not all(isinstance(n, str) and n in NEEDS for n in needs):
+        raise _Invalid("invalid_needs", "needs", f"must be a list of {', '.join(NEEDS)}")
+    referral = item.get("referral")
+    if referral is not None and (
+        not isinstance(referral, str) or referral not in reference.organisations
+    ):
+        raise _Invalid("unknown_referral", "referral", "is not an organisation slug")
+    return {
+        "contact_type": _choice(
+            item.get("contact_type"), CONTACT_TYPES, "invalid_contact_type", "contact_type"
+        ),
+        "age_group": _choice(item.get("age_group"), AGE_GROUPS, "invalid_age_group", "age_group"),
+        "needs": sorted(set(needs)),
+        "referral": referral,
+    }
+
+
+def _presence(item: Mapping[str, Any], reference: Reference) -> dict[str, Any]:
+    event = _choice(item.get("event"), PRESENCE_EVENTS, "invalid_event", "event")
+    zone = item.get("zone")
+    if zone is not None and (not isinstance(zone, str) or zone not in reference.zones):
+        raise _Invalid("unknown_zone", "zone", "is not a zone slug")
+    return {"event": event, "zone": zone}
+
+
+def _check_time(captured: datetime, clock: Clock, policy: ClockPolicy) -> datetime:
+    occurred = clock.correct(captured)
+    if occurred > clock.server_time + timedelta(seconds=policy.max_future_s):
+        raise _Invalid(
+            "captured_at_in_future", "captured_at", "is in the future even after clock correction"
+        )
+    if occurred < clock.server_time - timedelta(days=policy.max_age_days):
+        raise _Invalid(
+            "captured_at_too_old", "captured_at", f"is older than {policy.max_age_days} days"
+        )
+    return occurred
+
+
+def validate_item(
+    item: object, reference: Reference, limits: Limits, clock: Clock, policy: ClockPolicy
+) -> ValidItem | Rejection:
+    """Check one pushed item; never raises for bad input."""
+    if not isinstance(item, dict):
+        return Rejection(None, "invalid_item", {"_item": ["must be an object"]})
+    raw_id = item.get("id")
+    echo_id = raw_id if isinstance(raw_id, str) else None
+    try:
+        try:
+            item_id = uuid.UUID(raw_id) if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+        except ValueError:
+            item_id = None
+        if item_id is None:
+            raise _Invalid("invalid_id", "id", "must be a UUID made on the phone")
+        item_type = _choice(item.get("type"), ITEM_TYPES, "unknown_item_type", "type")
+        try:
+            captured = parse_timestamp(item.get("captured_at"))
+        except ValueError as exc:
+            raise _Invalid("invalid_timestamp", "captured_at", str(exc)) from None
+        occurred = _check_time(captured, clock, policy)
+        if item_type == "report":
+            fields = _report(item, reference, limits)
+            location = _location(item.get("location"), required=True)
+        elif item_type == "contact":
+            fields = _contact(item, reference)
+            location = _location(item.get("location"), required=False)
+        else:
+            fields = _presence(item, reference)
+            location = _location(item.get("location"), required=fields["event"] == "ping")
+    except _Invalid as exc:
+        return Rejection(echo_id, exc.code, {exc.field: [exc.message]})
+
+    captured_raw = str(item["captured_at"])
+    content = {
+        "type": item_type,
+        "id": str(item_id),
+        "captured_at": captured_raw,
+        "location": location,
+        **fields,
+    }
+    return ValidItem(
+        id=item_id,
+        type=item_type,
+        captured_at_raw=captured_raw,
+        captured_at=captured,
+        occurred_at=occurred,
+        content_hash=canonical_hash(content),
+        location=location,
+        fields=fields,
+    )

@@ -1,0 +1,42 @@
+"""GET /api/v1/sync/config: what the phone needs to know before it pushes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def test_config_advertises_limits_reference_data_and_protocol(app, client, field_user):
+    response = client.get("/api/v1/sync/config", headers=field_user.headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["protocol_version"] == 1
+    assert body["supported_protocol_versions"] == [1]
+    server_time = datetime.fromisoformat(body["server_time"])
+    assert abs(server_time - datetime.now(UTC)) < timedelta(seconds=30)
+    limits = body["limits"]
+    assert limits["max_items_per_batch"] == app.config["SYNC_MAX_BATCH_ITEMS"]
+    assert limits["max_body_bytes"] == app.config["MAX_CONTENT_LENGTH"]
+    assert limits["max_note_chars"] == app.config["SYNC_MAX_NOTE_CHARS"]
+    assert limits["max_photo_bytes"] == app.config["MAX_PHOTO_BYTES"]
+    assert limits["max_item_age_days"] >= 90
+    assert "image/jpeg" in body["photo_content_types"]
+    assert "litter.overflowing_bin" in {c["code"] for c in body["categories"]}
+    assert "sergels-torg" in {z["slug"] for z in body["zones"]}
+    assert "socialtjanst-uppsok" in body["contact"]["referrals"]
+    assert "housing" in body["contact"]["needs"]
+    assert "ping" in body["presence_events"]
+
+
+def test_a_lower_limit_is_advertised_and_enforced(app, client, field_user, monkeypatch):
+    from tests.sync_items import batch, presence
+
+    monkeypatch.setitem(app.config, "SYNC_MAX_BATCH_ITEMS", 3)
+    config = client.get("/api/v1/sync/config", headers=field_user.headers).get_json()
+    assert config["limits"]["max_items_per_batch"] == 3
+    items = [presence() for _ in range(4)]
+    response = client.post("/api/v1/sync/push", json=batch(items), headers=field_user.headers)
+    assert response.status_code == 413
+
+
+def test_config_needs_a_token(client):
+    assert client.get("/api/v1/sync/config").status_code == 401

@@ -1,0 +1,80 @@
+"""The protocol logic alone: hashing, clock estimation and correction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sync.envelope import (
+    ClockPolicy,
+    Limits,
+    Reference,
+    Rejection,
+    ValidItem,
+    canonical_hash,
+    estimate_clock,
+    parse_timestamp,
+    validate_item,
+)
+
+POLICY = ClockPolicy(correction_threshold_s=120, max_future_s=300, max_age_days=120)
+LIMITS = Limits(max_note_chars=50, max_photos_per_report=2, max_photo_bytes=1000)
+REFERENCE = Reference(
+    {"litter.overflowing_bin": "litter"},
+    frozenset({"sergels-torg"}),
+    frozenset({"socialtjanst-uppsok"}),
+)
+SERVER = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+
+
+def _report(**overrides):
+    item = {
+        "type": "report",
+        "id": "3f1c6a7e-0f7a-4a59-9d7e-5d2f0c1b2a33",
+        "captured_at": "2026-05-04T13:50:00+02:00",
+        "kind": "litter",
+        "category": "litter.overflowing_bin",
+        "location": {"lat": 59.3325, "lon": 18.0642},
+    }
+    return item | overrides
+
+
+def test_timestamps_need_an_offset():
+    assert parse_timestamp("2026-05-04T13:50:00+02:00") == datetime(2026, 5, 4, 11, 50, tzinfo=UTC)
+    assert parse_timestamp("2026-05-04T11:50:00Z") == datetime(2026, 5, 4, 11, 50, tzinfo=UTC)
+    with pytest.raises(ValueError, match="offset"):
+        parse_timestamp("2026-05-04T11:50:00")
+
+
+def test_hash_ignores_key_order_but_not_content():
+    assert canonical_hash({"a": 1, "b": [1, 2]}) == canonical_hash({"b": [1, 2], "a": 1})
+    assert canonical_hash({"a": 1}) != canonical_hash({"a": 2})
+
+
+@pytest.mark.parametrize(
+    "sent_offset_s,corrected", [(0, False), (-60, False), (-121, True), (3600, True)]
+)
+def test_clock_is_corrected_only_past_the_threshold(sent_offset_s, corrected):
+    clock = estimate_clock(SERVER, SERVER + timedelta(seconds=sent_offset_s), POLICY)
+    assert clock.skew_s == -sent_offset_s
+    assert clock.corrected is corrected
+    device = SERVER - timedelta(minutes=5)
+    expected = device - timedelta(seconds=sent_offset_s) if corrected else device
+    assert clock.correct(device) == expected
+
+
+def test_valid_report_keeps_the_raw_time_and_corrects_occurred_at():
+    # The phone's clock is an hour fast.
+    clock = estimate_clock(SERVER, SERVER + timedelta(hours=1), POLICY)
+    item = validate_item(_report(), REFERENCE, LIMITS, clock, POLICY)
+    assert isinstance(item, ValidItem)
+    assert item.captured_at_raw == "2026-05-04T13:50:00+02:00"
+    assert item.occurred_at == datetime(2026, 5, 4, 10, 50, tzinfo=UTC)
+
+
+def test_the_first_problem_names_the_code():
+    clock = estimate_clock(SERVER, SERVER, POLICY)
+    result = validate_item(_report(note="x" * 51), REFERENCE, LIMITS, clock, POLICY)
+    assert isinstance(result, Rejection)
+    assert (result.code, list(result.errors)) == ("note_too_long", ["note"])
