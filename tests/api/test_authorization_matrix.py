@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,10 @@ class Row:
 
 def admin_only(ok: int, body: dict[str, Any] | None = None) -> Row:
     return Row({None: 401, "field": 403, "department": 403, "supervisor": 403, "admin": ok}, body)
+
+
+def field_only(ok: int, body: dict[str, Any] | None = None) -> Row:
+    return Row({None: 401, "field": ok, "department": 403, "supervisor": 403, "admin": 403}, body)
 
 
 def everyone(ok: int) -> Row:
@@ -56,6 +61,11 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/admin/users/{user_id}/tokens"): admin_only(201, {"label": "x"}),
     ("POST", "/api/v1/admin/users/{user_id}/tokens/revoke"): admin_only(200),
     ("DELETE", "/api/v1/admin/users/{user_id}/tokens/{token_id}"): admin_only(200),
+    ("POST", "/api/v1/sync/push"): field_only(
+        200, {"device_id": "matrix", "app_version": "1.0.0", "sent_at": "NOW", "items": []}
+    ),
+    ("GET", "/api/v1/sync/pull"): field_only(200),
+    ("GET", "/api/v1/sync/config"): everyone(200),
 }
 
 NOT_ROUTES = {
@@ -107,6 +117,8 @@ def test_matrix(client, create_user, method, path, role):
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":
         body["slug"] = f"org-{uuid.uuid4().hex[:8]}"
+    if body and body.get("sent_at") == "NOW":
+        body["sent_at"] = datetime.now(UTC).isoformat()
     response = client.open(url, method=method, json=body, headers=caller.headers if caller else {})
     assert response.status_code == row.expect[role], response.get_json()
     if response.status_code >= 400:
