@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo
+from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
 from backend.users.models import ApiToken, User
 
-__all__ = ["ApiToken", "Category", "Organisation", "Photo", "User", "Zone"]
+__all__ = ["ApiToken", "Category", "Organisation", "Photo", "Upload", "User", "Zone"]
