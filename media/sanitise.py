@@ -74,7 +74,8 @@ def _fresh(image: Image.Image) -> Image.Image:
 def _jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     # Only pixels and these settings reach the encoder: no exif=, icc_profile= or comment=.
-    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    # Baseline, not progressive: progressive encoding took 4x as long for ~5% fewer bytes.
+    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue()
 
 
@@ -92,6 +93,9 @@ def sanitise(
         # of the pixels, and of the decoding and resampling work.
         draft(image, full_side)
         decode_checked(image)
+        # Scale before turning upright and converting colours: both then touch a quarter of
+        # the pixels. thumbnail() keeps the EXIF that exif_transpose reads next.
+        image.thumbnail((full_side, full_side), Image.Resampling.LANCZOS)
         try:
             with warnings.catch_warnings():
                 # A malformed EXIF block must not stop the photo: it is dropped anyway.
@@ -102,7 +106,6 @@ def sanitise(
         rgb = _fresh(_to_srgb(upright))
     finally:
         image.close()
-    rgb.thumbnail((full_side, full_side), Image.Resampling.LANCZOS)
     thumb = rgb.copy()
     thumb.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS)
     return Derivatives(
