@@ -79,10 +79,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(api: Api) -> None:
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
+    from backend.photos.views import blp as photos
+    from backend.photos.views import uploads_blp as uploads
     from backend.reference.views import blp as reference
     from backend.sync.views import blp as sync
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
-    for blueprint in (health, me_blp, reference, organisations, users, sync):
+    for blueprint in (health, me_blp, reference, organisations, users, sync, photos, uploads):
         api.register_blueprint(blueprint)

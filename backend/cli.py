@@ -115,6 +115,14 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
     from backend.routing import queues as queue_names
 
     names = list(queues) or list(queue_names.ALL)
+    if queue_names.MEDIA in names:
+        # Photos left unqueued by a Redis outage or a crash are picked up at every start.
+        from flask import current_app
+
+        from backend.photos import jobs, services
+
+        swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
+        click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
     click.echo(f"worker: listening on {', '.join(names)} (burst={burst})", err=True)
     Worker(names, connection=redis.client).work(burst=burst, with_scheduler=not burst)
 
@@ -123,6 +131,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(worker)
+
+    from backend.photos.cli import photos_cli
+
+    app.cli.add_command(photos_cli)
 
     from backend.demo import run_demo
 

@@ -53,7 +53,15 @@ def from_env() -> dict[str, Any]:
         # The whole request body; a sync batch of 200 items with long notes is ~250 KB, photos
         # go through their own upload routes with their own limit (MAX_PHOTO_BYTES).
         "MAX_CONTENT_LENGTH": _int("MAX_BODY_BYTES", 1_048_576),
+        # A 12 MP HEIC is 2-4 MB and a 48 MP JPEG from a recent phone 12-20 MB: 25 MiB keeps
+        # every camera original while bounding what one upload can make the server hold.
         "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
+        # 48 MP sensors (8064 x 6048 = 48.8 MP) are the largest in common phones; a decoded
+        # RGB image of this many pixels is 150 MB, the memory bound of one decode.
+        "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),
+        # tus 1.0 expiration: an unfinished resumable upload is kept this long after its last
+        # PATCH, enough for a phone to finish a photo after a shift spent without signal.
+        "UPLOAD_EXPIRY_SECONDS": _int("UPLOAD_EXPIRY_SECONDS", 24 * 3600),
         # SQLite waits this long for another writer before giving up; long enough that several
         # gunicorn workers queue up behind each other instead of reporting "database is locked".
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30_000),

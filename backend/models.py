@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo
+from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.sync.models import SyncItem
@@ -22,6 +22,7 @@ __all__ = [
     "Report",
     "ReportPhoto",
     "SyncItem",
+    "Upload",
     "User",
     "Zone",
 ]

@@ -110,8 +110,10 @@ def _empty_all_tables(app: Flask) -> None:
 
 
 @pytest.fixture
-def app(base_app: Flask) -> Iterator[Flask]:
+def app(base_app: Flask, tmp_path: Path) -> Iterator[Flask]:
     _empty_all_tables(base_app)
+    # Stored photos are emptied with the tables: each test starts with no media files.
+    base_app.config["MEDIA_ROOT"] = str(tmp_path / "media")
     Redis.from_url(base_app.config["REDIS_URL"]).flushdb()
     with base_app.app_context():
         yield base_app

@@ -32,6 +32,9 @@ SECURED = {
     for method, op in item.items()
     if isinstance(op, dict) and op.get("security")
 }
+# tus PATCH bodies are raw bytes under their own media type; send them like octet-stream.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+
 FUZZ_SETTINGS = settings(
     max_examples=12,
     deadline=None,
@@ -80,6 +83,7 @@ def test_secured_operations_need_a_token(app, path, method):
         for headers in ({}, {"Authorization": "Bearer sf_wrong"}):
             response = case.call(headers=headers)
             assert response.status_code == 401, (method, path, response.status_code)
-            assert response.json()["code"] in {"unauthorized", "invalid_token"}
+            if method != "HEAD":  # a HEAD answer has no body to carry the code
+                assert response.json()["code"] in {"unauthorized", "invalid_token"}
 
     check()

@@ -1,0 +1,145 @@
+"""The media job: sanitise one photo. Queued on ``media`` with the photo's SHA-256 as job id.
+
+Idempotent: a photo that is no longer ``processing`` is left as it is, and every state change
+is a conditional UPDATE from ``processing``, so two deliveries of the same job (a sweep
+re-queueing a job that was still running) cannot undo each other.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, has_app_context
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from backend.database import utcnow
+from backend.extensions import db, redis
+from backend.photos import services
+from backend.photos.models import Photo
+from backend.routing.queues import MEDIA
+from media.errors import MediaError
+from media.sanitise import sanitise
+from media.storage import Storage, key
+
+log = logging.getLogger(__name__)
+
+# A fault that is not the photo's (storage, database) is retried after 10 s, 1 min and 5 min;
+# after that the photo stays ``processing`` and the next sweep queues it again.
+RETRY = Retry(max=3, interval=[10, 60, 300])
+PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def process_photo(sha256: str) -> str:
+    """RQ entry point: sanitise photo ``sha256``; returns the photo's resulting status."""
+    if has_app_context():
+        return _process(db.session(), services.storage_from(current_app.config), sha256)
+    from backend.app import create_app
+
+    with create_app().app_context():
+        return _process(db.session(), services.storage_from(current_app.config), sha256)
+
+
+def _process(session: Session, storage: Storage, sha256: str) -> str:
+    raw = key("raw", sha256)
+    photo = session.get(Photo, sha256)
+    if photo is None:
+        return "missing"
+    status = photo.status
+    limits = services.limits_from(current_app.config)
+    # Sanitising takes a while; on SQLite the read above holds the write lock until it ends.
+    session.commit()
+    if status != "processing":
+        storage.delete(raw)  # left behind by a crash between commit and delete
+        return status
+    try:
+        data = storage.get(raw)
+    except FileNotFoundError:
+        return _finish(session, sha256, failed="original_missing")
+    try:
+        result = sanitise(data, limits)
+    except MediaError as exc:
+        log.info("photo %s refused by the pipeline: %s", sha256, exc.message)
+        status = _finish(session, sha256, failed=exc.code)
+        storage.delete(raw)
+        return status
+    storage.put(key("full", sha256), result.full)
+    storage.put(key("thumb", sha256), result.thumb)
+    session.execute(
+        update(Photo)
+        .where(Photo.sha256 == sha256, Photo.status == "processing")
+        .values(
+            status="ready",
+            width=result.width,
+            height=result.height,
+            full_size=len(result.full),
+            thumb_size=len(result.thumb),
+            phash=result.phash,
+            processed_at=utcnow(),
+        )
+    )
+    session.commit()
+    storage.delete(raw)
+    return _status(session, sha256)
+
+
+def _finish(session: Session, sha256: str, failed: str) -> str:
+    session.execute(
+        update(Photo)
+        .where(Photo.sha256 == sha256, Photo.status == "processing")
+        .values(status="failed", failure_reason=failed, processed_at=utcnow())
+    )
+    session.commit()
+    return _status(session, sha256)
+
+
+def _status(session: Session, sha256: str) -> str:
+    session.expire_all()
+    photo = session.get(Photo, sha256)
+    status = photo.status if photo is not None else "missing"
+    session.commit()
+    return status
+
+
+def enqueue_processing(sha256: str) -> bool:
+    """Queue the media job; False (logged, nothing raised) when Redis is unreachable."""
+    try:
+        connection = redis.client
+        try:
+            if Job.fetch(sha256, connection=connection).get_status() in PENDING:
+                return True
+        except NoSuchJobError:
+            pass
+        Queue(MEDIA, connection=connection).enqueue_call(
+            process_photo, args=(sha256,), job_id=sha256, retry=RETRY
+        )
+        return True
+    except RedisError as exc:
+        log.warning("photo %s not queued (Redis: %s); the sweep will queue it", sha256, exc)
+        return False
+
+
+def sweep(session: Session, storage: Storage) -> dict[str, int]:
+    """Catch up after a crash or a Redis outage: discard expired uploads, turn uploads whose
+    bytes all arrived into photos, and queue every photo still ``processing``."""
+    from backend.errors import DomainError
+    from backend.photos import uploads
+
+    limits = services.limits_from(current_app.config)
+    expired = uploads.expire(session, storage, utcnow())
+    finished = 0
+    for upload in uploads.complete_unfinished(session):
+        try:
+            uploads.finish(session, storage, upload, limits, enqueue_processing)
+            finished += 1
+        except DomainError as exc:
+            log.info("upload %s refused at sweep: %s", upload.id, exc.code)
+    queued = 0
+    for sha256 in services.unprocessed(session):
+        queued += enqueue_processing(sha256)
+    session.commit()
+    return {"uploads_expired": expired, "uploads_finished": finished, "photos_queued": queued}

@@ -1,0 +1,379 @@
+"""Photo routes: whole-file PUT, sanitised GET, and tus 1.0 resumable uploads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.http import http_date
+
+from backend.auth import auth, current_user
+from backend.database import utcnow
+from backend.errors import BadRequest, ErrorSchema, PayloadTooLarge, UnsupportedMediaType
+from backend.extensions import db
+from backend.photos import jobs, services, uploads
+from backend.photos.models import Photo, Upload
+from backend.photos.schemas import ImageQuerySchema, PhotoSchema
+
+blp = Blueprint(
+    "photos",
+    __name__,
+    url_prefix="/api/v1/photos",
+    description="Photos, addressed by the SHA-256 of their bytes; served only sanitised.",
+)
+uploads_blp = Blueprint(
+    "uploads",
+    __name__,
+    url_prefix="/api/v1/uploads",
+    description=(
+        "tus 1.0 resumable uploads (core, creation, checksum, termination, expiration). "
+        "Upload-Metadata must carry sha256 (hex); the finished upload becomes the same photo "
+        "as a PUT of its bytes."
+    ),
+)
+
+UPLOADERS = ("field", "admin")
+IMAGE_CACHE = "private, max-age=31536000, immutable"
+"""Derivatives never change for a given SHA-256; private because access is per user."""
+
+
+def _error(status: int, text: str) -> Any:
+    return {"schema": ErrorSchema, "description": text}
+
+
+def _release_transaction() -> uuid.UUID:
+    """The caller's id, with the authentication read committed before a slow body is read:
+    on SQLite a writing request's transaction holds the write lock from its first query."""
+    user_id: uuid.UUID = current_user().id
+    db.session.commit()
+    return user_id
+
+
+def _read_body(limit: int, allow_partial: bool = False) -> bytes:
+    """Read the raw request body, at most ``limit`` bytes, checked before reading when the
+    client announced its length. With ``allow_partial``, a client that disconnects midway
+    still has what arrived stored (tus: resume from the stored offset)."""
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"The body is {request.content_length} bytes; at most {limit} are accepted here.",
+            code="photo_too_large",
+            errors={"body": [f"at most {limit} bytes"]},
+        )
+    body = bytearray()
+    try:
+        while chunk := request.stream.read(1 << 16):
+            body += chunk
+    except ClientDisconnected:
+        if not allow_partial:
+            raise
+    return bytes(body)
+
+
+@blp.route("/<string:sha256>")
+class PhotoItem(MethodView):
+    @auth(blp, *UPLOADERS)
+    @blp.doc(
+        requestBody={
+            "required": True,
+            "description": "The photo's bytes (JPEG, PNG, WebP or HEIC); the type is read "
+            "from the bytes, not from Content-Type.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    )
+    @blp.response(200, PhotoSchema, description="Already stored: nothing was rewritten")
+    @blp.alt_response(201, schema=PhotoSchema, description="Stored; sanitising is queued")
+    @blp.alt_response(400, **_error(400, "sha256_mismatch: the bytes hash to another SHA-256"))
+    @blp.alt_response(413, **_error(413, "photo_too_large: larger than MAX_PHOTO_BYTES"))
+    @blp.alt_response(415, **_error(415, "unsupported_format: not JPEG, PNG, WebP or HEIC"))
+    @blp.alt_response(
+        422,
+        **_error(422, "invalid_sha256, corrupt_image (broken or truncated), too_many_pixels"),
+    )
+    def put(self, sha256: str) -> tuple[Photo, int]:
+        """Upload a whole photo, named by the SHA-256 of its bytes"""
+        digest = services.check_sha256(sha256)
+        user_id = _release_transaction()
+        data = _read_body(current_app.config["MAX_PHOTO_BYTES"])
+        stored = services.store_photo(
+            db.session(),
+            services.storage_from(current_app.config),
+            digest,
+            data,
+            user_id,
+            services.limits_from(current_app.config),
+            jobs.enqueue_processing,
+        )
+        return stored.photo, 201 if stored.created else 200
+
+    @auth(blp)
+    @blp.arguments(ImageQuerySchema, location="query")
+    @blp.response(200, content_type="image/jpeg", description="The sanitised JPEG, no metadata")
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, **_error(404, "photo_not_found (also when not yours to see)"))
+    @blp.alt_response(409, **_error(409, "photo_processing: retry after Retry-After"))
+    @blp.alt_response(422, **_error(422, "photo_failed: errors.photo names the reason"))
+    def get(self, query: dict[str, Any], sha256: str) -> Response:
+        """Get the sanitised photo or its thumbnail"""
+        size = query["size"]
+        photo, data = services.served_image(
+            db.session(),
+            services.storage_from(current_app.config),
+            current_user(),
+            sha256,
+            size,
+        )
+        response = Response(data, mimetype=services.SERVED_CONTENT_TYPE)
+        response.set_etag(f"{photo.sha256}-{size}")
+        response.headers["Cache-Control"] = IMAGE_CACHE
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.make_conditional(request)
+        return response
+
+
+@blp.route("/<string:sha256>/info")
+class PhotoInfo(MethodView):
+    @auth(blp)
+    @blp.response(200, PhotoSchema)
+    @blp.alt_response(404, **_error(404, "photo_not_found (also when not yours to see)"))
+    def get(self, sha256: str) -> Photo:
+        """Get a photo's status, dimensions and perceptual hash"""
+        return services.visible_photo(db.session(), current_user(), sha256)
+
+
+# tus 1.0 --------------------------------------------------------------------------------
+
+
+@uploads_blp.before_request
+def _tus_version() -> None:
+    if request.method == "OPTIONS":
+        return
+    if request.headers.get("Tus-Resumable") != uploads.TUS_VERSION:
+        raise uploads.TusVersionUnsupported(headers={"Tus-Version": uploads.TUS_VERSION})
+
+
+@uploads_blp.after_request
+def _tus_headers(response: Response) -> Response:
+    response.headers["Tus-Resumable"] = uploads.TUS_VERSION
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _int_header(name: str) -> int:
+    raw = request.headers.get(name)
+    if raw is None or not raw.isdigit():
+        raise BadRequest(
+            f"The {name} header must be a non-negative integer.",
+            code="invalid_tus_header",
+            errors={name: ["required, a non-negative integer"]},
+        )
+    return int(raw)
+
+
+def _empty(status: int, headers: dict[str, str]) -> Response:
+    return Response(status=status, headers=headers)
+
+
+def _state(upload: Upload) -> dict[str, str]:
+    return {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Length": str(upload.length),
+        "Upload-Expires": http_date(upload.expires_at),
+    }
+
+
+TUS_HEADERS = [
+    {
+        "in": "header",
+        "name": "Tus-Resumable",
+        "required": True,
+        "schema": {"type": "string", "enum": ["1.0.0"]},
+    }
+]
+
+
+@uploads_blp.route("/")
+class Uploads(MethodView):
+    @uploads_blp.response(
+        204, description="Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"
+    )
+    def options(self) -> Response:
+        """Discover the tus version, extensions and size limit"""
+        return _empty(
+            204,
+            {
+                "Tus-Version": uploads.TUS_VERSION,
+                "Tus-Extension": ",".join(uploads.TUS_EXTENSIONS),
+                "Tus-Max-Size": str(current_app.config["MAX_PHOTO_BYTES"]),
+                "Tus-Checksum-Algorithm": ",".join(uploads.CHECKSUMS),
+            },
+        )
+
+    @auth(uploads_blp, *UPLOADERS)
+    @uploads_blp.doc(
+        parameters=[
+            *TUS_HEADERS,
+            {
+                "in": "header",
+                "name": "Upload-Length",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+            {
+                "in": "header",
+                "name": "Upload-Metadata",
+                "required": True,
+                "description": "tus metadata; must include sha256 (hex digest, base64-encoded)",
+                "schema": {"type": "string"},
+            },
+        ]
+    )
+    @uploads_blp.response(201, description="Created; Location names the upload, Upload-Expires")
+    @uploads_blp.alt_response(
+        400, **_error(400, "sha256_required, invalid_upload_metadata, invalid_tus_header")
+    )
+    @uploads_blp.alt_response(412, **_error(412, "tus_version_unsupported"))
+    @uploads_blp.alt_response(
+        413, **_error(413, "photo_too_large: Upload-Length over Tus-Max-Size")
+    )
+    @uploads_blp.alt_response(422, **_error(422, "invalid_sha256"))
+    def post(self) -> Response:
+        """Start a resumable upload (tus creation)"""
+        user_id = _release_transaction()
+        if "Upload-Defer-Length" in request.headers:
+            raise BadRequest(
+                "Upload-Defer-Length is not supported: send Upload-Length.",
+                code="invalid_tus_header",
+                errors={"Upload-Defer-Length": ["not supported"]},
+            )
+        length = _int_header("Upload-Length")
+        metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata", ""))
+        upload = uploads.create_upload(
+            db.session(),
+            user_id,
+            length,
+            metadata,
+            current_app.config["MAX_PHOTO_BYTES"],
+            uploads.expiry(utcnow(), current_app.config["UPLOAD_EXPIRY_SECONDS"]),
+        )
+        headers = _state(upload)
+        headers["Location"] = url_for("uploads.UploadItem", upload_id=upload.id)
+        return _empty(201, headers)
+
+
+@uploads_blp.route("/<uuid:upload_id>")
+class UploadItem(MethodView):
+    @auth(uploads_blp, *UPLOADERS)
+    @uploads_blp.doc(parameters=TUS_HEADERS)
+    @uploads_blp.response(
+        200, description="Upload-Offset (bytes stored), Upload-Length, Upload-Expires"
+    )
+    @uploads_blp.alt_response(404, **_error(404, "upload_not_found"))
+    @uploads_blp.alt_response(410, **_error(410, "upload_expired"))
+    def head(self, upload_id: uuid.UUID) -> Response:
+        """Where the upload stands (tus core)"""
+        upload = uploads.get_upload(db.session(), upload_id, current_user().id, utcnow())
+        return _empty(200, _state(upload))
+
+    @auth(uploads_blp, *UPLOADERS)
+    @uploads_blp.doc(
+        parameters=[
+            *TUS_HEADERS,
+            {
+                "in": "header",
+                "name": "Upload-Offset",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+            {
+                "in": "header",
+                "name": "Upload-Checksum",
+                "required": False,
+                "description": "'<sha1|sha256|md5> <base64 digest>' of this chunk",
+                "schema": {"type": "string"},
+            },
+        ],
+        requestBody={
+            "required": True,
+            "content": {
+                "application/offset+octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
+        },
+    )
+    @uploads_blp.response(204, description="Stored; Upload-Offset is the new offset")
+    @uploads_blp.alt_response(
+        400, **_error(400, "sha256_mismatch (whole file), invalid_tus_header")
+    )
+    @uploads_blp.alt_response(404, **_error(404, "upload_not_found"))
+    @uploads_blp.alt_response(409, **_error(409, "offset_mismatch: HEAD and resume"))
+    @uploads_blp.alt_response(410, **_error(410, "upload_expired"))
+    @uploads_blp.alt_response(413, **_error(413, "upload_length_exceeded"))
+    @uploads_blp.alt_response(
+        415, **_error(415, "invalid_content_type, unsupported_format (last chunk)")
+    )
+    @uploads_blp.alt_response(422, **_error(422, "corrupt_image, too_many_pixels (last chunk)"))
+    @uploads_blp.alt_response(460, **_error(460, "checksum_mismatch: the chunk was discarded"))
+    def patch(self, upload_id: uuid.UUID) -> Response:
+        """Append a chunk at Upload-Offset (tus core, checksum)"""
+        user_id = _release_transaction()
+        if request.mimetype != "application/offset+octet-stream":
+            raise UnsupportedMediaType(
+                "A tus PATCH body must be application/offset+octet-stream.",
+                code="invalid_content_type",
+                errors={"Content-Type": ["application/offset+octet-stream"]},
+            )
+        offset = _int_header("Upload-Offset")
+        checksum = uploads.parse_checksum(request.headers.get("Upload-Checksum"))
+        session = db.session()
+        upload = uploads.get_upload(session, upload_id, user_id, utcnow())
+        length, stored = upload.length, upload.offset
+        session.commit()
+        if offset != stored:
+            raise uploads.offset_mismatch(offset, stored)
+        # A chunk with a checksum is all or nothing; without one, what arrived before a
+        # disconnect is kept so the phone resumes from there.
+        data = _read_body(length - offset, allow_partial=checksum is None)
+        if checksum is not None:
+            algorithm, digest = checksum
+            if uploads.CHECKSUMS[algorithm](data).digest() != digest:
+                raise uploads.ChecksumMismatch(errors={"Upload-Checksum": [algorithm]})
+        now = utcnow()
+        upload = uploads.append(
+            session,
+            services.storage_from(current_app.config),
+            upload_id,
+            user_id,
+            offset,
+            data,
+            now,
+            uploads.expiry(now, current_app.config["UPLOAD_EXPIRY_SECONDS"]),
+        )
+        headers = _state(upload)
+        if upload.offset == upload.length:
+            uploads.finish(
+                session,
+                services.storage_from(current_app.config),
+                upload,
+                services.limits_from(current_app.config),
+                jobs.enqueue_processing,
+            )
+        return _empty(204, headers)
+
+    @auth(uploads_blp, *UPLOADERS)
+    @uploads_blp.doc(parameters=TUS_HEADERS)
+    @uploads_blp.response(204, description="Discarded (tus termination)")
+    @uploads_blp.alt_response(404, **_error(404, "upload_not_found"))
+    def delete(self, upload_id: uuid.UUID) -> Response:
+        """Discard an unfinished upload (tus termination)"""
+        session = db.session()
+        upload = uploads.get_upload(session, upload_id, current_user().id, utcnow())
+        uploads.remove(session, services.storage_from(current_app.config), upload.id)
+        return _empty(204, {})

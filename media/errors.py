@@ -1,0 +1,18 @@
+"""The one error the photo pipeline raises on purpose."""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    """A photo this service refuses, with a machine-readable code and an HTTP-like status.
+
+    ``status`` is 413 (too many bytes), 415 (a format outside the allowlist) or 422 (an allowed
+    format that is broken, truncated or too large to decode). The Flask side maps it to its
+    error shape; the worker records ``code`` as the photo's failure reason.
+    """
+
+    def __init__(self, code: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status

@@ -1,0 +1,249 @@
+"""tus 1.0 under /api/v1/uploads/: the protocol's rules, through the test client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timedelta
+
+import pytest
+
+from tests.api.test_photos import media_files, run_media_jobs
+from tests.photos import phone_jpeg, sha256
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def create(client, account, data: bytes, digest: str | None = None, **extra: str):
+    headers = {
+        **account.headers,
+        **TUS,
+        "Upload-Length": str(len(data)),
+        "Upload-Metadata": f"sha256 {b64(digest or sha256(data))},filename {b64('IMG_0001.jpg')}",
+        **extra,
+    }
+    return client.post("/api/v1/uploads/", headers=headers)
+
+
+def patch(client, account, location: str, offset: int, chunk: bytes, **extra: str):
+    headers = {
+        **account.headers,
+        **TUS,
+        "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream",
+        **extra,
+    }
+    return client.patch(location, data=chunk, headers=headers)
+
+
+def head(client, account, location: str):
+    return client.head(location, headers={**account.headers, **TUS})
+
+
+def test_options_advertises_version_extensions_and_limit(app, client):
+    response = client.options("/api/v1/uploads/")
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert set(response.headers["Tus-Extension"].split(",")) == {
+        "creation",
+        "checksum",
+        "termination",
+        "expiration",
+    }
+    assert int(response.headers["Tus-Max-Size"]) == app.config["MAX_PHOTO_BYTES"]
+    assert "sha1" in response.headers["Tus-Checksum-Algorithm"].split(",")
+
+
+def test_chunks_make_the_same_photo_as_a_put(app, client, field_user):
+    data = phone_jpeg()
+    created = create(client, field_user, data)
+    assert created.status_code == 201, created.get_json()
+    assert created.headers["Tus-Resumable"] == "1.0.0"
+    assert created.headers["Upload-Expires"]
+    location = created.headers["Location"]
+    assert location.startswith("/api/v1/uploads/")
+
+    third = len(data) // 3
+    for start in (0, third, 2 * third):
+        end = len(data) if start == 2 * third else start + third
+        response = patch(client, field_user, location, start, data[start:end])
+        assert response.status_code == 204, response.get_json()
+        assert int(response.headers["Upload-Offset"]) == end
+
+    info = client.get(f"/api/v1/photos/{sha256(data)}/info", headers=field_user.headers)
+    assert info.status_code == 200
+    assert info.get_json()["size"] == len(data)
+    # The finished upload is gone; a PUT of the same bytes finds the photo already there.
+    assert head(client, field_user, location).status_code == 404
+    assert (
+        client.put(
+            f"/api/v1/photos/{sha256(data)}", data=data, headers=field_user.headers
+        ).status_code
+        == 200
+    )
+    run_media_jobs(app)
+    assert (
+        client.get(f"/api/v1/photos/{sha256(data)}", headers=field_user.headers).status_code == 200
+    )
+
+
+def test_head_reports_the_stored_offset(client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    patch(client, field_user, location, 0, data[:1000])
+    response = head(client, field_user, location)
+    assert response.status_code == 200
+    assert response.headers["Upload-Offset"] == "1000"
+    assert response.headers["Upload-Length"] == str(len(data))
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_wrong_offset_is_409_and_changes_nothing(client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    patch(client, field_user, location, 0, data[:1000])
+    response = patch(client, field_user, location, 500, data[500:1500])
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "offset_mismatch"
+    assert head(client, field_user, location).headers["Upload-Offset"] == "1000"
+
+
+def test_checksum_mismatch_is_460_and_the_chunk_discarded(client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    wrong = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
+    response = patch(
+        client, field_user, location, 0, data[:1000], **{"Upload-Checksum": f"sha1 {wrong}"}
+    )
+    assert response.status_code == 460
+    assert response.get_json()["code"] == "checksum_mismatch"
+    assert head(client, field_user, location).headers["Upload-Offset"] == "0"
+
+    right = base64.b64encode(hashlib.sha1(data[:1000]).digest()).decode()
+    response = patch(
+        client, field_user, location, 0, data[:1000], **{"Upload-Checksum": f"sha1 {right}"}
+    )
+    assert response.status_code == 204
+
+
+def test_unknown_checksum_algorithm_is_400(client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    response = patch(
+        client, field_user, location, 0, data[:10], **{"Upload-Checksum": "crc32 AAAA"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "checksum_algorithm_unsupported"
+
+
+def test_other_tus_version_is_412(client, field_user):
+    response = client.post(
+        "/api/v1/uploads/",
+        headers={**field_user.headers, "Tus-Resumable": "0.2.2", "Upload-Length": "10"},
+    )
+    assert response.status_code == 412
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert response.get_json()["code"] == "tus_version_unsupported"
+
+
+@pytest.mark.parametrize(
+    "headers,status,code",
+    [
+        ({"Upload-Length": "100"}, 400, "sha256_required"),
+        ({"Upload-Length": "100", "Upload-Metadata": "sha256 !!!"}, 400, "invalid_upload_metadata"),
+        ({"Upload-Metadata": f"sha256 {b64('a' * 64)}"}, 400, "invalid_tus_header"),
+        ({"Upload-Length": "10", "Upload-Metadata": f"sha256 {b64('xyz')}"}, 422, "invalid_sha256"),
+        (
+            {"Upload-Length": str(10**9), "Upload-Metadata": f"sha256 {b64('a' * 64)}"},
+            413,
+            "photo_too_large",
+        ),
+    ],
+)
+def test_creation_errors(client, field_user, headers, status, code):
+    response = client.post("/api/v1/uploads/", headers={**field_user.headers, **TUS, **headers})
+    assert response.status_code == status
+    assert response.get_json()["code"] == code
+
+
+def test_patch_needs_offset_octet_stream(client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    response = patch(client, field_user, location, 0, data[:10], **{"Content-Type": "image/jpeg"})
+    assert response.status_code == 415
+    assert response.get_json()["code"] == "invalid_content_type"
+
+
+def test_chunk_past_the_declared_length_is_refused(client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    response = patch(client, field_user, location, 0, data + b"extra")
+    assert response.status_code == 413
+    assert head(client, field_user, location).headers["Upload-Offset"] == "0"
+
+
+def test_whole_file_hash_mismatch_discards_the_upload(app, client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data, digest=sha256(b"other")).headers["Location"]
+    response = patch(client, field_user, location, 0, data)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "sha256_mismatch"
+    assert head(client, field_user, location).status_code == 404
+    assert media_files(app) == set()
+
+
+def test_hostile_file_over_tus_is_refused_at_the_last_chunk(app, client, field_user):
+    from tests.photos import hostile_files
+
+    data = hostile_files()["tiff_renamed_jpg"]
+    location = create(client, field_user, data).headers["Location"]
+    response = patch(client, field_user, location, 0, data)
+    assert response.status_code == 415
+    assert response.get_json()["code"] == "unsupported_format"
+    assert media_files(app) == set()
+
+
+def test_termination_discards_bytes(app, client, field_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    patch(client, field_user, location, 0, data[:1000])
+    response = client.delete(location, headers={**field_user.headers, **TUS})
+    assert response.status_code == 204
+    assert head(client, field_user, location).status_code == 404
+    assert media_files(app) == set()
+
+
+def test_another_users_upload_is_not_found(client, field_user, create_user):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    other = create_user(role="field")
+    assert head(client, other, location).status_code == 404
+    assert patch(client, other, location, 0, data[:10]).status_code == 404
+
+
+def test_expired_upload_is_410_and_swept(app, client, field_user, runner):
+    from backend.extensions import db
+    from backend.photos.models import Upload
+
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    patch(client, field_user, location, 0, data[:1000])
+    upload = db.session.execute(db.select(Upload)).scalar_one()
+    upload.expires_at = upload.expires_at - timedelta(days=2)
+    db.session.commit()
+
+    response = head(client, field_user, location)
+    assert response.status_code == 410
+    gone = patch(client, field_user, location, 1000, data[1000:2000])
+    assert gone.status_code == 410
+    assert gone.get_json()["code"] == "upload_expired"
+
+    result = runner.invoke(args=["photos", "sweep"])
+    assert '"uploads_expired": 1' in result.output
+    assert media_files(app) == set()
+    db.session.remove()
+    assert db.session.execute(db.select(Upload)).first() is None

@@ -1,0 +1,175 @@
+"""The photo pipeline alone: validation, sanitising, perceptual hash (no Flask, no disk)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageOps
+
+from media.errors import MediaError
+from media.phash import distance
+from media.sanitise import FULL_SIDE, THUMB_SIDE, sanitise
+from media.validate import Limits, sniff, validate
+from tests.photos import (
+    BLUE,
+    GREEN,
+    HEIGHT,
+    RED,
+    SECRETS,
+    WIDTH,
+    encode,
+    hostile_files,
+    jpeg_claiming,
+    phone_jpeg,
+    upright_scene,
+)
+
+LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_pixels=50_000_000)
+
+
+def close(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=False))
+
+
+def assert_upright_scene(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG"
+        width, height = image.size
+        assert height > width, "portrait photo served sideways"
+        image = image.convert("RGB")
+        assert close(image.getpixel((width // 2, height // 4)), RED)
+        assert close(image.getpixel((width // 2, 3 * height // 4)), BLUE)
+        # The green block is top-left: not mirrored, not upside down.
+        assert close(image.getpixel((width // 16, height // 32)), GREEN)
+        assert close(image.getpixel((width - 5, height // 32)), RED)
+
+
+def assert_no_metadata(data: bytes) -> None:
+    for secret in SECRETS:
+        assert secret not in data, f"{secret!r} survived sanitising"
+    assert data.endswith(b"\xff\xd9"), "bytes after the end of the image"
+    with Image.open(io.BytesIO(data)) as image:
+        assert not image.getexif()
+        for key in ("exif", "icc_profile", "comment", "xmp", "XML:com.adobe.xmp"):
+            assert key not in image.info
+
+
+def test_the_test_photo_really_carries_what_must_be_removed():
+    original = phone_jpeg()
+    for secret in SECRETS:
+        assert secret in original
+    with Image.open(io.BytesIO(original)) as image:
+        assert image.getexif()[0x0112] == 6
+        assert image.size == (HEIGHT, WIDTH)  # stored sideways
+
+
+def test_phone_photo_is_served_upright_without_any_metadata():
+    result = sanitise(phone_jpeg(), LIMITS)
+    assert (result.width, result.height) == (WIDTH, HEIGHT)
+    for data in (result.full, result.thumb):
+        assert_upright_scene(data)
+        assert_no_metadata(data)
+
+
+def test_large_photo_is_bounded_and_thumbnail_small():
+    big = encode(upright_scene(3024, 4032), "JPEG", quality=90)
+    result = sanitise(big, LIMITS)
+    assert max(result.width, result.height) == FULL_SIDE
+    with Image.open(io.BytesIO(result.thumb)) as thumb:
+        assert max(thumb.size) == THUMB_SIDE
+    assert_upright_scene(result.full)
+
+
+def test_png_with_transparency_is_flattened_onto_white():
+    image = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    image.paste((20, 20, 220, 255), (100, 0, 200, 100))
+    result = sanitise(encode(image, "PNG"), LIMITS)
+    with Image.open(io.BytesIO(result.full)) as served:
+        assert close(served.convert("RGB").getpixel((50, 50)), (255, 255, 255))
+        assert close(served.convert("RGB").getpixel((150, 50)), BLUE)
+
+
+def test_webp_is_accepted():
+    info = validate(encode(upright_scene(), "WEBP"), LIMITS)
+    assert (info.content_type, info.width, info.height) == ("image/webp", WIDTH, HEIGHT)
+
+
+def test_heic_from_pillow_heif_encoder_is_sanitised():
+    import pillow_heif
+
+    if not pillow_heif.libheif_info()["HEIF"]:
+        pytest.skip("this pillow-heif wheel has no HEIC encoder")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x0110] = "iPhone 15 Pro"
+    stored = upright_scene().transpose(Image.Transpose.ROTATE_90)
+    data = encode(stored, "HEIF", quality=90, exif=exif.tobytes())
+    assert sniff(data[:32]) == "HEIF"
+    assert validate(data, LIMITS).content_type == "image/heic"
+    result = sanitise(data, LIMITS)
+    assert_upright_scene(result.full)
+    assert_no_metadata(result.full)
+
+
+@pytest.mark.parametrize("name", sorted(hostile_files()))
+def test_hostile_files_are_refused_with_a_code(name):
+    data = hostile_files()[name]
+    with pytest.raises(MediaError) as caught:
+        validate(data, LIMITS)
+    assert caught.value.status in (413, 415, 422)
+    assert caught.value.code in (
+        "too_many_pixels",
+        "unsupported_format",
+        "corrupt_image",
+        "empty_photo",
+    )
+    with pytest.raises(MediaError):
+        sanitise(data, LIMITS)
+
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [("tiff_renamed_jpg", 415), ("eps_renamed_jpg", 415), ("jpeg_truncated_half", 422)],
+)
+def test_status_separates_wrong_format_from_broken_file(name, expected):
+    with pytest.raises(MediaError) as caught:
+        validate(hostile_files()[name], LIMITS)
+    assert caught.value.status == expected
+
+
+def test_pixel_cap_is_ours_not_only_pillows():
+    # 60 MP is under Pillow's own bomb threshold (2 x 89 MP) but over the configured cap.
+    with pytest.raises(MediaError) as caught:
+        validate(jpeg_claiming(10_000, 6_000), LIMITS)
+    assert caught.value.code == "too_many_pixels"
+    assert "10000 x 6000" in caught.value.message
+
+
+def test_size_cap_is_checked_before_decoding():
+    with pytest.raises(MediaError) as caught:
+        validate(phone_jpeg(), Limits(max_bytes=1000, max_pixels=50_000_000))
+    assert (caught.value.status, caught.value.code) == (413, "photo_too_large")
+
+
+def test_magic_bytes_decide_not_the_beginning_of_a_name():
+    assert sniff(b"\xff\xd8\xff\xe0" + b"\0" * 28) == "JPEG"
+    assert sniff(b"II*\x00" + b"\0" * 28) is None
+    assert sniff(b"\0\0\0\x18ftypavif" + b"\0" * 20) is None
+
+
+def test_phash_same_scene_close_different_scene_far():
+    a = sanitise(phone_jpeg(seed=1), LIMITS).phash
+    # The same photo shared on by another phone: upright, smaller, recompressed, no EXIF.
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(phone_jpeg(seed=1))))
+    recompressed = encode(upright.resize((150, 200)), "JPEG", quality=40)
+    b = sanitise(recompressed, LIMITS).phash
+    checker = Image.new("RGB", (WIDTH, HEIGHT), (255, 255, 255))
+    for x in range(0, WIDTH, 50):
+        for y in range(0, HEIGHT, 50):
+            if (x + y) // 50 % 2:
+                checker.paste((0, 0, 0), (x, y, x + 50, y + 50))
+    c = sanitise(encode(checker, "JPEG"), LIMITS).phash
+    assert len(a) == 16
+    assert distance(a, b) <= 4
+    assert distance(a, c) >= 16
