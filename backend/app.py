@@ -9,7 +9,7 @@ from flask import Flask, request
 
 from backend import config as config_module
 from backend.api import Api
-from backend.database import configure_sqlite, read_only_sqlite
+from backend.database import configure_sqlite, set_begin_mode
 from backend.extensions import db, migrate, redis
 
 API_TITLE = "Samverkan Field"
@@ -67,8 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def _reads_do_not_lock() -> None:
-        if request.method in ("GET", "HEAD"):
-            read_only_sqlite(db.session())
+        set_begin_mode(read_only=request.method in ("GET", "HEAD", "OPTIONS"))
 
     from backend.cli import register_cli
 

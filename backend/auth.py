@@ -18,6 +18,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.database import deferred_reads
 from backend.errors import Forbidden, Unauthorized
 from backend.extensions import db
 from backend.users.models import ApiToken, User
@@ -57,7 +58,11 @@ def authenticate() -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized()
-    user = user_for_token(db.session(), token.strip())
+    session = db.session()
+    with deferred_reads():
+        user = user_for_token(session, token.strip())
+        # End the read now: on SQLite no lock is then held while the request body arrives.
+        session.commit()
     if user is None:
         raise Unauthorized("The API token is unknown or revoked.", code="invalid_token")
     g.user = user

@@ -6,16 +6,19 @@ transaction that may write, so two transactions never both read and then fail to
 write lock (the case in which SQLite reports "database is locked" without waiting); the busy
 timeout makes a second writer wait for the first instead of failing.
 
-Read-only requests (GET, HEAD) begin ``DEFERRED`` instead (see ``read_only_sqlite``), so a
-supervisor's long query never holds the write lock against the phones' pushes. A read-only
-request that must write (an audit row) commits its read first: the next transaction begins
-IMMEDIATE again.
+Read-only requests (GET, HEAD) begin ``DEFERRED`` instead, so a supervisor's long query never
+holds the write lock against the phones' pushes; so does the token lookup of every request
+(``deferred_reads``), which then commits, so no lock is held while a slow phone sends its body.
+A GET that must write (an audit row) wraps that write in ``immediate_writes``.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,17 +47,38 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")
+"""How SQLite transactions begin in this context: IMMEDIATE (may write) or DEFERRED (reads)."""
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Any) -> None:
     if conn.dialect.name == "sqlite":
-        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {_begin_mode.get()}")
 
 
-def read_only_sqlite(session: Any) -> None:
-    """Begin the session's next transaction DEFERRED (SQLite only): for reads."""
-    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+def set_begin_mode(read_only: bool) -> None:
+    """Set how this request's SQLite transactions begin (called once per request)."""
+    _begin_mode.set("DEFERRED" if read_only else "IMMEDIATE")
+
+
+@contextmanager
+def _mode(mode: str) -> Iterator[None]:
+    token = _begin_mode.set(mode)
+    try:
+        yield
+    finally:
+        _begin_mode.reset(token)
+
+
+def deferred_reads() -> AbstractContextManager[None]:
+    """Transactions begun inside only read: SQLite begins them DEFERRED (no write lock)."""
+    return _mode("DEFERRED")
+
+
+def immediate_writes() -> AbstractContextManager[None]:
+    """Transactions begun inside may write: SQLite begins them IMMEDIATE."""
+    return _mode("IMMEDIATE")
 
 
 def utcnow() -> datetime:

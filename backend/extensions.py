@@ -19,7 +19,12 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+# expire_on_commit=False: objects a use case committed are serialised as they were written,
+# without a second SELECT, and the authenticated user survives the commit that ends the token
+# lookup's read transaction (see backend.auth.authenticate).
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING), session_options={"expire_on_commit": False}
+)
 migrate = Migrate()
 # The flask-smorest Api is made per app in create_app: it keeps its app and spec on itself.
 

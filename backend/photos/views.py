@@ -45,14 +45,6 @@ def _error(status: int, text: str) -> Any:
     return {"schema": ErrorSchema, "description": text}
 
 
-def _release_transaction() -> uuid.UUID:
-    """The caller's id, with the authentication read committed before a slow body is read:
-    on SQLite a writing request's transaction holds the write lock from its first query."""
-    user_id: uuid.UUID = current_user().id
-    db.session.commit()
-    return user_id
-
-
 def _read_body(limit: int, allow_partial: bool = False) -> bytes:
     """Read the raw request body, at most ``limit`` bytes, checked before reading when the
     client announced its length. With ``allow_partial``, a client that disconnects midway
@@ -99,7 +91,7 @@ class PhotoItem(MethodView):
     def put(self, sha256: str) -> tuple[Photo, int]:
         """Upload a whole photo, named by the SHA-256 of its bytes"""
         digest = services.check_sha256(sha256)
-        user_id = _release_transaction()
+        user_id = current_user().id
         data = _read_body(current_app.config["MAX_PHOTO_BYTES"])
         stored = services.store_photo(
             db.session(),
@@ -245,7 +237,7 @@ class Uploads(MethodView):
     @uploads_blp.alt_response(422, **_error(422, "invalid_sha256"))
     def post(self) -> Response:
         """Start a resumable upload (tus creation)"""
-        user_id = _release_transaction()
+        user_id = current_user().id
         if "Upload-Defer-Length" in request.headers:
             raise BadRequest(
                 "Upload-Defer-Length is not supported: send Upload-Length.",
@@ -323,7 +315,7 @@ class UploadItem(MethodView):
     @uploads_blp.alt_response(460, **_error(460, "checksum_mismatch: the chunk was discarded"))
     def patch(self, upload_id: uuid.UUID) -> Response:
         """Append a chunk at Upload-Offset (tus core, checksum)"""
-        user_id = _release_transaction()
+        user_id = current_user().id
         if request.mimetype != "application/offset+octet-stream":
             raise UnsupportedMediaType(
                 "A tus PATCH body must be application/offset+octet-stream.",
