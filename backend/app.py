@@ -77,11 +77,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
+    from backend.delivery.views import blp as deliveries
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
     from backend.reference.views import blp as reference
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
-    for blueprint in (health, me_blp, reference, organisations, users):
+    for blueprint in (health, me_blp, reference, organisations, users, deliveries):
         api.register_blueprint(blueprint)

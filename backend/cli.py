@@ -1,4 +1,4 @@
-"""The flask CLI: users, seed-demo, worker, run-demo."""
+"""The flask CLI: users, seed-demo, worker (RQ and the outbox relay), run-demo."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import uuid
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
@@ -104,19 +104,85 @@ def seed_demo() -> None:
     click.echo(json.dumps(seed_demo_users(db.session()), ensure_ascii=False, indent=2))
 
 
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
-@click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
-def worker(burst: bool, queues: tuple[str, ...]) -> None:
-    """Run an RQ worker on the service's queues."""
-    from rq import Worker
+def _all_queue_names(session: Session) -> list[str]:
+    from sqlalchemy import select
 
-    from backend.extensions import redis
+    from backend.organisations.models import Organisation
     from backend.routing import queues as queue_names
 
-    names = list(queues) or list(queue_names.ALL)
+    slugs = session.execute(select(Organisation.slug)).scalars()
+    return queue_names.everything(slugs)
+
+
+def _burst(queue_list: list[str]) -> None:
+    """Relay what is due, work every queue empty; again while that made progress."""
+    from rq import Worker
+
+    from backend.delivery.relay import relay_once
+    from backend.extensions import redis
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    while True:
+        relayed = 0
+        while True:
+            result = relay_once(db.session(), redis.client, app.config)
+            db.session.remove()
+            if result.redis_error:
+                raise click.ClickException(f"Redis unavailable: {result.redis_error}")
+            relayed += result.enqueued + result.requeued
+            if result.enqueued + result.requeued == 0:
+                break
+        click.echo(f"worker: relayed {relayed} deliveries", err=True)
+        worked = Worker(queue_list, connection=redis.client).work(burst=True)
+        if not worked and relayed == 0:
+            return
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Relay what is pending, work every queue empty, exit.")
+@click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
+@click.option("--no-relay", is_flag=True, help="Do not run the outbox relay in this process.")
+def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
+    """Run the outbox relay beside an RQ worker (with the scheduler) on the service's queues.
+
+    Listens on the fixed queues and every organisation's delivery queue as they are when it
+    starts: restart workers after adding an organisation.
+    """
+    import os
+    import threading
+
+    from rq import Worker
+
+    from backend.delivery.relay import run_forever
+    from backend.extensions import redis
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    names = list(queues) or _all_queue_names(db.session())
+    db.session.remove()
+    # RQ forks a work horse per job: the child must not reuse the parent's pooled database
+    # connections, which the relay thread may be using at that moment.
+    engine = db.engine
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     click.echo(f"worker: listening on {', '.join(names)} (burst={burst})", err=True)
-    Worker(names, connection=redis.client).work(burst=burst, with_scheduler=not burst)
+    if burst:
+        _burst(names)
+        return
+    stop = threading.Event()
+    relay = None
+    if not no_relay:
+        relay = threading.Thread(
+            target=run_forever,
+            args=(app, stop, lambda line: click.echo(line, err=True)),
+            name="outbox-relay",
+            daemon=True,
+        )
+        relay.start()
+    try:
+        Worker(names, connection=redis.client).work(with_scheduler=True)
+    finally:
+        stop.set()
+        if relay is not None:
+            relay.join(10)
 
 
 def register_cli(app: Flask) -> None:

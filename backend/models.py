@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from backend.delivery.models import Delivery
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo
 from backend.reference.models import Category, Zone
 from backend.users.models import ApiToken, User
 
-__all__ = ["ApiToken", "Category", "Organisation", "Photo", "User", "Zone"]
+__all__ = ["ApiToken", "Category", "Delivery", "Organisation", "Photo", "User", "Zone"]

@@ -5,7 +5,7 @@ who may call it.
 
 Path placeholders are filled from the fixtures: `{user_id}` is a user of another organisation
 (`other`), `{own_user_id}` the caller themself, `{slug}` an organisation, `{token_id}` a token
-of `{user_id}`.
+of `{user_id}`, `{delivery_id}` a failed delivery to another organisation.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/admin/users/{user_id}/tokens"): admin_only(201, {"label": "x"}),
     ("POST", "/api/v1/admin/users/{user_id}/tokens/revoke"): admin_only(200),
     ("DELETE", "/api/v1/admin/users/{user_id}/tokens/{token_id}"): admin_only(200),
+    ("GET", "/api/v1/admin/deliveries"): admin_only(200),
+    ("GET", "/api/v1/admin/deliveries/{delivery_id}"): admin_only(200),
+    ("POST", "/api/v1/admin/deliveries/{delivery_id}/retry"): admin_only(200),
 }
 
 NOT_ROUTES = {
@@ -83,6 +86,22 @@ def test_every_route_has_a_row(app):
     assert set(ROUTES) - served == set(), "rows for routes the app does not serve"
 
 
+def _failed_delivery_for(slug: str):
+    from backend.delivery.services import enqueue_delivery
+    from backend.extensions import db
+    from backend.organisations.services import get_by_slug
+
+    delivery = enqueue_delivery(
+        db.session(),
+        organisation_id=get_by_slug(db.session(), slug).id,
+        event_type="task.created",
+        subject_type="task",
+        subject_id=uuid.uuid4(),
+    )
+    delivery.status = "failed"
+    return delivery
+
+
 CASES = [(method, path, role) for (method, path), row in ROUTES.items() for role in (None, *ANY)]
 
 
@@ -95,6 +114,7 @@ def test_matrix(client, create_user, method, path, role):
     from backend.users.services import get_user, issue_token
 
     token_row, _ = issue_token(db.session(), get_user(db.session(), other.id), "matrix")
+    delivery = _failed_delivery_for("fastighetskontoret")
     db.session.commit()
     caller = create_user(role=role, org="trafikkontoret") if role else None
     row = ROUTES[(method, path)]
@@ -103,6 +123,7 @@ def test_matrix(client, create_user, method, path, role):
         own_user_id=caller.id if caller else uuid.uuid4(),
         slug="fastighetskontoret",
         token_id=token_row.id,
+        delivery_id=delivery.id,
     )
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":
