@@ -114,6 +114,29 @@ def _all_queue_names(session: Session) -> list[str]:
     return queue_names.everything(slugs)
 
 
+def _redis_up() -> bool:
+    from redis.exceptions import RedisError
+
+    from backend.extensions import redis
+
+    try:
+        return bool(redis.client.ping())
+    except (RedisError, OSError):
+        return False
+
+
+def _wait_for_redis() -> None:
+    """Block until Redis answers. Pushes need no Redis; the relay (already running) keeps the
+    outbox until Redis is back, so a worker started during an outage just waits."""
+    import time
+
+    delay = 0.5
+    while not _redis_up():
+        click.echo(f"worker: waiting for Redis, next try in {delay:.1f} s", err=True)
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
 def _burst(queue_list: list[str]) -> None:
     """Relay what is due, work every queue empty; again while that made progress."""
     from rq import Worker
@@ -133,62 +156,85 @@ def _burst(queue_list: list[str]) -> None:
             if result.enqueued + result.requeued == 0:
                 break
         click.echo(f"worker: relayed {relayed} deliveries", err=True)
+        db.engine.dispose()  # no connection of ours may be shared with RQ's forked horses
         worked = Worker(queue_list, connection=redis.client).work(burst=True)
         if not worked and relayed == 0:
             return
 
 
+@click.command("relay")
+@click.option("--exit-with-parent", is_flag=True, help="Stop when the starting process dies.")
+def relay(exit_with_parent: bool) -> None:
+    """Run the outbox relay alone: pending deliveries to their organisations' RQ queues."""
+    import os
+    import signal
+    import threading
+
+    from backend.delivery.relay import run_forever
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = os.getppid() if exit_with_parent else None
+    click.echo("relay: moving pending deliveries to RQ", err=True)
+    run_forever(app, stop, lambda line: click.echo(line, err=True), parent_pid=parent)
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Relay what is pending, work every queue empty, exit.")
 @click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
-@click.option("--no-relay", is_flag=True, help="Do not run the outbox relay in this process.")
+@click.option("--no-relay", is_flag=True, help="Do not start the outbox relay beside the worker.")
 def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
     """Run the outbox relay beside an RQ worker (with the scheduler) on the service's queues.
 
     Listens on the fixed queues and every organisation's delivery queue as they are when it
     starts: restart workers after adding an organisation.
     """
-    import os
-    import threading
+    import subprocess
+    import sys
 
+    from flask.cli import ScriptInfo
     from rq import Worker
 
-    from backend.delivery.relay import run_forever
     from backend.extensions import redis
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     names = list(queues) or _all_queue_names(db.session())
+    # RQ forks a work horse per job; a database connection open in this process at that
+    # moment would be shared with the child (SQLite's own docs forbid carrying one across
+    # fork). So this process holds none: the relay runs in a process of its own.
     db.session.remove()
-    # RQ forks a work horse per job: the child must not reuse the parent's pooled database
-    # connections, which the relay thread may be using at that moment.
-    engine = db.engine
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    db.engine.dispose()
     click.echo(f"worker: listening on {', '.join(names)} (burst={burst})", err=True)
     if burst:
         _burst(names)
         return
-    stop = threading.Event()
-    relay = None
+    relay_process = None
     if not no_relay:
-        relay = threading.Thread(
-            target=run_forever,
-            args=(app, stop, lambda line: click.echo(line, err=True)),
-            name="outbox-relay",
-            daemon=True,
+        app_path = click.get_current_context().ensure_object(ScriptInfo).app_import_path
+        command = ["relay", "--exit-with-parent"]
+        relay_process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", app_path or "wsgi", *command]
         )
-        relay.start()
     try:
-        Worker(names, connection=redis.client).work(with_scheduler=True)
+        while True:
+            _wait_for_redis()
+            Worker(names, connection=redis.client).work(with_scheduler=True)
+            # RQ returns after a requested shutdown, and also when it lost Redis for good;
+            # in the second case wait for Redis and work on (the relay never stopped).
+            if _redis_up():
+                break
+            click.echo("worker: lost Redis; RQ worker restarts when it is back", err=True)
     finally:
-        stop.set()
-        if relay is not None:
-            relay.join(10)
+        if relay_process is not None:
+            relay_process.terminate()
+            relay_process.wait(15)
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(worker)
+    app.cli.add_command(relay)
 
     from backend.demo import run_demo
 

@@ -169,15 +169,22 @@ def run_forever(
     app: Flask,
     stop: threading.Event,
     report: Callable[[str], None] = log.info,
+    parent_pid: int | None = None,
 ) -> None:
-    """The relay loop of ``flask --app wsgi worker``: a pass every ``RELAY_INTERVAL_SECONDS``,
-    at once again while there is a backlog, until ``stop`` is set."""
+    """The relay loop (``flask --app wsgi relay``, started by ``worker``): a pass every
+    ``RELAY_INTERVAL_SECONDS``, at once again while there is a backlog, until ``stop`` is set
+    or, with ``parent_pid``, that process is gone (a SIGKILLed worker leaves no relay behind)."""
+    import os
+
     from backend.extensions import db, redis
 
     interval = app.config["RELAY_INTERVAL_SECONDS"]
     redis_was_down = False
     with app.app_context():
         while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                report("relay: the worker that started me is gone; stopping")
+                return
             try:
                 result = relay_once(db.session(), redis.client, app.config)
             except SQLAlchemyError as exc:
