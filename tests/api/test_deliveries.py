@@ -255,3 +255,39 @@ def test_channel_settings_are_checked_and_the_secret_never_returned(client, admi
 
     email = client.patch(url, headers=admin.headers, json={"channel": "email", "email": None})
     assert (email.status_code, email.get_json()["code"]) == (409, "channel_incomplete")
+
+
+def test_email_channel_sends_a_thin_message_with_the_link(app, client, admin, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message):
+            received.append(message)
+
+    port = free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+        monkeypatch.setitem(app.config, "SMTP_PORT", port)
+        patched = client.patch(
+            "/api/v1/admin/organisations/norrmalm-sdf",
+            headers=admin.headers,
+            json={"channel": "email", "email": "felanmalan@norrmalm.example"},
+        )
+        assert patched.status_code == 200
+        (delivery_id,) = _push("norrmalm-sdf")
+        _relay(app)
+        _work(app, "norrmalm-sdf")
+    finally:
+        controller.stop()
+    row = _row(delivery_id)
+    assert (row.status, row.attempts, row.channel) == ("delivered", 1, "email")
+    (message,) = received
+    assert message["To"] == "felanmalan@norrmalm.example"
+    body = message.get_payload(decode=True).decode()
+    assert f"/api/v1/tasks/{row.subject_id}" in body
+    assert str(delivery_id) in body
