@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
+    from backend.delivery.views import blp as deliveries
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
     from backend.photos.views import blp as photos
@@ -85,5 +86,15 @@ def _register_blueprints(api: Api) -> None:
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
-    for blueprint in (health, me_blp, reference, organisations, users, sync, photos, uploads):
+    for blueprint in (
+        health,
+        me_blp,
+        reference,
+        organisations,
+        users,
+        sync,
+        photos,
+        uploads,
+        deliveries,
+    ):
         api.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""The flask CLI: users, seed-demo, worker, run-demo."""
+"""The flask CLI: users, seed-demo, worker (RQ and the outbox relay), run-demo."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import uuid
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
@@ -104,17 +104,102 @@ def seed_demo() -> None:
     click.echo(json.dumps(seed_demo_users(db.session()), ensure_ascii=False, indent=2))
 
 
+def _all_queue_names(session: Session) -> list[str]:
+    from sqlalchemy import select
+
+    from backend.organisations.models import Organisation
+    from backend.routing import queues as queue_names
+
+    slugs = session.execute(select(Organisation.slug)).scalars()
+    return queue_names.everything(slugs)
+
+
+def _redis_up() -> bool:
+    from redis.exceptions import RedisError
+
+    from backend.extensions import redis
+
+    try:
+        return bool(redis.client.ping())
+    except (RedisError, OSError):
+        return False
+
+
+def _wait_for_redis() -> None:
+    """Block until Redis answers. Pushes need no Redis; the relay (already running) keeps the
+    outbox until Redis is back, so a worker started during an outage just waits."""
+    import time
+
+    delay = 0.5
+    while not _redis_up():
+        click.echo(f"worker: waiting for Redis, next try in {delay:.1f} s", err=True)
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def _burst(queue_list: list[str]) -> None:
+    """Relay what is due, work every queue empty; again while that made progress."""
+    from rq import Worker
+
+    from backend.delivery.relay import relay_once
+    from backend.extensions import redis
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    while True:
+        relayed = 0
+        while True:
+            result = relay_once(db.session(), redis.client, app.config)
+            db.session.remove()
+            if result.redis_error:
+                raise click.ClickException(f"Redis unavailable: {result.redis_error}")
+            relayed += result.enqueued + result.requeued
+            if result.enqueued + result.requeued == 0:
+                break
+        click.echo(f"worker: relayed {relayed} deliveries", err=True)
+        db.engine.dispose()  # no connection of ours may be shared with RQ's forked horses
+        worked = Worker(queue_list, connection=redis.client).work(burst=True)
+        if not worked and relayed == 0:
+            return
+
+
+@click.command("relay")
+@click.option("--exit-with-parent", is_flag=True, help="Stop when the starting process dies.")
+def relay(exit_with_parent: bool) -> None:
+    """Run the outbox relay alone: pending deliveries to their organisations' RQ queues."""
+    import os
+    import signal
+    import threading
+
+    from backend.delivery.relay import run_forever
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = os.getppid() if exit_with_parent else None
+    click.echo("relay: moving pending deliveries to RQ", err=True)
+    run_forever(app, stop, lambda line: click.echo(line, err=True), parent_pid=parent)
+
+
 @click.command("worker")
-@click.option("--burst", is_flag=True, help="Process what is queued, then exit.")
+@click.option("--burst", is_flag=True, help="Relay what is pending, work every queue empty, exit.")
 @click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
-def worker(burst: bool, queues: tuple[str, ...]) -> None:
-    """Run an RQ worker on the service's queues."""
+@click.option("--no-relay", is_flag=True, help="Do not start the outbox relay beside the worker.")
+def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
+    """Run the outbox relay beside an RQ worker (with the scheduler) on the service's queues.
+
+    Listens on the fixed queues and every organisation's delivery queue as they are when it
+    starts: restart workers after adding an organisation.
+    """
+    import subprocess
+    import sys
+
+    from flask.cli import ScriptInfo
     from rq import Worker
 
     from backend.extensions import redis
     from backend.routing import queues as queue_names
 
-    names = list(queues) or list(queue_names.ALL)
+    names = list(queues) or _all_queue_names(db.session())
     if queue_names.MEDIA in names:
         # Photos left unqueued by a Redis outage or a crash are picked up at every start.
         from flask import current_app
@@ -123,14 +208,42 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
 
         swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
         click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
+    # RQ forks a work horse per job; a database connection open in this process at that
+    # moment would be shared with the child (SQLite's own docs forbid carrying one across
+    # fork). So this process holds none: the relay runs in a process of its own.
+    db.session.remove()
+    db.engine.dispose()
     click.echo(f"worker: listening on {', '.join(names)} (burst={burst})", err=True)
-    Worker(names, connection=redis.client).work(burst=burst, with_scheduler=not burst)
+    if burst:
+        _burst(names)
+        return
+    relay_process = None
+    if not no_relay:
+        app_path = click.get_current_context().ensure_object(ScriptInfo).app_import_path
+        command = ["relay", "--exit-with-parent"]
+        relay_process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", app_path or "wsgi", *command]
+        )
+    try:
+        while True:
+            _wait_for_redis()
+            Worker(names, connection=redis.client).work(with_scheduler=True)
+            # RQ returns after a requested shutdown, and also when it lost Redis for good;
+            # in the second case wait for Redis and work on (the relay never stopped).
+            if _redis_up():
+                break
+            click.echo("worker: lost Redis; RQ worker restarts when it is back", err=True)
+    finally:
+        if relay_process is not None:
+            relay_process.terminate()
+            relay_process.wait(15)
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(worker)
+    app.cli.add_command(relay)
 
     from backend.photos.cli import photos_cli
 

@@ -30,6 +30,21 @@ def _at_least(name: str, value: int, minimum: int) -> int:
     return value
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"environment variable {name} must be a number, got {raw!r}") from exc
+
+
+def _list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
+
+
 def _database_url(raw: str | None) -> str:
     if not raw:
         return f"sqlite:///{INSTANCE / 'samverkan.db'}"
@@ -91,4 +106,29 @@ def from_env() -> dict[str, Any]:
         # response under ~200 KB on a phone connection.
         "SYNC_PULL_DEFAULT_LIMIT": _int("SYNC_PULL_DEFAULT_LIMIT", 100),
         "SYNC_PULL_MAX_LIMIT": _int("SYNC_PULL_MAX_LIMIT", 500),
+        # Delivery of tasks to organisations (backend/delivery/). The relay polls the outbox this
+        # often: it bounds the push-to-queue latency and costs one indexed query per pass.
+        "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 0.5),
+        # Attempts per delivery before it is `failed` and shown to admins. With the backoff
+        # below, 8 attempts span about 4 minutes of receiver outage plus jitter (2+4+...+128 s);
+        # a longer outage is an admin's retry, not a silent queue.
+        "DELIVERY_MAX_ATTEMPTS": _int("DELIVERY_MAX_ATTEMPTS", 8),
+        "DELIVERY_BACKOFF_BASE_SECONDS": _float("DELIVERY_BACKOFF_BASE_SECONDS", 2.0),
+        "DELIVERY_BACKOFF_MAX_SECONDS": _float("DELIVERY_BACKOFF_MAX_SECONDS", 3600.0),
+        # How long one attempt may run before the relay presumes its worker dead and hands the
+        # delivery out again; also the RQ job timeout. Several webhook timeouts long.
+        "DELIVERY_LEASE_SECONDS": _int("DELIVERY_LEASE_SECONDS", 120),
+        # An `enqueued` delivery whose RQ job has vanished (Redis flushed or restarted without
+        # persistence) is enqueued again after this long; younger rows are left alone so the
+        # relay does not ask Redis about every fresh job on every pass.
+        "DELIVERY_STUCK_AFTER_SECONDS": _float("DELIVERY_STUCK_AFTER_SECONDS", 60.0),
+        # Standard Webhooks recommends a short timeout; receivers should queue and answer fast.
+        "WEBHOOK_TIMEOUT_SECONDS": _float("WEBHOOK_TIMEOUT_SECONDS", 10.0),
+        # Hosts (names or IP literals, as written in the URL) that may be plain http and may
+        # resolve to private or loopback addresses. Empty in production: webhooks then go only
+        # to https on public addresses, so an admin cannot aim the service at internal systems.
+        "WEBHOOK_ALLOWED_HOSTS": _list("WEBHOOK_ALLOWED_HOSTS"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "samverkan-field@localhost"),
     }

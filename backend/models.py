@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo, Upload
@@ -15,6 +16,7 @@ __all__ = [
     "Category",
     "Change",
     "Contact",
+    "Delivery",
     "FeedStream",
     "Organisation",
     "Photo",

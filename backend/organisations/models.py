@@ -20,5 +20,11 @@ class Organisation(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     # How tasks reach the organisation: inbox (pulled through the API), webhook or email.
     channel: Mapped[str] = mapped_column(String(16), default="inbox")
+    # Where the webhook channel POSTs, and the Standard Webhooks secret ("whsec_<base64>") it
+    # signs with: write-only through the API, never returned.
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    webhook_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Where the email channel sends its thin notices (a shared mailbox, not a person's).
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.delivery.webhook import DestinationRefused, check_url_shape
 from backend.errors import Conflict, NotFound
 from backend.organisations.models import Organisation
 
@@ -23,8 +24,39 @@ def list_organisations(session: Session) -> list[Organisation]:
     return list(session.execute(select(Organisation).order_by(Organisation.slug)).scalars())
 
 
-def create_organisation(session: Session, **fields: Any) -> Organisation:
+def _check_channel(org: Organisation, webhook_allowed_hosts: tuple[str, ...]) -> None:
+    """The chosen channel has what it needs, so no task waits on a half-configured one.
+
+    409, not 422: the body is well-formed, it conflicts with what is stored (a PATCH that
+    switches to webhook without a stored URL) or with the deployment's WEBHOOK_ALLOWED_HOSTS.
+    """
+    missing = []
+    if org.channel == "webhook":
+        missing = [f for f in ("webhook_url", "webhook_secret") if not getattr(org, f)]
+    elif org.channel == "email" and not org.email:
+        missing = ["email"]
+    if missing:
+        raise Conflict(
+            f"Channel {org.channel} needs {' and '.join(missing)}.",
+            code="channel_incomplete",
+            errors={field: [f"required for channel {org.channel}"] for field in missing},
+        )
+    if org.webhook_url:
+        try:
+            check_url_shape(org.webhook_url, webhook_allowed_hosts)
+        except DestinationRefused as exc:
+            raise Conflict(
+                f"This webhook URL may not be used: {exc}.",
+                code="webhook_url_not_allowed",
+                errors={"webhook_url": [str(exc)]},
+            ) from exc
+
+
+def create_organisation(
+    session: Session, *, webhook_allowed_hosts: tuple[str, ...] = (), **fields: Any
+) -> Organisation:
     org = Organisation(**fields)
+    _check_channel(org, webhook_allowed_hosts)
     try:
         with session.begin_nested():
             session.add(org)
@@ -38,9 +70,16 @@ def create_organisation(session: Session, **fields: Any) -> Organisation:
     return org
 
 
-def update_organisation(session: Session, slug: str, **fields: Any) -> Organisation:
+def update_organisation(
+    session: Session, slug: str, *, webhook_allowed_hosts: tuple[str, ...] = (), **fields: Any
+) -> Organisation:
     org = get_by_slug(session, slug)
     for key, value in fields.items():
         setattr(org, key, value)
+    try:
+        _check_channel(org, webhook_allowed_hosts)
+    except Conflict:
+        session.rollback()
+        raise
     session.commit()
     return org

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -19,6 +20,10 @@ blp = Blueprint(
 )
 
 
+def _allowed_hosts() -> tuple[str, ...]:
+    return tuple(current_app.config["WEBHOOK_ALLOWED_HOSTS"])
+
+
 @blp.route("")
 class Organisations(MethodView):
     @auth(blp, "admin")
@@ -33,7 +38,9 @@ class Organisations(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data: dict[str, Any]) -> Organisation:
         """Create an organisation"""
-        return services.create_organisation(db.session(), **data)
+        return services.create_organisation(
+            db.session(), webhook_allowed_hosts=_allowed_hosts(), **data
+        )
 
 
 @blp.route("/<string:slug>")
@@ -49,6 +56,9 @@ class OrganisationBySlug(MethodView):
     @blp.arguments(OrganisationUpdateSchema)
     @blp.response(200, OrganisationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
     def patch(self, data: dict[str, Any], slug: str) -> Organisation:
-        """Change an organisation's name, channel or active flag"""
-        return services.update_organisation(db.session(), slug, **data)
+        """Change an organisation's name, channel, channel settings or active flag"""
+        return services.update_organisation(
+            db.session(), slug, webhook_allowed_hosts=_allowed_hosts(), **data
+        )

@@ -135,13 +135,24 @@ def test_admin_user_validation_errors_name_the_field(client, admin):
     assert set(body["errors"]) == {"name", "role"}
 
 
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
 def test_admin_manages_organisations(client, admin):
     created = client.post(
         "/api/v1/admin/organisations",
         headers=admin.headers,
-        json={"slug": "vasakronan", "name": "Vasakronan", "channel": "webhook"},
+        json={
+            "slug": "vasakronan",
+            "name": "Vasakronan",
+            "channel": "webhook",
+            "webhook_url": "https://hooks.vasakronan.example/samverkan",
+            "webhook_secret": SECRET,
+        },
     )
     assert created.status_code == 201
+    assert created.get_json()["webhook_secret_set"] is True
+    assert SECRET not in created.get_data(as_text=True)
     again = client.post(
         "/api/v1/admin/organisations",
         headers=admin.headers,

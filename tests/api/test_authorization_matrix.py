@@ -6,7 +6,7 @@ who may call it.
 Path placeholders are filled from the `objects` fixture, all belonging to `other`, a field worker
 of another organisation than the caller's: `{user_id}` that user, `{slug}` their organisation,
 `{token_id}` their token, `{sha256}` their processed photo (a fresh photo for PUT),
-`{upload_id}` their tus upload.
+`{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation.
 """
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ ROUTES: dict[tuple[str, str], Row] = {
         data="0123456789",
     ),
     ("DELETE", "/api/v1/uploads/{upload_id}"): own_upload(headers=TUS),
+    ("GET", "/api/v1/admin/deliveries"): admin_only(200),
+    ("GET", "/api/v1/admin/deliveries/{delivery_id}"): admin_only(200),
+    ("POST", "/api/v1/admin/deliveries/{delivery_id}/retry"): admin_only(200),
 }
 
 NOT_ROUTES = {
@@ -128,6 +131,22 @@ def test_every_route_has_a_row(app):
     served = _served_routes(app)
     assert served - set(ROUTES) == set(), "routes without a row in the authorization matrix"
     assert set(ROUTES) - served == set(), "rows for routes the app does not serve"
+
+
+def _failed_delivery_for(slug: str):
+    from backend.delivery.services import enqueue_delivery
+    from backend.extensions import db
+    from backend.organisations.services import get_by_slug
+
+    delivery = enqueue_delivery(
+        db.session(),
+        organisation_id=get_by_slug(db.session(), slug).id,
+        event_type="task.created",
+        subject_type="task",
+        subject_id=uuid.uuid4(),
+    )
+    delivery.status = "failed"
+    return delivery
 
 
 CASES = [(method, path, role) for (method, path), row in ROUTES.items() for role in (None, *ANY)]
@@ -172,11 +191,14 @@ def objects(client, create_user):
         },
     )
     assert upload.status_code == 201
+    delivery = _failed_delivery_for("fastighetskontoret")
+    db.session.commit()
     return {
         "other": other,
         "token_id": token_row.id,
         "sha256": photo_sha,
         "upload_id": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1],
+        "delivery_id": delivery.id,
     }
 
 
@@ -198,6 +220,7 @@ def test_matrix(client, create_user, objects, method, path, role):
         token_id=objects["token_id"],
         sha256=hashlib.sha256(data).hexdigest() if row.data == "NEW_PHOTO" else objects["sha256"],
         upload_id=objects["upload_id"],
+        delivery_id=objects["delivery_id"],
     )
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":

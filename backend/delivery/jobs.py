@@ -1,0 +1,143 @@
+"""The RQ job that delivers one outbox row. It takes the delivery id and nothing else.
+
+The row is the truth: a delivered or failed row is never sent again, so a job that runs twice
+(a relay re-enqueued it, a lost worker's job was handed out again) changes nothing the second
+time. Webhook and email attempts hold no database lock while they talk to the receiver: the
+attempt is recorded and committed first (attempts + 1, a lease), the outcome after.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.database import utcnow
+from backend.delivery.channels import CHANNELS, Destination
+from backend.delivery.event import Event
+from backend.delivery.models import DELIVERED, ENQUEUED, FAILED, PENDING, Delivery
+from backend.delivery.webhook import DeliveryError, DestinationRefused
+from backend.extensions import db
+
+log = logging.getLogger(__name__)
+_app: Flask | None = None
+
+
+def backoff_seconds(
+    attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Delay before attempt ``attempt + 1``: exponential with "equal jitter" (AWS Architecture
+    Blog, "Exponential Backoff And Jitter", 2015). Half the step is fixed so retries never
+    bunch at zero; half is random so a recovering receiver is not hit by every delivery at
+    the same moment. Our own five lines rather than tenacity or backoff: those drive retry
+    loops inside one process, while this schedule is stored in the database and survives
+    restarts."""
+    step = min(cap, base * 2 ** max(attempt - 1, 0))
+    return step / 2 + rand() * step / 2
+
+
+def deliver(delivery_id: str) -> str:
+    """Deliver one outbox row (the RQ job); returns the row's status afterwards."""
+    if has_app_context():
+        return _deliver(db.session(), uuid.UUID(delivery_id), current_app.config)
+    global _app
+    if _app is None:
+        from backend.app import create_app
+
+        _app = create_app()
+    with _app.app_context():
+        try:
+            return _deliver(db.session(), uuid.UUID(delivery_id), _app.config)
+        finally:
+            db.session.remove()
+
+
+def _locked(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
+    # FOR UPDATE on PostgreSQL waits for a relay that has pushed this job but not yet
+    # committed; on SQLite BEGIN IMMEDIATE does the same.
+    return session.execute(
+        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def _deliver(session: Session, delivery_id: uuid.UUID, config: Any) -> str:
+    row = _locked(session, delivery_id)
+    if row is None or row.status in (DELIVERED, FAILED):
+        session.rollback()
+        return row.status if row is not None else "missing"
+    now = utcnow()
+    channel = CHANNELS.get(row.channel)
+    row.attempts += 1
+    if channel is None:
+        _finish(row, f"unknown channel {row.channel!r}", permanent=True, config=config)
+        session.commit()
+        return row.status
+    organisation = row.organisation
+    destination = Destination(
+        organisation.slug, organisation.webhook_url, organisation.webhook_secret, organisation.email
+    )
+    event = Event.of(row, config["PUBLIC_BASE_URL"])
+    if channel.in_transaction:
+        channel.send(event, destination, config)
+        _finish(row, None, permanent=False, config=config)
+        session.commit()
+        return row.status
+
+    attempt = row.attempts
+    row.status = ENQUEUED
+    row.lease_expires_at = now + timedelta(seconds=config["DELIVERY_LEASE_SECONDS"])
+    session.commit()
+
+    error: str | None = None
+    permanent = False
+    try:
+        channel.send(event, destination, config)
+    except DestinationRefused as exc:
+        error, permanent = f"refused: {exc}", True
+    except DeliveryError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug must not lose the delivery: record it, retry later
+        log.exception("delivery %s: unexpected error", delivery_id)
+        error = f"internal error: {type(exc).__name__}"
+
+    row = _locked(session, delivery_id)
+    if row is None or row.status in (DELIVERED, FAILED):
+        session.rollback()
+        return row.status if row is not None else "missing"
+    if error is not None and row.attempts != attempt:
+        # The lease ran out and a newer attempt owns the row: its outcome counts, not ours.
+        session.rollback()
+        return row.status
+    _finish(row, error, permanent=permanent, config=config)
+    session.commit()
+    log.info("delivery %s attempt %s: %s", delivery_id, attempt, error or "delivered")
+    return row.status
+
+
+def _finish(row: Delivery, error: str | None, *, permanent: bool, config: Any) -> None:
+    now = utcnow()
+    row.lease_expires_at = None
+    if error is None:
+        row.status = DELIVERED
+        row.delivered_at = now
+        row.next_attempt_at = None
+        return
+    row.last_error = error[:500]
+    if permanent or row.attempts >= config["DELIVERY_MAX_ATTEMPTS"]:
+        row.status = FAILED
+        row.next_attempt_at = None
+        return
+    row.status = PENDING
+    delay = backoff_seconds(
+        row.attempts,
+        config["DELIVERY_BACKOFF_BASE_SECONDS"],
+        config["DELIVERY_BACKOFF_MAX_SECONDS"],
+    )
+    row.next_attempt_at = now + timedelta(seconds=delay)

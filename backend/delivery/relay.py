@@ -1,0 +1,203 @@
+"""The relay: moves committed outbox rows onto the RQ queue of their organisation.
+
+A row becomes ``enqueued`` only after Redis accepted its job, in the same database transaction
+that claimed it; when Redis is down the rows stay ``pending`` and the next pass tries again.
+Several relays may run at once: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED``,
+on SQLite ``BEGIN IMMEDIATE`` lets one relay at a time in. The job id is the delivery id, and a
+job already waiting in Redis is not pushed again, so a relay that died between pushing and
+committing causes no second job.
+
+The sweep hands rows back to ``pending`` when their job can no longer run: Redis lost it
+(flushed, restarted without persistence) or the worker running it died (its lease ran out).
+The job is idempotent, so handing a row out again is always safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from backend.database import utcnow
+from backend.delivery.jobs import deliver
+from backend.delivery.models import ENQUEUED, FAILED, PENDING, Delivery
+from backend.organisations.models import Organisation
+from backend.routing import queues
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+"""Rows per relay transaction: large enough for a burst of pushes, small enough that the
+SQLite write lock is held for milliseconds, not seconds."""
+
+WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# Failed jobs are kept a week for whoever debugs a crash in the job code.
+FAILURE_TTL = 7 * 24 * 3600
+
+
+@dataclass
+class RelayResult:
+    enqueued: int = 0
+    requeued: int = 0
+    redis_error: str | None = None
+
+
+def _job_status(connection: Redis, job_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(job_id, connection=connection).get_status()
+    except NoSuchJobError:
+        return None
+
+
+def _forget_job(connection: Redis, job_id: str) -> None:
+    with contextlib.suppress(NoSuchJobError):
+        Job.fetch(job_id, connection=connection).delete()
+
+
+def push(connection: Redis, delivery: Delivery, slug: str, config: Any) -> None:
+    """Put the delivery's job on its organisation's queue unless it waits there already."""
+    job_id = str(delivery.id)
+    status = _job_status(connection, job_id)
+    if status in WAITING:
+        return
+    if status is not None:
+        _forget_job(connection, job_id)
+    Queue(queues.delivery(slug), connection=connection).enqueue(
+        deliver,
+        job_id,
+        job_id=job_id,
+        job_timeout=config["DELIVERY_LEASE_SECONDS"],
+        # The database row keeps the outcome; a finished job has nothing more to say.
+        result_ttl=0,
+        failure_ttl=FAILURE_TTL,
+        description=f"deliver {delivery.event_type} to {slug}",
+    )
+
+
+def sweep(session: Session, connection: Redis, config: Any) -> int:
+    """Hand rows whose job can no longer run back to the relay; returns how many."""
+    now = utcnow()
+    stuck_before = now - timedelta(seconds=config["DELIVERY_STUCK_AFTER_SECONDS"])
+    rows = session.execute(
+        select(Delivery)
+        .where(
+            Delivery.status == ENQUEUED,
+            or_(
+                Delivery.lease_expires_at <= now,
+                and_(Delivery.lease_expires_at.is_(None), Delivery.enqueued_at <= stuck_before),
+            ),
+        )
+        .order_by(Delivery.enqueued_at)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).scalars()
+    count = 0
+    for row in rows:
+        job_id = str(row.id)
+        if row.lease_expires_at is None:
+            if _job_status(connection, job_id) in WAITING:
+                continue  # a long queue, not a lost job
+            row.last_error = "the queued job was lost (Redis restarted or flushed)"
+        else:
+            row.last_error = f"attempt {row.attempts} interrupted: its worker stopped answering"
+        _forget_job(connection, job_id)
+        row.lease_expires_at = None
+        row.next_attempt_at = None
+        row.status = FAILED if row.attempts >= config["DELIVERY_MAX_ATTEMPTS"] else PENDING
+        count += 1
+    return count
+
+
+def relay_once(session: Session, connection: Redis, config: Any) -> RelayResult:
+    """One pass: sweep lost jobs, then push due pending rows. Commits its own transaction."""
+    result = RelayResult()
+    try:
+        # Ask before taking any database lock, so an outage costs the writers nothing.
+        connection.ping()
+    except (RedisError, OSError) as exc:
+        result.redis_error = f"{type(exc).__name__}: {exc}"
+        return result
+    try:
+        result.requeued = sweep(session, connection, config)
+        now = utcnow()
+        rows = session.execute(
+            select(Delivery, Organisation.slug)
+            .join(Organisation, Organisation.id == Delivery.organisation_id)
+            .where(
+                Delivery.status == PENDING,
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            )
+            .order_by(Delivery.created_at)
+            .limit(BATCH)
+            .with_for_update(of=Delivery, skip_locked=True)
+        ).all()
+        for row, slug in rows:
+            try:
+                push(connection, row, slug, config)
+            except (RedisError, OSError) as exc:
+                # Rows pushed so far are enqueued; this one and the rest stay pending.
+                result.redis_error = f"{type(exc).__name__}: {exc}"
+                break
+            row.status = ENQUEUED
+            row.enqueued_at = now
+            result.enqueued += 1
+        session.commit()
+    except (RedisError, OSError) as exc:
+        session.rollback()
+        result.redis_error = f"{type(exc).__name__}: {exc}"
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
+def run_forever(
+    app: Flask,
+    stop: threading.Event,
+    report: Callable[[str], None] = log.info,
+    parent_pid: int | None = None,
+) -> None:
+    """The relay loop (``flask --app wsgi relay``, started by ``worker``): a pass every
+    ``RELAY_INTERVAL_SECONDS``, at once again while there is a backlog, until ``stop`` is set
+    or, with ``parent_pid``, that process is gone (a SIGKILLed worker leaves no relay behind)."""
+    import os
+
+    from backend.extensions import db, redis
+
+    interval = app.config["RELAY_INTERVAL_SECONDS"]
+    redis_was_down = False
+    with app.app_context():
+        while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                report("relay: the worker that started me is gone; stopping")
+                return
+            try:
+                result = relay_once(db.session(), redis.client, app.config)
+            except SQLAlchemyError as exc:
+                report(f"relay: database error, retrying: {type(exc).__name__}")
+                result = RelayResult()
+            finally:
+                db.session.remove()
+            if result.redis_error and not redis_was_down:
+                report(f"relay: Redis unavailable, deliveries wait: {result.redis_error}")
+            elif not result.redis_error and redis_was_down:
+                report("relay: Redis is back")
+            redis_was_down = result.redis_error is not None
+            if result.enqueued or result.requeued:
+                report(f"relay: enqueued {result.enqueued}, handed out again {result.requeued}")
+            if result.enqueued < BATCH or result.redis_error:
+                stop.wait(interval)

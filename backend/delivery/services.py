@@ -1,0 +1,140 @@
+"""Use cases of the delivery outbox: write an event, list and retry deliveries, the inbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from backend.database import utcnow
+from backend.delivery.event import EVENT_TYPES, SUBJECT_PATHS
+from backend.delivery.models import DELIVERED, FAILED, PENDING, Delivery
+from backend.errors import Conflict, NotFound
+from backend.organisations.models import Organisation
+
+
+def enqueue_delivery(
+    session: Session,
+    *,
+    organisation_id: uuid.UUID,
+    event_type: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+) -> Delivery:
+    """Record that ``organisation_id`` must be told about ``event_type`` of a subject.
+
+    Call it inside the transaction that creates or changes the subject and commit that
+    transaction as usual: the event is delivered if and only if the transaction commits. It
+    neither commits nor talks to Redis, so it works while Redis is down; the relay picks the row
+    up within ``RELAY_INTERVAL_SECONDS`` of the commit.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; known: {EVENT_TYPES}")
+    if subject_type not in SUBJECT_PATHS:
+        raise ValueError(f"unknown subject type {subject_type!r}; known: {tuple(SUBJECT_PATHS)}")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise ValueError(f"no organisation with id {organisation_id}")
+    delivery = Delivery(
+        organisation_id=organisation_id,
+        channel=organisation.channel,
+        event_type=event_type,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        status=PENDING,
+        attempts=0,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def inbox_subject_ids(organisation_id: uuid.UUID, subject_type: str = "task") -> Select[uuid.UUID]:
+    """Ids of the subjects delivered to an organisation's inbox, for ``Task.id.in_(...)``."""
+    return (
+        select(Delivery.subject_id)
+        .where(
+            Delivery.organisation_id == organisation_id,
+            Delivery.subject_type == subject_type,
+            Delivery.channel == "inbox",
+            Delivery.status == DELIVERED,
+        )
+        .distinct()
+    )
+
+
+def get_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"No delivery {delivery_id}.", code="delivery_not_found")
+    return delivery
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Delivery]
+    next_cursor: uuid.UUID | None
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    status: str | None = None,
+    organisation: str | None = None,
+    cursor: uuid.UUID | None = None,
+    limit: int = 50,
+) -> Page:
+    """Deliveries, newest first; pass ``next_cursor`` back for the next page.
+
+    The cursor is the id of the last delivery of the previous page (rows are never deleted,
+    so it stays valid); the next page continues after its (created_at, id).
+    """
+    query = select(Delivery).options(joinedload(Delivery.organisation))
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if organisation is not None:
+        query = query.join(Delivery.organisation).where(Organisation.slug == organisation)
+    if cursor is not None:
+        anchor = session.get(Delivery, cursor)
+        if anchor is None:
+            raise NotFound(
+                "The cursor names no delivery; start again without it.",
+                code="cursor_not_found",
+                errors={"cursor": ["not the id of a delivery"]},
+            )
+        query = query.where(
+            or_(
+                Delivery.created_at < anchor.created_at,
+                and_(Delivery.created_at == anchor.created_at, Delivery.id < anchor.id),
+            )
+        )
+    rows = list(
+        session.execute(
+            query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1)
+        ).scalars()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, rows[-1].id if more else None)
+
+
+def retry_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery:
+    """Give a failed delivery a fresh round of attempts, through the organisation's current
+    channel (the admin may have fixed its webhook or switched it to the inbox)."""
+    delivery = get_delivery(session, delivery_id)
+    if delivery.status != FAILED:
+        raise Conflict(
+            f"Only failed deliveries can be retried; this one is {delivery.status}.",
+            code="delivery_not_failed",
+            errors={"status": [delivery.status]},
+        )
+    delivery.status = PENDING
+    delivery.channel = delivery.organisation.channel
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.lease_expires_at = None
+    delivery.updated_at = utcnow()
+    session.commit()
+    return delivery
