@@ -20,11 +20,12 @@ from typing import Any
 
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.cases import assignment as cases
 from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
@@ -77,6 +78,8 @@ class ItemResult:
     code: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     case_id: uuid.UUID | None = None
+    # Whether the report joined a case that existed before it (None for other item types).
+    joined_case: bool | None = None
     missing_photos: list[str] = field(default_factory=list)
 
 
@@ -134,12 +137,15 @@ def _load_reference(session: Session) -> tuple[Reference, _Zones]:
     return reference, _Zones(polygons)
 
 
-def assign_case(session: Session, reports: Sequence[ValidItem]) -> dict[uuid.UUID, uuid.UUID]:
-    """Where new reports join cases, inside the push transaction: report id -> case id.
+def assign_case(
+    session: Session, reports: Sequence[cases.Placed]
+) -> dict[uuid.UUID, cases.Assignment]:
+    """Where new reports go, inside the push transaction: report id -> case, joined, reason.
 
-    Merging reports into cases is the cases issue; until then no report has a case.
+    Creates or extends the cases (``backend.cases.assignment``); the caller then inserts the
+    reports pointing at them.
     """
-    return {}
+    return cases.assign(session, reports)
 
 
 def _ledger_rows(
@@ -192,7 +198,8 @@ Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
 
 def _store_details(
     session: Session, user: User, items: list[ValidItem], zones: _Zones
-) -> dict[uuid.UUID, uuid.UUID]:
+) -> dict[uuid.UUID, cases.Assignment]:
+    placed: list[cases.Placed] = []
     reports: list[dict[str, Any]] = []
     photos: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
@@ -204,9 +211,22 @@ def _store_details(
         f = item.fields
         if item.type == "report":
             zone = zones.at(loc["lat"], loc["lon"])
+            placed.append(
+                cases.Placed(
+                    id=item.id,
+                    category=f["category"],
+                    kind=f["kind"],
+                    lat=loc["lat"],
+                    lon=loc["lon"],
+                    accuracy_m=loc.get("accuracy_m"),
+                    occurred_at=item.occurred_at,
+                    zone=zone,
+                    photo_sha256=tuple(p["sha256"] for p in f["photos"]),
+                )
+            )
             reports.append(
                 {**common, **where, "kind": f["kind"], "category": f["category"]}
-                | {"note": f["note"], "zone": zone, "case_id": None}
+                | {"note": f["note"], "zone": zone}
             )
             photos.extend(
                 {"report_id": item.id, "position": n, **photo}
@@ -219,6 +239,11 @@ def _store_details(
             )
         else:
             presence.append({**common, **where, "event": f["event"], "zone": f["zone"]})
+    # Cases first: the report rows reference them.
+    assigned = assign_case(session, placed)
+    for row in reports:
+        a = assigned[row["id"]]
+        row |= {"case_id": a.case_id, "joined": a.joined, "merge_reason": a.reason}
     for model, rows in (
         (Report, reports),
         (ReportPhoto, photos),
@@ -227,12 +252,7 @@ def _store_details(
     ):
         if rows:
             session.execute(insert(model), rows)
-    cases = assign_case(session, [i for i in items if i.type == "report"])
-    for report_id, case_id in cases.items():
-        session.execute(
-            Report.__table__.update().where(Report.id == report_id).values(case_id=case_id)
-        )
-    return cases
+    return assigned
 
 
 def _missing_photos(
@@ -278,21 +298,30 @@ def push(
     created = claim(session, _ledger_rows(ordered, user, batch, clock.skew_s, now))
 
     collided = [i.id for i in ordered if i.id not in created]
-    stored: dict[uuid.UUID, tuple[str, uuid.UUID, uuid.UUID | None]] = {}
+    stored: dict[uuid.UUID, tuple[str, uuid.UUID, uuid.UUID | None, bool | None]] = {}
     if collided:
         rows = session.execute(
-            select(SyncItem.id, SyncItem.content_hash, SyncItem.user_id, Report.case_id)
+            select(
+                SyncItem.id, SyncItem.content_hash, SyncItem.user_id, Report.case_id, Report.joined
+            )
             .outerjoin(Report, Report.id == SyncItem.id)
             .where(SyncItem.id.in_(collided))
         )
-        stored = {row[0]: (row[1], row[2], row[3]) for row in rows}
+        stored = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
     new_items = [i for i in ordered if i.id in created]
-    cases = _store_details(session, user, new_items, zones)
+    assigned = _store_details(session, user, new_items, zones)
+    joined = sorted(i for i, a in assigned.items() if a.joined)
+    if joined:
+        session.execute(update(SyncItem).where(SyncItem.id.in_(joined)).values(status="merged"))
     feed.append(
         session,
         str(user.id),
-        [feed.NewChange(str(i.id), i.type, "received") for i in new_items],
+        [feed.NewChange(str(i.id), i.type, "received") for i in new_items]
+        + [
+            feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
+            for i in joined
+        ],
         at=now,
     )
 
@@ -311,7 +340,7 @@ def push(
         elif item.id in created:
             status = "duplicate"
         else:
-            stored_hash, owner, _ = stored[item.id]
+            stored_hash, owner, _, _ = stored[item.id]
             same = stored_hash == item.content_hash and owner == user.id
             status = "duplicate" if same else "conflict"
         seen.add(item.id)
@@ -320,7 +349,11 @@ def push(
             result.code = "item_conflict"
             result.errors = {"id": ["was already stored with different content; not changed"]}
         elif item.type == "report":
-            result.case_id = cases.get(item.id) if item.id in created else stored[item.id][2]
+            if item.id in created:
+                result.case_id = assigned[item.id].case_id
+                result.joined_case = assigned[item.id].joined
+            else:
+                result.case_id, result.joined_case = stored[item.id][2:]
             photos_wanted[item.id] = [p["sha256"] for p in item.fields["photos"]]
         results.append(result)
 
