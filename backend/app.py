@@ -77,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
+    from backend.cases.views import blp as cases
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
     from backend.photos.views import blp as photos
@@ -86,5 +87,15 @@ def _register_blueprints(api: Api) -> None:
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
-    for blueprint in (health, me_blp, reference, organisations, users, sync, photos, uploads):
+    for blueprint in (
+        health,
+        me_blp,
+        reference,
+        organisations,
+        users,
+        sync,
+        photos,
+        uploads,
+        cases,
+    ):
         api.register_blueprint(blueprint)

@@ -91,4 +91,8 @@ def from_env() -> dict[str, Any]:
         # response under ~200 KB on a phone connection.
         "SYNC_PULL_DEFAULT_LIMIT": _int("SYNC_PULL_DEFAULT_LIMIT", 100),
         "SYNC_PULL_MAX_LIMIT": _int("SYNC_PULL_MAX_LIMIT", 500),
+        # Case list page size: a supervisor's screen shows ~50 cases; 200 bounds one response
+        # (a case is ~400 bytes) and one index range scan.
+        "CASES_PAGE_DEFAULT_LIMIT": _int("CASES_PAGE_DEFAULT_LIMIT", 50),
+        "CASES_PAGE_MAX_LIMIT": _int("CASES_PAGE_MAX_LIMIT", 200),
     }

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.database import UTCDateTime, new_id, utcnow
 from backend.extensions import db
+
+if TYPE_CHECKING:
+    from backend.reports.models import Report
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -58,3 +62,7 @@ class Case(db.Model):  # type: ignore[name-defined]
     )
     report_count: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Read-only: reports move between cases by updating ``reports.case_id`` (push, split, merge).
+    reports: Mapped[list[Report]] = relationship(
+        "Report", viewonly=True, order_by="[Report.occurred_at, Report.id]", lazy="select"
+    )
