@@ -11,6 +11,7 @@ from pyproj import Geod
 
 from backend.cases.services import resolve_case
 from backend.extensions import db
+from backend.reports.models import Report
 from tests.sync_items import SERGELS_TORG, batch, iso, now, report
 
 PUSH = "/api/v1/sync/push"
@@ -349,3 +350,42 @@ def test_departments_see_no_cases_until_they_hold_tasks(client, field_user, crea
     assert listed.get_json()["cases"] == []
     one = client.get(f"/api/v1/cases/{r['case_id']}", headers=department.headers)
     assert (one.status_code, one.get_json()["code"]) == (404, "case_not_found")
+
+
+@pytest.mark.parametrize(
+    "second_phash,rule",
+    [("ffff0000ffff00f0", "near_photo"), ("0000ffff0000ffff", "different_photo")],
+    ids=["near photo joins at the edge", "different photo keeps apart at the edge"],
+)
+def test_photos_decide_at_the_edge(client, field_user, second_phash, rule):
+    from backend.photos.models import Photo
+
+    # Processed photos as the media job leaves them (hashes chosen: 4 and 64 bits apart).
+    for sha, phash in (("a" * 64, "ffff0000ffff0000"), ("b" * 64, second_phash)):
+        db.session.add(
+            Photo(sha256=sha, size=1000, content_type="image/jpeg", status="ready", phash=phash)
+        )
+    db.session.commit()
+    t0 = now() - timedelta(hours=1)
+
+    def photo(sha: str) -> list[dict]:
+        return [{"sha256": sha, "size": 1000, "content_type": "image/jpeg"}]
+
+    # 25 m apart: outside the bin's 15 m, inside it widened by 20 m fixes (the edge band).
+    [r1] = _push(
+        client,
+        field_user,
+        report(captured_at=iso(t0), location=_at(0, accuracy_m=20), photos=photo("a" * 64)),
+    )
+    [r2] = _push(
+        client,
+        field_user,
+        report(
+            captured_at=iso(t0 + timedelta(minutes=5)),
+            location=_at(25, accuracy_m=20),
+            photos=photo("b" * 64),
+        ),
+    )
+    assert (r2["case_id"] == r1["case_id"]) is (rule == "near_photo")
+    supervisor_view = db.session.get(Report, uuid.UUID(r2["id"]))
+    assert supervisor_view.merge_reason["rule"] == rule
