@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
+    from backend.cases.views import blp as cases
     from backend.delivery.views import blp as deliveries
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
@@ -96,5 +97,6 @@ def _register_blueprints(api: Api) -> None:
         photos,
         uploads,
         deliveries,
+        cases,
     ):
         api.register_blueprint(blueprint)

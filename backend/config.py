@@ -131,4 +131,8 @@ def from_env() -> dict[str, Any]:
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": _int("SMTP_PORT", 25),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "samverkan-field@localhost"),
+        # Case list page size: a supervisor's screen shows ~50 cases; 200 bounds one response
+        # (a case is ~400 bytes) and one index range scan.
+        "CASES_PAGE_DEFAULT_LIMIT": _int("CASES_PAGE_DEFAULT_LIMIT", 50),
+        "CASES_PAGE_MAX_LIMIT": _int("CASES_PAGE_MAX_LIMIT", 200),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.cases.models import Case
 from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
@@ -13,6 +14,7 @@ from backend.users.models import ApiToken, User
 
 __all__ = [
     "ApiToken",
+    "Case",
     "Category",
     "Change",
     "Contact",

@@ -156,7 +156,7 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
             ]
             envelope_ = services.Batch("bench", "1", now, items)
             tables = [(SyncItem, services.ledger_rows(valid, user, envelope_, 0.0, now))]
-            prepared.append(tables + services.detail_rows(user, valid, zones))
+            prepared.append(tables + services.detail_rows(user, valid, zones)[1])
         session.commit()
         start = time.perf_counter()
         for tables in prepared:

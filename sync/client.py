@@ -182,6 +182,13 @@ class FieldClient:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def status_history(self, item_id: str) -> list[str]:
+        """Every status pull delivered for an item, oldest first."""
+        rows = self.db.execute(
+            "SELECT status FROM statuses WHERE item_id = ? ORDER BY n", (item_id,)
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def _meta(self, key: str, default: str = "") -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else str(row[0])

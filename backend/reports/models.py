@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.database import UTCDateTime
@@ -32,8 +32,15 @@ class Report(db.Model):  # type: ignore[name-defined]
     note: Mapped[str] = mapped_column(Text, default="")
     # The corrected capture time (copied from the ledger) that case merging searches by.
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    # Set when the report is merged into a case (the cases issue adds the table and the FK).
-    case_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
+    # Every report belongs to exactly one case, set in the push transaction that stores it;
+    # nullable only because the row is written before a correction moves it.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    # Whether it joined a case that already existed, and why (``sync.dedup.Decision.as_dict``,
+    # or a supervisor's correction), so a supervisor can see why reports were merged.
+    joined: Mapped[bool] = mapped_column(Boolean, default=False)
+    merge_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ReportPhoto(db.Model):  # type: ignore[name-defined]

@@ -35,7 +35,17 @@ class ItemResultSchema(ma.Schema):
     status = ma.fields.String(metadata={"description": "created | duplicate | conflict | rejected"})
     code = ma.fields.String(allow_none=True)
     errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
-    case_id = ma.fields.UUID(allow_none=True)
+    case_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={"description": "The case a created or duplicate report belongs to"},
+    )
+    joined_case = ma.fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "True when the report joined a case that already existed (its feed "
+            "also says `merged`), false when it started a new case; null for other items"
+        },
+    )
     missing_photos = ma.fields.List(
         ma.fields.String(), metadata={"description": "sha256 of listed photos not uploaded yet"}
     )

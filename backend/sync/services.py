@@ -20,11 +20,12 @@ from typing import Any
 
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.cases import assignment as cases
 from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
@@ -77,6 +78,8 @@ class ItemResult:
     code: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     case_id: uuid.UUID | None = None
+    # Whether the report joined a case that existed before it (None for other item types).
+    joined_case: bool | None = None
     missing_photos: list[str] = field(default_factory=list)
 
 
@@ -134,12 +137,15 @@ def load_reference(session: Session) -> tuple[Reference, _Zones]:
     return reference, _Zones(polygons)
 
 
-def assign_case(session: Session, reports: Sequence[ValidItem]) -> dict[uuid.UUID, uuid.UUID]:
-    """Where new reports join cases, inside the push transaction: report id -> case id.
+def assign_case(
+    session: Session, reports: Sequence[cases.Placed]
+) -> dict[uuid.UUID, cases.Assignment]:
+    """Where new reports go, inside the push transaction: report id -> case, joined, reason.
 
-    Merging reports into cases is the cases issue; until then no report has a case.
+    Creates or extends the cases (``backend.cases.assignment``); the caller then inserts the
+    reports pointing at them.
     """
-    return {}
+    return cases.assign(session, reports)
 
 
 def ledger_rows(
@@ -193,8 +199,12 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
 
 
-def detail_rows(user: User, items: list[ValidItem], zones: _Zones) -> list[tuple[Any, list[Any]]]:
-    """The rows of each item table for newly claimed items, in foreign-key order."""
+def detail_rows(
+    user: User, items: list[ValidItem], zones: _Zones
+) -> tuple[list[cases.Placed], list[tuple[Any, list[dict[str, Any]]]]]:
+    """The reports to place in cases, and the rows of each item table for newly claimed
+    items, in foreign-key order (reports without their case yet: ``_store_details`` adds it)."""
+    placed: list[cases.Placed] = []
     reports: list[dict[str, Any]] = []
     photos: list[dict[str, Any]] = []
     contacts: list[dict[str, Any]] = []
@@ -206,9 +216,22 @@ def detail_rows(user: User, items: list[ValidItem], zones: _Zones) -> list[tuple
         f = item.fields
         if item.type == "report":
             zone = zones.at(loc["lat"], loc["lon"])
+            placed.append(
+                cases.Placed(
+                    id=item.id,
+                    category=f["category"],
+                    kind=f["kind"],
+                    lat=loc["lat"],
+                    lon=loc["lon"],
+                    accuracy_m=loc.get("accuracy_m"),
+                    occurred_at=item.occurred_at,
+                    zone=zone,
+                    photo_sha256=tuple(p["sha256"] for p in f["photos"]),
+                )
+            )
             reports.append(
                 {**common, **where, "kind": f["kind"], "category": f["category"]}
-                | {"note": f["note"], "zone": zone, "case_id": None}
+                | {"note": f["note"], "zone": zone}
             )
             photos.extend(
                 {"report_id": item.id, "position": n, **photo}
@@ -221,7 +244,7 @@ def detail_rows(user: User, items: list[ValidItem], zones: _Zones) -> list[tuple
             )
         else:
             presence.append({**common, **where, "event": f["event"], "zone": f["zone"]})
-    return [
+    return placed, [
         (Report, reports),
         (ReportPhoto, photos),
         (Contact, contacts),
@@ -231,16 +254,18 @@ def detail_rows(user: User, items: list[ValidItem], zones: _Zones) -> list[tuple
 
 def _store_details(
     session: Session, user: User, items: list[ValidItem], zones: _Zones
-) -> dict[uuid.UUID, uuid.UUID]:
-    for model, rows in detail_rows(user, items, zones):
+) -> dict[uuid.UUID, cases.Assignment]:
+    placed, tables = detail_rows(user, items, zones)
+    # Cases first: the report rows reference them.
+    assigned = assign_case(session, placed)
+    for model, rows in tables:
+        if model is Report:
+            for row in rows:
+                a = assigned[row["id"]]
+                row |= {"case_id": a.case_id, "joined": a.joined, "merge_reason": a.reason}
         if rows:
             session.execute(model.__table__.insert(), rows)
-    cases = assign_case(session, [i for i in items if i.type == "report"])
-    for report_id, case_id in cases.items():
-        session.execute(
-            Report.__table__.update().where(Report.id == report_id).values(case_id=case_id)
-        )
-    return cases
+    return assigned
 
 
 def _missing_photos(
@@ -286,21 +311,30 @@ def push(
     created = claim(session, ledger_rows(ordered, user, batch, clock.skew_s, now))
 
     collided = [i.id for i in ordered if i.id not in created]
-    stored: dict[uuid.UUID, tuple[str, uuid.UUID, uuid.UUID | None]] = {}
+    stored: dict[uuid.UUID, tuple[str, uuid.UUID, uuid.UUID | None, bool | None]] = {}
     if collided:
         rows = session.execute(
-            select(SyncItem.id, SyncItem.content_hash, SyncItem.user_id, Report.case_id)
+            select(
+                SyncItem.id, SyncItem.content_hash, SyncItem.user_id, Report.case_id, Report.joined
+            )
             .outerjoin(Report, Report.id == SyncItem.id)
             .where(SyncItem.id.in_(collided))
         )
-        stored = {row[0]: (row[1], row[2], row[3]) for row in rows}
+        stored = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
     new_items = [i for i in ordered if i.id in created]
-    cases = _store_details(session, user, new_items, zones)
+    assigned = _store_details(session, user, new_items, zones)
+    joined = sorted(i for i, a in assigned.items() if a.joined)
+    if joined:
+        session.execute(update(SyncItem).where(SyncItem.id.in_(joined)).values(status="merged"))
     feed.append(
         session,
         str(user.id),
-        [feed.NewChange(str(i.id), i.type, "received") for i in new_items],
+        [feed.NewChange(str(i.id), i.type, "received") for i in new_items]
+        + [
+            feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
+            for i in joined
+        ],
         at=now,
     )
 
@@ -319,7 +353,7 @@ def push(
         elif item.id in created:
             status = "duplicate"
         else:
-            stored_hash, owner, _ = stored[item.id]
+            stored_hash, owner, _, _ = stored[item.id]
             same = stored_hash == item.content_hash and owner == user.id
             status = "duplicate" if same else "conflict"
         seen.add(item.id)
@@ -328,7 +362,11 @@ def push(
             result.code = "item_conflict"
             result.errors = {"id": ["was already stored with different content; not changed"]}
         elif item.type == "report":
-            result.case_id = cases.get(item.id) if item.id in created else stored[item.id][2]
+            if item.id in created:
+                result.case_id = assigned[item.id].case_id
+                result.joined_case = assigned[item.id].joined
+            else:
+                result.case_id, result.joined_case = stored[item.id][2:]
             photos_wanted[item.id] = [p["sha256"] for p in item.fields["photos"]]
         results.append(result)
 

@@ -6,7 +6,9 @@ who may call it.
 Path placeholders are filled from the `objects` fixture, all belonging to `other`, a field worker
 of another organisation than the caller's: `{user_id}` that user, `{slug}` their organisation,
 `{token_id}` their token, `{sha256}` their processed photo (a fresh photo for PUT),
-`{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation.
+`{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation,
+`{case_id}` the case of their two reports of one bin (a split moves the second, "REPORT"; a
+merge takes their other case, "OTHER_CASE").
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ def field_only(ok: int, body: dict[str, Any] | None = None) -> Row:
     return Row({None: 401, "field": ok, "department": 403, "supervisor": 403, "admin": 403}, body)
 
 
+def correctors(ok: int, body: dict[str, Any]) -> Row:
+    return Row({None: 401, "field": 403, "department": 403, "supervisor": ok, "admin": ok}, body)
+
+
 def everyone(ok: int) -> Row:
     return Row({None: 401, **{role: ok for role in ANY}})
 
@@ -104,6 +110,15 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/deliveries"): admin_only(200),
     ("GET", "/api/v1/admin/deliveries/{delivery_id}"): admin_only(200),
     ("POST", "/api/v1/admin/deliveries/{delivery_id}/retry"): admin_only(200),
+    # Departments will see the cases they hold a task for (routing work); none until then.
+    ("GET", "/api/v1/cases"): Row(
+        {None: 401, "field": 403, "department": 200, "supervisor": 200, "admin": 200}
+    ),
+    ("GET", "/api/v1/cases/{case_id}"): Row(
+        {None: 401, "field": 403, "department": 404, "supervisor": 200, "admin": 200}
+    ),
+    ("POST", "/api/v1/cases/{case_id}/split"): correctors(201, {"report_ids": ["REPORT"]}),
+    ("POST", "/api/v1/cases/{case_id}/merge"): correctors(200, {"case_id": "OTHER_CASE"}),
 }
 
 NOT_ROUTES = {
@@ -193,12 +208,25 @@ def objects(client, create_user):
     assert upload.status_code == 201
     delivery = _failed_delivery_for("fastighetskontoret")
     db.session.commit()
+    from tests.sync_items import SERGELS_TORG, batch, report
+
+    far = {**SERGELS_TORG, "lat": SERGELS_TORG["lat"] + 0.001}  # about 110 m north
+    pushed = client.post(
+        "/api/v1/sync/push",
+        json=batch([report(), report(), report(location=far)]),
+        headers=other.headers,
+    )
+    first, second, elsewhere = pushed.get_json()["results"]
+    assert first["case_id"] == second["case_id"] != elsewhere["case_id"]
     return {
         "other": other,
         "token_id": token_row.id,
         "sha256": photo_sha,
         "upload_id": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1],
         "delivery_id": delivery.id,
+        "case_id": first["case_id"],
+        "report_id": second["id"],
+        "other_case_id": elsewhere["case_id"],
     }
 
 
@@ -221,10 +249,15 @@ def test_matrix(client, create_user, objects, method, path, role):
         sha256=hashlib.sha256(data).hexdigest() if row.data == "NEW_PHOTO" else objects["sha256"],
         upload_id=objects["upload_id"],
         delivery_id=objects["delivery_id"],
+        case_id=objects["case_id"],
     )
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":
         body["slug"] = f"org-{uuid.uuid4().hex[:8]}"
+    if body and body.get("report_ids") == ["REPORT"]:
+        body["report_ids"] = [objects["report_id"]]
+    if body and body.get("case_id") == "OTHER_CASE":
+        body["case_id"] = objects["other_case_id"]
     if body and body.get("sent_at") == "NOW":
         body["sent_at"] = datetime.now(UTC).isoformat()
     headers = {**row.headers, **(caller.headers if caller else {})}

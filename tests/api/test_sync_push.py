@@ -37,12 +37,16 @@ def test_new_items_are_created_and_stored(client, field_user):
     body = response.get_json()
     assert [r["id"] for r in body["results"]] == [i["id"] for i in items]
     assert _statuses(response) == ["created"] * 3
-    assert body["results"][0]["case_id"] is None
+    # A report always lands in a case; the first one of a bin starts it.
+    assert body["results"][0]["case_id"] is not None
+    assert body["results"][0]["joined_case"] is False
+    assert body["results"][1]["case_id"] is None
     assert (_count(Report), _count(Contact), _count(PresenceEvent)) == (1, 1, 1)
     stored = db.session.get(Report, uuid.UUID(items[0]["id"]))
     assert stored.category == "litter.overflowing_bin"
     assert stored.zone == "sergels-torg"
     assert stored.user_id == field_user.id
+    assert str(stored.case_id) == body["results"][0]["case_id"]
 
 
 def test_resend_is_duplicate_and_changes_nothing(client, field_user):

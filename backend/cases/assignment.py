@@ -1,0 +1,291 @@
+"""Putting new reports into cases inside the push transaction: lock, find candidates, decide.
+
+Per batch, not per report: the advisory locks of every report are taken in one statement (in
+ascending key order), the open cases in every report's 3 x 3 cells are read with one query on
+the partial index ``ix_cases_open_cell``, and the photo hashes with at most two more. Then
+``sync.dedup.decide`` runs per report in capture-time order against those cases plus the ones
+this batch has created or extended, so two reports of one bin in one batch share a case too.
+New cases are written with one multi-row INSERT, extended ones with one executemany UPDATE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from backend.cases.models import OPEN, Case
+from backend.database import utcnow
+from backend.photos.models import Photo
+from backend.reference.models import Category
+from backend.reports.models import Report, ReportPhoto
+from sync.cells import cell_of, lock_keys, query_cells
+from sync.dedup import (
+    CaseCandidate,
+    DedupSettings,
+    NewReport,
+    catalogue_settings,
+    decide,
+    phash_from_hex,
+)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A report about to be stored, as case assignment needs it.
+
+    ``joined`` in the result is true for every report but the one that started its case, also
+    when the case was started earlier in the same batch: the phone is told ``merged`` either way.
+    """
+
+    id: uuid.UUID
+    category: str
+    kind: str
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    occurred_at: datetime
+    zone: str | None
+    photo_sha256: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    case_id: uuid.UUID
+    joined: bool
+    reason: dict[str, Any]
+
+
+@dataclass
+class _Open:
+    """A case this batch may join: an open case read from the database or one it created."""
+
+    candidate: CaseCandidate
+    cells: frozenset[int] = field(default_factory=frozenset)
+    report_count: int = 0
+    created: bool = False
+    changed: bool = False
+
+
+def category_settings(session: Session) -> dict[str, DedupSettings]:
+    rows = session.execute(select(Category.code, Category.settings)).all()
+    return catalogue_settings({"code": code, **(settings or {})} for code, settings in rows)
+
+
+def lock_cells(session: Session, keys: Iterable[int]) -> None:
+    """Take the dedup advisory locks (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises).
+
+    One statement over the keys in ascending order: ``unnest`` yields them in array order and
+    the function runs per row, so two transactions never wait on each other in a cycle.
+    """
+    ordered = sorted(set(keys))
+    if not ordered or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+        {"keys": ordered},
+    )
+
+
+def _phashes_by_sha(session: Session, shas: set[str]) -> dict[str, int]:
+    if not shas:
+        return {}
+    rows = session.execute(
+        select(Photo.sha256, Photo.phash).where(Photo.sha256.in_(shas), Photo.phash.is_not(None))
+    )
+    return {sha: phash_from_hex(phash) for sha, phash in rows if phash}
+
+
+def _case_phashes(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, ...]]:
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Report.case_id, Photo.phash)
+        .join(ReportPhoto, ReportPhoto.report_id == Report.id)
+        .join(Photo, Photo.sha256 == ReportPhoto.sha256)
+        .where(Report.case_id.in_(case_ids), Photo.phash.is_not(None))
+    )
+    out: dict[uuid.UUID, set[int]] = {}
+    for case_id, phash in rows:
+        if case_id is not None and phash:
+            out.setdefault(case_id, set()).add(phash_from_hex(phash))
+    return {case_id: tuple(sorted(hashes)) for case_id, hashes in out.items()}
+
+
+def _candidates(
+    session: Session,
+    wanted: Mapping[str, set[int]],
+    earliest: datetime,
+    latest: datetime,
+) -> list[_Open]:
+    """Open cases of the given groups in the given cells that may overlap the batch's windows."""
+    if not wanted:
+        return []
+    by_group = or_(
+        *(
+            and_(Case.dedup_group == group, Case.dedup_cell.in_(sorted(cells)))
+            for group, cells in sorted(wanted.items())
+        )
+    )
+    rows = session.execute(
+        select(
+            Case.id,
+            Case.dedup_group,
+            Case.dedup_cell,
+            Case.lat,
+            Case.lon,
+            Case.accuracy_m,
+            Case.first_at,
+            Case.last_at,
+            Case.report_count,
+        ).where(
+            by_group,
+            Case.resolved_at.is_(None),
+            Case.merged_into_id.is_(None),
+            Case.last_at >= earliest,
+            Case.first_at <= latest,
+        )
+    ).all()
+    return [
+        _Open(
+            CaseCandidate(
+                case_id=row.id,
+                group=row.dedup_group,
+                lat=row.lat,
+                lon=row.lon,
+                accuracy_m=row.accuracy_m,
+                first_at=row.first_at,
+                last_at=row.last_at,
+            ),
+            cells=frozenset({row.dedup_cell}),
+            report_count=row.report_count,
+        )
+        for row in rows
+    ]
+
+
+def assign(
+    session: Session,
+    reports: Sequence[Placed],
+    settings: Mapping[str, DedupSettings] | None = None,
+) -> dict[uuid.UUID, Assignment]:
+    """Create or extend cases for ``reports`` (in the caller's transaction, not committed).
+
+    Returns each report's case, whether it joined one that already existed, and the reason.
+    The caller inserts the reports with these values afterwards (the case rows exist by then).
+    """
+    if not reports:
+        return {}
+    settings = settings if settings is not None else category_settings(session)
+    placed = sorted(reports, key=lambda r: (r.occurred_at, r.id))
+    own_cells = {r.id: cell_of(r.lat, r.lon) for r in placed}
+    near_cells = {r.id: frozenset(query_cells(r.lat, r.lon)) for r in placed}
+
+    lock_cells(
+        session, (k for r in placed for k in lock_keys(r.lat, r.lon, settings[r.category].group))
+    )
+
+    wanted: dict[str, set[int]] = {}
+    for r in placed:
+        wanted.setdefault(settings[r.category].group, set()).update(near_cells[r.id])
+    windows = [timedelta(minutes=settings[r.category].window_min) for r in placed]
+    earliest = min(r.occurred_at - w for r, w in zip(placed, windows, strict=True))
+    latest = max(r.occurred_at + w for r, w in zip(placed, windows, strict=True))
+    open_cases = _candidates(session, wanted, earliest, latest)
+
+    photos = _phashes_by_sha(session, {sha for r in placed for sha in r.photo_sha256})
+    if photos and open_cases:
+        # Photos only weigh in when both sides have one, so skip the join when no new one does.
+        hashes = _case_phashes(session, [c.candidate.case_id for c in open_cases])
+        for case in open_cases:
+            found = hashes.get(case.candidate.case_id, ())
+            case.candidate = replace(case.candidate, phashes=found)
+
+    now = utcnow()
+    by_id: dict[uuid.UUID, _Open] = {c.candidate.case_id: c for c in open_cases}
+    new_cases: list[dict[str, Any]] = []
+    out: dict[uuid.UUID, Assignment] = {}
+    for r in placed:
+        rule = settings[r.category]
+        phashes = tuple(sorted({photos[s] for s in r.photo_sha256 if s in photos}))
+        new = NewReport(rule, r.lat, r.lon, r.accuracy_m, r.occurred_at, phashes)
+        nearby = [
+            c.candidate
+            for c in by_id.values()
+            if c.candidate.group == rule.group and c.cells & near_cells[r.id]
+        ]
+        decision = decide(new, nearby)
+        reason = decision.as_dict()
+        if decision.case_id is not None:
+            case = by_id[decision.case_id]
+            cand = case.candidate
+            case.candidate = replace(
+                cand,
+                first_at=min(cand.first_at, r.occurred_at),
+                last_at=max(cand.last_at, r.occurred_at),
+                phashes=tuple(sorted(set(cand.phashes) | set(phashes))),
+            )
+            case.report_count += 1
+            case.changed = True
+            out[r.id] = Assignment(decision.case_id, True, reason)
+            continue
+        case_id = uuid.uuid4()
+        by_id[case_id] = _Open(
+            CaseCandidate(
+                case_id=case_id,
+                group=rule.group,
+                lat=r.lat,
+                lon=r.lon,
+                accuracy_m=r.accuracy_m,
+                first_at=r.occurred_at,
+                last_at=r.occurred_at,
+                phashes=phashes,
+            ),
+            cells=frozenset({own_cells[r.id]}),
+            report_count=1,
+            created=True,
+        )
+        new_cases.append(
+            {
+                "id": case_id,
+                "category": r.category,
+                "kind": r.kind,
+                "dedup_group": rule.group,
+                "dedup_cell": own_cells[r.id],
+                "lat": r.lat,
+                "lon": r.lon,
+                "accuracy_m": r.accuracy_m,
+                "zone": r.zone,
+                "status": OPEN,
+                "created_at": now,
+            }
+        )
+        out[r.id] = Assignment(case_id, False, reason)
+
+    if new_cases:
+        for row in new_cases:
+            case = by_id[row["id"]]
+            row |= {
+                "first_at": case.candidate.first_at,
+                "last_at": case.candidate.last_at,
+                "report_count": case.report_count,
+            }
+        session.execute(insert(Case), new_cases)
+    extended = [
+        {
+            "id": c.candidate.case_id,
+            "first_at": c.candidate.first_at,
+            "last_at": c.candidate.last_at,
+            "report_count": c.report_count,
+        }
+        for c in by_id.values()
+        if c.changed and not c.created
+    ]
+    if extended:
+        session.execute(update(Case), extended)
+    return out

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+# One split moves at most this many reports: a case on the square rarely has more than a few
+# dozen (ten hosts passing one bin in a shift), and the bound keeps one correction's feed
+# appends and row updates small.
+MAX_SPLIT_REPORTS = 200
+
+STATUS_DESCRIPTION = (
+    "open | resolved | merged (into `merged_into_id`); the routing work adds task statuses "
+    "between open and resolved"
+)
+
+
+class CaseQuerySchema(ma.Schema):
+    cursor = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+    limit = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    status = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(1, 16),
+        metadata={"description": STATUS_DESCRIPTION},
+    )
+    category = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
+    zone = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
+
+
+class MergeReasonSchema(ma.Schema):
+    rule = ma.fields.String(
+        metadata={
+            "description": "Why the report is in this case. Dedup: within_radius | "
+            "within_accuracy | near_photo (joined) or no_candidate | too_far | outside_window | "
+            "different_photo | other_group | case_resolved (started the case). A supervisor's "
+            "correction: split | merge"
+        }
+    )
+    joined = ma.fields.Boolean()
+    case_id = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The joined case, or the nearest one refused"},
+    )
+    distance_m = ma.fields.Float(allow_none=True)
+    gap_min = ma.fields.Float(allow_none=True, metadata={"description": "Minutes apart"})
+    effective_radius_m = ma.fields.Float(
+        allow_none=True, metadata={"description": "Category radius widened by GPS accuracy"}
+    )
+    photo_distance = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Hamming distance of the photos' 64-bit phash"}
+    )
+    from_case_id = ma.fields.String(metadata={"description": "Corrections: the case it left"})
+    by = ma.fields.String(metadata={"description": "Corrections: the user who made it"})
+    at = ma.fields.String(metadata={"description": "Corrections: when"})
+
+
+class CaseReportSchema(ma.Schema):
+    id = ma.fields.UUID()
+    category = ma.fields.String()
+    kind = ma.fields.String()
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+    accuracy_m = ma.fields.Float(allow_none=True)
+    zone = ma.fields.String(allow_none=True)
+    note = ma.fields.String()
+    occurred_at = ma.fields.AwareDateTime()
+    joined = ma.fields.Boolean(
+        metadata={"description": "False for the report that started the case"}
+    )
+    merge_reason = ma.fields.Nested(MergeReasonSchema, allow_none=True)
+
+
+class CaseSchema(ma.Schema):
+    id = ma.fields.UUID()
+    category = ma.fields.String(metadata={"description": "The first report's category"})
+    kind = ma.fields.String()
+    dedup_group = ma.fields.String()
+    lat = ma.fields.Float(metadata={"description": "The first report's; never moves"})
+    lon = ma.fields.Float()
+    accuracy_m = ma.fields.Float(allow_none=True)
+    zone = ma.fields.String(allow_none=True)
+    status = ma.fields.String(metadata={"description": STATUS_DESCRIPTION})
+    first_at = ma.fields.AwareDateTime(metadata={"description": "Earliest report's capture time"})
+    last_at = ma.fields.AwareDateTime(metadata={"description": "Latest report's capture time"})
+    resolved_at = ma.fields.AwareDateTime(allow_none=True)
+    merged_into_id = ma.fields.UUID(allow_none=True)
+    report_count = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+
+
+class CaseDetailSchema(CaseSchema):
+    reports = ma.fields.List(ma.fields.Nested(CaseReportSchema))
+
+
+class CasePageSchema(ma.Schema):
+    cases = ma.fields.List(ma.fields.Nested(CaseSchema))
+    cursor = ma.fields.String(
+        allow_none=True, metadata={"description": "Pass to get the next page; null on the last"}
+    )
+    has_more = ma.fields.Boolean()
+
+
+class SplitSchema(ma.Schema):
+    report_ids = ma.fields.List(
+        ma.fields.UUID(),
+        required=True,
+        validate=ma.validate.Length(1, MAX_SPLIT_REPORTS),
+        metadata={"description": "Reports of this case to move into one new case"},
+    )
+
+
+class MergeSchema(ma.Schema):
+    case_id = ma.fields.UUID(
+        required=True,
+        metadata={"description": "The case whose reports move into this one; it becomes merged"},
+    )

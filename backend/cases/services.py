@@ -1,0 +1,303 @@
+"""Reading cases and correcting them: list, detail, split, merge, resolve.
+
+Who sees what: supervisors and admins see every case. A department will see the cases it holds
+a task for once the routing work adds tasks (``_visible`` is the one place to extend); until
+then it sees none (an empty list, 404 on a case). Corrections take the same per-cell advisory
+locks as the push (``assignment.lock_cells``), so a report pushed at the same moment never
+joins a case that is being merged away or resolved.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from backend.cases.assignment import category_settings, lock_cells
+from backend.cases.models import MERGED, OPEN, RESOLVED, Case
+from backend.database import utcnow
+from backend.errors import BadRequest, Conflict, NotFound, Unprocessable
+from backend.feed.services import append_item_status
+from backend.reports.models import Report
+from backend.users.models import User
+from sync.cells import cell_of, lock_keys
+
+SEES_ALL = frozenset({"supervisor", "admin"})
+
+
+def _visible(query: Select[Any], user: User) -> Select[Any]:
+    if user.role in SEES_ALL:
+        return query
+    # Departments: the cases they hold a task for (the routing work); none until tasks exist.
+    return query.where(false())
+
+
+@dataclass
+class Page:
+    cases: list[Case]
+    cursor: str | None
+    has_more: bool
+
+
+def _encode_cursor(case: Case) -> str:
+    raw = f"v1|{case.created_at.isoformat()}|{case.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        version, at, case_id = raw.split("|")
+        parsed = datetime.fromisoformat(at), uuid.UUID(case_id)
+    except (ValueError, UnicodeError, binascii.Error):
+        parsed = None
+    if parsed is None or version != "v1" or parsed[0].tzinfo is None:
+        raise BadRequest(
+            "The cursor is unknown; list again without a cursor.",
+            code="invalid_cursor",
+            errors={"cursor": ["is not a cursor this service issued"]},
+        )
+    return parsed
+
+
+def list_cases(
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    cursor: str = "",
+    status: str | None = None,
+    category: str | None = None,
+    zone: str | None = None,
+) -> Page:
+    """Newest first; the cursor continues after the last case of the previous page."""
+    query = _visible(select(Case), user)
+    if status:
+        query = query.where(Case.status == status)
+    if category:
+        query = query.where(Case.category == category)
+    if zone:
+        query = query.where(Case.zone == zone)
+    if cursor:
+        at, case_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(Case.created_at < at, and_(Case.created_at == at, Case.id < case_id))
+        )
+    rows = list(
+        session.execute(
+            query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
+        ).scalars()
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, _encode_cursor(rows[-1]) if has_more else None, has_more)
+
+
+def _case_not_found() -> NotFound:
+    return NotFound("No such case.", code="case_not_found")
+
+
+def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
+    """The case (its ``reports`` load oldest first); 404 when the caller cannot see it."""
+    query = _visible(select(Case).where(Case.id == case_id), user)
+    case = session.execute(query).scalar_one_or_none()
+    if case is None:
+        raise _case_not_found()
+    return case
+
+
+def _lock_case(session: Session, case: Case) -> None:
+    lock_cells(session, lock_keys(case.lat, case.lon, case.dedup_group))
+
+
+def _check_open(case: Case, field: str | None = None) -> None:
+    errors = {field: ["names a case that is not open"]} if field else {}
+    if case.merged_into_id is not None or case.status == MERGED:
+        raise Conflict(
+            f"Case {case.id} was merged into case {case.merged_into_id}; correct that one.",
+            code="case_merged",
+            errors=errors,
+        )
+    if case.resolved_at is not None:
+        raise Conflict(
+            f"Case {case.id} is resolved; a new report starts a new case.",
+            code="case_resolved",
+            errors=errors,
+        )
+
+
+def _refresh_span(session: Session, case_id: uuid.UUID) -> None:
+    """Recompute first_at, last_at and report_count from the case's reports."""
+    first, last, count = session.execute(
+        select(func.min(Report.occurred_at), func.max(Report.occurred_at), func.count()).where(
+            Report.case_id == case_id
+        )
+    ).one()
+    values: dict[str, Any] = {"report_count": count}
+    if count:
+        values |= {"first_at": first, "last_at": last}
+    session.execute(update(Case).where(Case.id == case_id).values(**values))
+
+
+def _correction(
+    rule: str, user: User, case_id: uuid.UUID, from_case_id: uuid.UUID, joined: bool
+) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "joined": joined,
+        "case_id": str(case_id),
+        "from_case_id": str(from_case_id),
+        "by": str(user.id),
+        "at": utcnow().isoformat(),
+    }
+
+
+def _tell_reporters(session: Session, report_ids: Sequence[uuid.UUID], case_id: uuid.UUID) -> None:
+    for report_id in sorted(report_ids):
+        append_item_status(session, report_id, "merged", data={"case_id": str(case_id)})
+
+
+def split(
+    session: Session, user: User, case_id: uuid.UUID, report_ids: Sequence[uuid.UUID]
+) -> Case:
+    """Move ``report_ids`` out of the case into one new case. Commits; returns the new case.
+
+    The new case's place, category and dedup group are its earliest report's. The old case keeps
+    its place (a case's place never moves), so later reports keep meeting the same bin.
+    """
+    case = get_case(session, user, case_id)
+    _lock_case(session, case)
+    session.refresh(case)
+    _check_open(case)
+    wanted = set(report_ids)
+    reports = list(case.reports)
+    moving = [r for r in reports if r.id in wanted]
+    stray = wanted - {r.id for r in moving}
+    if stray:
+        raise Unprocessable(
+            "Some reports are not in this case.",
+            code="report_not_in_case",
+            errors={"report_ids": [f"{r} is not a report of this case" for r in sorted(stray)]},
+        )
+    if len(moving) == len(reports):
+        raise Unprocessable(
+            "A split must leave at least one report in the case.",
+            code="split_leaves_case_empty",
+            errors={"report_ids": ["names every report of the case"]},
+        )
+    first = moving[0]
+    group = category_settings(session)[first.category].group
+    new = Case(
+        category=first.category,
+        kind=first.kind,
+        dedup_group=group,
+        dedup_cell=cell_of(first.lat, first.lon),
+        lat=first.lat,
+        lon=first.lon,
+        accuracy_m=first.accuracy_m,
+        zone=first.zone,
+        status=OPEN,
+        first_at=first.occurred_at,
+        last_at=moving[-1].occurred_at,
+        report_count=len(moving),
+    )
+    session.add(new)
+    session.flush()
+    for n, report in enumerate(moving):
+        report.case_id = new.id
+        report.joined = n > 0
+        report.merge_reason = _correction("split", user, new.id, case.id, joined=n > 0)
+    session.flush()
+    _refresh_span(session, case.id)
+    _tell_reporters(session, [r.id for r in moving], new.id)
+    session.commit()
+    session.expire_all()
+    return get_case(session, user, new.id)
+
+
+def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID) -> Case:
+    """Move every report of ``other_id`` into ``case_id``; the other case becomes ``merged``.
+
+    Commits; returns the merged case with its reports.
+    """
+    case = get_case(session, user, case_id)
+    if other_id == case_id:
+        raise Conflict(
+            "A case cannot be merged into itself.",
+            code="merge_into_itself",
+            errors={"case_id": ["is the case being merged into"]},
+        )
+    other = session.execute(
+        _visible(select(Case).where(Case.id == other_id), user)
+    ).scalar_one_or_none()
+    if other is None:
+        raise Unprocessable(
+            "The case to merge does not exist.",
+            code="case_not_found",
+            errors={"case_id": ["no such case"]},
+        )
+    lock_cells(
+        session,
+        [
+            *lock_keys(case.lat, case.lon, case.dedup_group),
+            *lock_keys(other.lat, other.lon, other.dedup_group),
+        ],
+    )
+    session.refresh(case)
+    session.refresh(other)
+    _check_open(case)
+    _check_open(other, "case_id")
+    moving = list(session.execute(select(Report.id).where(Report.case_id == other.id)).scalars())
+    session.execute(
+        update(Report)
+        .where(Report.case_id == other.id)
+        .values(
+            case_id=case.id,
+            joined=True,
+            merge_reason=_correction("merge", user, case.id, other.id, joined=True),
+        )
+    )
+    other.status = MERGED
+    other.merged_into_id = case.id
+    other.report_count = 0
+    session.flush()
+    _refresh_span(session, case.id)
+    _tell_reporters(session, moving, case.id)
+    session.commit()
+    session.expire_all()
+    return get_case(session, user, case.id)
+
+
+def resolve_case(session: Session, case_id: uuid.UUID, at: datetime | None = None) -> Case:
+    """Mark a case resolved (the routing work calls this when its task is resolved).
+
+    Joins the caller's transaction (does not commit). Idempotent: resolving a resolved case
+    changes nothing. Every reporter's phone is told ``resolved``. From now on a report of the
+    same place starts a new case: the bin is full again.
+    """
+    case = session.get(Case, case_id)
+    if case is None:
+        raise _case_not_found()
+    _lock_case(session, case)
+    session.refresh(case)
+    if case.resolved_at is not None:
+        return case
+    if case.merged_into_id is not None:
+        raise Conflict(
+            f"Case {case.id} was merged into case {case.merged_into_id}; resolve that one.",
+            code="case_merged",
+        )
+    case.status = RESOLVED
+    case.resolved_at = at or utcnow()
+    reports = session.execute(select(Report.id).where(Report.case_id == case.id)).scalars()
+    for report_id in sorted(reports):
+        append_item_status(session, report_id, "resolved", data={"case_id": str(case.id)})
+    session.flush()
+    return case
