@@ -81,10 +81,21 @@ def _register_blueprints(api: Api) -> None:
     from backend.organisations.views import blp as organisations
     from backend.photos.views import blp as photos
     from backend.photos.views import uploads_blp as uploads
+    from backend.presence.views import blp as presence
     from backend.reference.views import blp as reference
     from backend.sync.views import blp as sync
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
-    for blueprint in (health, me_blp, reference, organisations, users, sync, photos, uploads):
+    for blueprint in (
+        health,
+        me_blp,
+        reference,
+        organisations,
+        users,
+        sync,
+        photos,
+        uploads,
+        presence,
+    ):
         api.register_blueprint(blueprint)

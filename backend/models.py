@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from backend.contacts.models import ContactRead
 from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.retention.models import RetentionRun
 from backend.sync.models import SyncItem
 from backend.users.models import ApiToken, User
 
@@ -15,12 +17,14 @@ __all__ = [
     "Category",
     "Change",
     "Contact",
+    "ContactRead",
     "FeedStream",
     "Organisation",
     "Photo",
     "PresenceEvent",
     "Report",
     "ReportPhoto",
+    "RetentionRun",
     "SyncItem",
     "Upload",
     "User",

@@ -31,6 +31,7 @@ class Row:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     data: str | None = None  # "NEW_PHOTO": the bytes of a fresh photo (see {new_sha256})
+    query: str = ""  # query string, placeholders as in the path
 
 
 def uploaders(ok: int, **extra: Any) -> Row:
@@ -101,6 +102,16 @@ ROUTES: dict[tuple[str, str], Row] = {
         data="0123456789",
     ),
     ("DELETE", "/api/v1/uploads/{upload_id}"): own_upload(headers=TUS),
+    # Another worker's presence: supervisors and admins only; a field worker asking for it and
+    # a department asking at all are refused without learning anything of that worker.
+    ("GET", "/api/v1/presence/daily"): Row(
+        {None: 401, "field": 403, "department": 403, "supervisor": 200, "admin": 200},
+        query="date=2026-05-12&worker={user_id}",
+    ),
+    ("GET", "/api/v1/presence/summary"): Row(
+        {None: 401, "field": 200, "department": 403, "supervisor": 200, "admin": 200},
+        query="from=2026-05-01&to=2026-05-31",
+    ),
 }
 
 NOT_ROUTES = {
@@ -192,13 +203,18 @@ def test_matrix(client, create_user, objects, method, path, role):
         data = _jpeg(2)
     elif row.data is not None:
         data = row.data.encode()
-    url = path.format(
-        user_id=other.id,
-        slug="fastighetskontoret",
-        token_id=objects["token_id"],
-        sha256=hashlib.sha256(data).hexdigest() if row.data == "NEW_PHOTO" else objects["sha256"],
-        upload_id=objects["upload_id"],
-    )
+    placeholders = {
+        "user_id": other.id,
+        "slug": "fastighetskontoret",
+        "token_id": objects["token_id"],
+        "sha256": hashlib.sha256(data).hexdigest()
+        if row.data == "NEW_PHOTO"
+        else objects["sha256"],
+        "upload_id": objects["upload_id"],
+    }
+    url = path.format(**placeholders)
+    if row.query:
+        url += "?" + row.query.format(**placeholders)
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":
         body["slug"] = f"org-{uuid.uuid4().hex[:8]}"
