@@ -77,6 +77,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(api: Api) -> None:
+    from backend.contacts.views import audit_blp as audit
+    from backend.contacts.views import blp as contacts
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
     from backend.photos.views import blp as photos
@@ -97,5 +99,7 @@ def _register_blueprints(api: Api) -> None:
         photos,
         uploads,
         presence,
+        contacts,
+        audit,
     ):
         api.register_blueprint(blueprint)

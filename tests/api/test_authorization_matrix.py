@@ -6,7 +6,7 @@ who may call it.
 Path placeholders are filled from the `objects` fixture, all belonging to `other`, a field worker
 of another organisation than the caller's: `{user_id}` that user, `{slug}` their organisation,
 `{token_id}` their token, `{sha256}` their processed photo (a fresh photo for PUT),
-`{upload_id}` their tus upload.
+`{upload_id}` their tus upload, `{contact_id}` their contact (referred to socialtjanst-uppsok).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from tests.sync_items import contact
 
 ANY = ("field", "department", "supervisor", "admin")
 
@@ -112,6 +114,17 @@ ROUTES: dict[tuple[str, str], Row] = {
         {None: 401, "field": 200, "department": 403, "supervisor": 200, "admin": 200},
         query="from=2026-05-01&to=2026-05-31",
     ),
+    ("GET", "/api/v1/contacts/aggregates"): Row(
+        {None: 401, "field": 403, "department": 403, "supervisor": 200, "admin": 200},
+        query="from=2026-01-01&to=2026-12-31",
+    ),
+    # Another worker's contact, referred to an organisation none of the callers belong to:
+    # nobody but its author and that organisation learns it exists, admins included.
+    ("GET", "/api/v1/contacts/{contact_id}"): Row(
+        {None: 401, "field": 404, "department": 404, "supervisor": 404, "admin": 404},
+        query="reason=follow_up",
+    ),
+    ("GET", "/api/v1/admin/audit"): admin_only(200),
 }
 
 NOT_ROUTES = {
@@ -183,7 +196,20 @@ def objects(client, create_user):
         },
     )
     assert upload.status_code == 201
+    pushed = client.post(
+        "/api/v1/sync/push",
+        json={
+            "device_id": "matrix",
+            "app_version": "1.0.0",
+            "sent_at": datetime.now(UTC).isoformat(),
+            "items": [contact(referral="socialtjanst-uppsok")],
+        },
+        headers=other.headers,
+    )
+    (result,) = pushed.get_json()["results"]
+    assert result["status"] == "created"
     return {
+        "contact_id": result["id"],
         "other": other,
         "token_id": token_row.id,
         "sha256": photo_sha,
@@ -211,6 +237,7 @@ def test_matrix(client, create_user, objects, method, path, role):
         if row.data == "NEW_PHOTO"
         else objects["sha256"],
         "upload_id": objects["upload_id"],
+        "contact_id": objects["contact_id"],
     }
     url = path.format(**placeholders)
     if row.query:
@@ -233,3 +260,4 @@ def test_matrix(client, create_user, objects, method, path, role):
         assert str(other.id) not in text
         assert objects["sha256"] not in text
         assert objects["upload_id"] not in text
+        assert objects["contact_id"] not in text
