@@ -123,6 +123,12 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
 
         swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
         click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
+    if not burst and queue_names.DEFAULT in names:
+        # The nightly retention run; one per day however many workers start (see schedule).
+        from backend.retention import jobs as retention
+
+        scheduled = retention.schedule(retention.next_run(retention.utcnow()))
+        click.echo(f"worker: retention scheduled: {scheduled}", err=True)
     click.echo(f"worker: listening on {', '.join(names)} (burst={burst})", err=True)
     Worker(names, connection=redis.client).work(burst=burst, with_scheduler=not burst)
 
@@ -135,6 +141,10 @@ def register_cli(app: Flask) -> None:
     from backend.photos.cli import photos_cli
 
     app.cli.add_command(photos_cli)
+
+    from backend.retention.cli import retention_cli
+
+    app.cli.add_command(retention_cli)
 
     from backend.demo import run_demo
 
