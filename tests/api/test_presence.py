@@ -27,9 +27,10 @@ def local(clock: str, fold: int = 0, day: str = DST_DAY) -> datetime:
 
 
 @pytest.fixture
-def old_items_accepted(app):
+def old_items_accepted(app, monkeypatch):
     # The DST day lies in the past; the push refuses items older than SYNC_MAX_ITEM_AGE_DAYS.
-    app.config["SYNC_MAX_ITEM_AGE_DAYS"] = 36500
+    # monkeypatch restores it: the app object is shared by every test of the session.
+    monkeypatch.setitem(app.config, "SYNC_MAX_ITEM_AGE_DAYS", 36500)
 
 
 def push(client, account, items):
@@ -223,7 +224,7 @@ def test_departments_get_no_presence(client, create_user, old_items_accepted, pa
 
 
 def test_summary_adds_up_the_daily_logs_and_bounds_the_range(
-    client, app, create_user, old_items_accepted
+    client, app, create_user, old_items_accepted, monkeypatch
 ):
     _day_with_two_workers(client, create_user)
     supervisor = create_user(role="supervisor")
@@ -241,7 +242,7 @@ def test_summary_adds_up_the_daily_logs_and_bounds_the_range(
         SUMMARY, query_string={"from": "2026-05-13", "to": "2026-05-11"}, headers=supervisor.headers
     )
     assert (reversed_.status_code, reversed_.get_json()["code"]) == (422, "range_reversed")
-    app.config["PRESENCE_SUMMARY_MAX_DAYS"] = 7
+    monkeypatch.setitem(app.config, "PRESENCE_SUMMARY_MAX_DAYS", 7)
     too_long = client.get(
         SUMMARY, query_string={"from": "2026-05-01", "to": "2026-05-08"}, headers=supervisor.headers
     )
