@@ -77,11 +77,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(api: Api) -> None:
     from backend.cases.views import blp as cases
+    from backend.contacts.views import audit_blp as audit
+    from backend.contacts.views import blp as contacts
     from backend.delivery.views import blp as deliveries
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
     from backend.photos.views import blp as photos
     from backend.photos.views import uploads_blp as uploads
+    from backend.presence.views import blp as presence
     from backend.reference.views import blp as reference
     from backend.sync.views import blp as sync
     from backend.users.views import blp as users
@@ -98,5 +101,8 @@ def _register_blueprints(api: Api) -> None:
         uploads,
         deliveries,
         cases,
+        presence,
+        contacts,
+        audit,
     ):
         api.register_blueprint(blueprint)

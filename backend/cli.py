@@ -208,6 +208,12 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
 
         swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
         click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
+    if not burst and queue_names.DEFAULT in names:
+        # The nightly retention run; one per day however many workers start (see schedule).
+        from backend.retention import jobs as retention
+
+        scheduled = retention.schedule(retention.next_run(retention.utcnow()))
+        click.echo(f"worker: retention scheduled: {scheduled}", err=True)
     # RQ forks a work horse per job; a database connection open in this process at that
     # moment would be shared with the child (SQLite's own docs forbid carrying one across
     # fork). So this process holds none: the relay runs in a process of its own.
@@ -248,6 +254,10 @@ def register_cli(app: Flask) -> None:
     from backend.photos.cli import photos_cli
 
     app.cli.add_command(photos_cli)
+
+    from backend.retention.cli import retention_cli
+
+    app.cli.add_command(retention_cli)
 
     from backend.demo import run_demo
 

@@ -135,4 +135,52 @@ def from_env() -> dict[str, Any]:
         # (a case is ~400 bytes) and one index range scan.
         "CASES_PAGE_DEFAULT_LIMIT": _int("CASES_PAGE_DEFAULT_LIMIT", 50),
         "CASES_PAGE_MAX_LIMIT": _int("CASES_PAGE_MAX_LIMIT", 200),
+        # GET /presence/summary computes every day's log in the range: a quarter (92 days) is
+        # the longest period a supervisor reports on at once and bounds one request's work.
+        "PRESENCE_SUMMARY_MAX_DAYS": _at_least(
+            "PRESENCE_SUMMARY_MAX_DAYS", _int("PRESENCE_SUMMARY_MAX_DAYS", 92), 1
+        ),
+        # Contact aggregates are counted in the database; a year (366 days) is the span of an
+        # annual follow-up and keeps the per-week and per-hour tables a screen long.
+        "CONTACT_AGGREGATE_MAX_DAYS": _at_least(
+            "CONTACT_AGGREGATE_MAX_DAYS", _int("CONTACT_AGGREGATE_MAX_DAYS", 366), 1
+        ),
+        # A count of 1 or 2 in a cell (zone x hour, a rare need) can point at a person a reader
+        # knows was there. Official statistics suppress cells below 3 to 5; 3 is the least of
+        # those, an operator can raise it. 1 turns suppression off.
+        "CONTACT_AGGREGATE_MIN_COUNT": _at_least(
+            "CONTACT_AGGREGATE_MIN_COUNT", _int("CONTACT_AGGREGATE_MIN_COUNT", 3), 1
+        ),
+        # Retention periods in days (the retention job deletes older records). Policy choices
+        # of this service, made as defaults an operator changes to the data controller's
+        # decision:
+        # - contacts: 395 days (13 months), so the whole previous calendar year is still there
+        #   when the annual follow-up is written in January, and nothing older. The records
+        #   hold no names and are not social-services case files (those follow SoL and OSL).
+        "RETENTION_CONTACT_DAYS": _at_least(
+            "RETENTION_CONTACT_DAYS", _int("RETENTION_CONTACT_DAYS", 395), 1
+        ),
+        # - presence pings: 90 days. A minute-by-minute location trace is the most intrusive
+        #   record here; it is only needed until the month's working time has been approved and
+        #   questioned (one pay period plus two months for questions). Shift and zone events
+        #   then still give each day's intervals, with the zone the ping placed the worker in.
+        "RETENTION_PRESENCE_PING_DAYS": _at_least(
+            "RETENTION_PRESENCE_PING_DAYS", _int("RETENTION_PRESENCE_PING_DAYS", 90), 1
+        ),
+        # - other presence events (shift start/end, zone enter/exit): 730 days, two years of
+        #   shift history for planning against the same season last year. Their coordinates
+        #   are dropped at the ping period above; only event, zone and time stay.
+        "RETENTION_PRESENCE_EVENT_DAYS": _at_least(
+            "RETENTION_PRESENCE_EVENT_DAYS", _int("RETENTION_PRESENCE_EVENT_DAYS", 730), 1
+        ),
+        # - photos: 365 days. A litter or damage case is closed within weeks; a year covers
+        #   complaints and insurance questions about it. Photos may show passers-by.
+        "RETENTION_PHOTO_DAYS": _at_least(
+            "RETENTION_PHOTO_DAYS", _int("RETENTION_PHOTO_DAYS", 365), 1
+        ),
+        # Rows deleted per transaction: short transactions keep SQLite's single writer lock
+        # free for the phones' pushes between batches.
+        "RETENTION_BATCH_SIZE": _at_least(
+            "RETENTION_BATCH_SIZE", _int("RETENTION_BATCH_SIZE", 1000), 1
+        ),
     }

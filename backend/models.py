@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from backend.cases.models import Case
+from backend.contacts.models import ContactRead
 from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.retention.models import RetentionRun
 from backend.sync.models import SyncItem
 from backend.users.models import ApiToken, User
 
@@ -18,6 +20,7 @@ __all__ = [
     "Category",
     "Change",
     "Contact",
+    "ContactRead",
     "Delivery",
     "FeedStream",
     "Organisation",
@@ -25,6 +28,7 @@ __all__ = [
     "PresenceEvent",
     "Report",
     "ReportPhoto",
+    "RetentionRun",
     "SyncItem",
     "Upload",
     "User",

@@ -102,8 +102,17 @@ def _empty_all_tables(app: Flask) -> None:
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # Append-only tables refuse DELETE by trigger; TRUNCATE on PostgreSQL bypasses row
+            # triggers, on SQLite they are set aside while the tables are emptied.
+            triggers = db.session.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _ in triggers:
+                db.session.execute(text(f"DROP TRIGGER {name}"))
             for table in tables:
                 db.session.execute(text(f"DELETE FROM {table}"))
+            for _, sql in triggers:
+                db.session.execute(text(sql))
         db.session.commit()
         load_reference_data(db.session())
         db.session.remove()

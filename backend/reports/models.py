@@ -79,6 +79,9 @@ class Contact(db.Model):  # type: ignore[name-defined]
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # From the zone polygons at push time: aggregates count by zone without keeping a second
+    # copy of the location, and the zone survives when the coordinates are dropped.
+    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 

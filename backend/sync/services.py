@@ -199,6 +199,12 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
 
 
+def _zone_of(zones: _Zones, location: dict[str, Any]) -> str | None:
+    if location.get("lat") is None or location.get("lon") is None:
+        return None
+    return zones.at(location["lat"], location["lon"])
+
+
 def detail_rows(
     user: User, items: list[ValidItem], zones: _Zones
 ) -> tuple[list[cases.Placed], list[tuple[Any, list[dict[str, Any]]]]]:
@@ -239,11 +245,16 @@ def detail_rows(
             )
         elif item.type == "contact":
             contacts.append(
-                {**common, **where}
+                {**common, **where, "zone": _zone_of(zones, loc)}
                 | {k: f[k] for k in ("contact_type", "age_group", "needs", "referral")}
             )
         else:
-            presence.append({**common, **where, "event": f["event"], "zone": f["zone"]})
+            # A ping always places the worker where its location is, so a ping without a
+            # zone gets one from the polygons; other events keep the zone the phone named.
+            zone = f["zone"]
+            if zone is None and f["event"] == "ping":
+                zone = _zone_of(zones, loc)
+            presence.append({**common, **where, "event": f["event"], "zone": zone})
     return placed, [
         (Report, reports),
         (ReportPhoto, photos),

@@ -8,7 +8,8 @@ of another organisation than the caller's: `{user_id}` that user, `{slug}` their
 `{token_id}` their token, `{sha256}` their processed photo (a fresh photo for PUT),
 `{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation,
 `{case_id}` the case of their two reports of one bin (a split moves the second, "REPORT"; a
-merge takes their other case, "OTHER_CASE").
+merge takes their other case, "OTHER_CASE"), `{contact_id}` their contact (referred to
+socialtjanst-uppsok).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.sync_items import contact
+
 ANY = ("field", "department", "supervisor", "admin")
 
 
@@ -33,6 +36,7 @@ class Row:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     data: str | None = None  # "NEW_PHOTO": the bytes of a fresh photo (see {new_sha256})
+    query: str = ""  # query string, placeholders as in the path
 
 
 def uploaders(ok: int, **extra: Any) -> Row:
@@ -119,6 +123,27 @@ ROUTES: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/cases/{case_id}/split"): correctors(201, {"report_ids": ["REPORT"]}),
     ("POST", "/api/v1/cases/{case_id}/merge"): correctors(200, {"case_id": "OTHER_CASE"}),
+    # Another worker's presence: supervisors and admins only; a field worker asking for it and
+    # a department asking at all are refused without learning anything of that worker.
+    ("GET", "/api/v1/presence/daily"): Row(
+        {None: 401, "field": 403, "department": 403, "supervisor": 200, "admin": 200},
+        query="date=2026-05-12&worker={user_id}",
+    ),
+    ("GET", "/api/v1/presence/summary"): Row(
+        {None: 401, "field": 200, "department": 403, "supervisor": 200, "admin": 200},
+        query="from=2026-05-01&to=2026-05-31",
+    ),
+    ("GET", "/api/v1/contacts/aggregates"): Row(
+        {None: 401, "field": 403, "department": 403, "supervisor": 200, "admin": 200},
+        query="from=2026-01-01&to=2026-12-31",
+    ),
+    # Another worker's contact, referred to an organisation none of the callers belong to:
+    # nobody but its author and that organisation learns it exists, admins included.
+    ("GET", "/api/v1/contacts/{contact_id}"): Row(
+        {None: 401, "field": 404, "department": 404, "supervisor": 404, "admin": 404},
+        query="reason=follow_up",
+    ),
+    ("GET", "/api/v1/admin/audit"): admin_only(200),
 }
 
 NOT_ROUTES = {
@@ -218,7 +243,20 @@ def objects(client, create_user):
     )
     first, second, elsewhere = pushed.get_json()["results"]
     assert first["case_id"] == second["case_id"] != elsewhere["case_id"]
+    pushed = client.post(
+        "/api/v1/sync/push",
+        json={
+            "device_id": "matrix",
+            "app_version": "1.0.0",
+            "sent_at": datetime.now(UTC).isoformat(),
+            "items": [contact(referral="socialtjanst-uppsok")],
+        },
+        headers=other.headers,
+    )
+    (result,) = pushed.get_json()["results"]
+    assert result["status"] == "created"
     return {
+        "contact_id": result["id"],
         "other": other,
         "token_id": token_row.id,
         "sha256": photo_sha,
@@ -242,15 +280,21 @@ def test_matrix(client, create_user, objects, method, path, role):
         data = _jpeg(2)
     elif row.data is not None:
         data = row.data.encode()
-    url = path.format(
-        user_id=other.id,
-        slug="fastighetskontoret",
-        token_id=objects["token_id"],
-        sha256=hashlib.sha256(data).hexdigest() if row.data == "NEW_PHOTO" else objects["sha256"],
-        upload_id=objects["upload_id"],
-        delivery_id=objects["delivery_id"],
-        case_id=objects["case_id"],
-    )
+    placeholders = {
+        "user_id": other.id,
+        "slug": "fastighetskontoret",
+        "token_id": objects["token_id"],
+        "sha256": hashlib.sha256(data).hexdigest()
+        if row.data == "NEW_PHOTO"
+        else objects["sha256"],
+        "upload_id": objects["upload_id"],
+        "delivery_id": objects["delivery_id"],
+        "case_id": objects["case_id"],
+        "contact_id": objects["contact_id"],
+    }
+    url = path.format(**placeholders)
+    if row.query:
+        url += "?" + row.query.format(**placeholders)
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":
         body["slug"] = f"org-{uuid.uuid4().hex[:8]}"
@@ -273,3 +317,4 @@ def test_matrix(client, create_user, objects, method, path, role):
         assert str(other.id) not in text
         assert objects["sha256"] not in text
         assert objects["upload_id"] not in text
+        assert objects["contact_id"] not in text

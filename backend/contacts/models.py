@@ -1,0 +1,35 @@
+"""The append-only audit log of reads of individual social-prevention contacts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.database import UTCDateTime, utcnow
+from backend.extensions import db
+
+
+class ContactRead(db.Model):  # type: ignore[name-defined]
+    """Who read which contact, when and why.
+
+    Append-only: no route updates or deletes a row, and a database trigger (migration 0006)
+    refuses UPDATE and DELETE on both backends. ``contact_id`` is not a foreign key: the row
+    outlives the contact it names when retention deletes the contact, and it holds none of the
+    contact's content. ``seq`` orders the log and is the admin listing's cursor.
+    """
+
+    __tablename__ = "contact_reads"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    reader_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    # Copied at read time: a role or organisation changed later must not rewrite history.
+    reader_role: Mapped[str] = mapped_column(String(16))
+    reader_organisation: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

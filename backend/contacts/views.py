@@ -1,0 +1,101 @@
+"""Contact routes: aggregates for supervisors, audited individual reads, the admin audit log.
+
+There is no route that changes or deletes a contact or an audit row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth import auth, current_user
+from backend.contacts import services
+from backend.contacts.schemas import (
+    AggregateArgsSchema,
+    AggregatesSchema,
+    AuditArgsSchema,
+    AuditPageSchema,
+    ContactQuerySchema,
+    ContactSchema,
+)
+from backend.database import utcnow
+from backend.errors import ErrorSchema
+from backend.extensions import db
+
+blp = Blueprint(
+    "contacts",
+    __name__,
+    url_prefix="/api/v1/contacts",
+    description=(
+        "Social-prevention contacts: counts for supervisors; an individual contact only for its "
+        "author and the organisation it was referred to, every read audited."
+    ),
+)
+audit_blp = Blueprint(
+    "audit",
+    __name__,
+    url_prefix="/api/v1/admin/audit",
+    description="The append-only log of reads of individual contacts (admins).",
+)
+
+
+def _error(text: str) -> dict[str, Any]:
+    return {"schema": ErrorSchema, "description": text}
+
+
+@blp.route("/aggregates")
+class Aggregates(MethodView):
+    @auth(blp, *services.AGGREGATE_ROLES)
+    @blp.arguments(AggregateArgsSchema, location="query")
+    @blp.response(200, AggregatesSchema)
+    @blp.alt_response(
+        422, **_error("validation_error, unknown_zone, range_reversed, range_too_long")
+    )
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Contact counts by type, need, age group, zone, hour and week; small counts hidden"""
+        config = current_app.config
+        return services.aggregates(
+            db.session(),
+            args["from_"],
+            args["to"],
+            zone=args.get("zone"),
+            max_days=config["CONTACT_AGGREGATE_MAX_DAYS"],
+            min_count=config["CONTACT_AGGREGATE_MIN_COUNT"],
+        )
+
+
+@blp.route("/<uuid:contact_id>")
+class ContactItem(MethodView):
+    @auth(blp)
+    @blp.arguments(ContactQuerySchema, location="query")
+    @blp.response(200, ContactSchema)
+    @blp.alt_response(404, **_error("contact_not_found (also when not yours to read)"))
+    @blp.alt_response(422, **_error("reason_required, validation_error"))
+    def get(self, args: dict[str, Any], contact_id: uuid.UUID) -> dict[str, Any]:
+        """One contact, for its author or the organisation it was referred to; audited"""
+        return services.read_contact(
+            db.session(), current_user(), contact_id, args.get("reason"), utcnow()
+        )
+
+
+@audit_blp.route("")
+class Audit(MethodView):
+    @auth(audit_blp, "admin")
+    @audit_blp.arguments(AuditArgsSchema, location="query")
+    @audit_blp.response(200, AuditPageSchema)
+    @audit_blp.alt_response(400, **_error("invalid_cursor"))
+    def get(self, args: dict[str, Any]) -> services.AuditPage:
+        """Reads of individual contacts, oldest first, by cursor"""
+        return services.audit_page(
+            db.session(),
+            cursor=args.get("cursor"),
+            limit=args["limit"],
+            contact_id=args.get("contact_id"),
+            reader_id=args.get("reader_id"),
+            since=args.get("since"),
+            until=args.get("until"),
+        )

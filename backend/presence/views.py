@@ -1,0 +1,113 @@
+"""Presence routes: a day's log (JSON or CSV) and summaries over a range of days."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth import auth, current_user
+from backend.database import utcnow
+from backend.errors import ErrorSchema
+from backend.extensions import db
+from backend.presence import export, services
+from backend.presence.schemas import (
+    DailyArgsSchema,
+    DailyLogSchema,
+    SummaryArgsSchema,
+    SummarySchema,
+)
+
+blp = Blueprint(
+    "presence",
+    __name__,
+    url_prefix="/api/v1/presence",
+    description=(
+        "Staff presence per day in Europe/Stockholm time, computed from the stored presence "
+        "events. Supervisors and admins see everyone, a field worker only themselves."
+    ),
+)
+
+READERS = ("field", "supervisor", "admin")
+# flask-smorest documents one media type per response; the 200 is written out whole so that
+# both appear (the CSV columns are in backend/presence/export.py).
+CSV_DOC = {
+    "responses": {
+        "200": {
+            "description": "The log; with Accept: text/csv one row per interval instead",
+            "content": {
+                "application/json": {"schema": DailyLogSchema},
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "date,worker_id,worker,zone,zone_name,start,end,minutes,inferred",
+                },
+            },
+        }
+    }
+}
+
+
+def _error(text: str) -> dict[str, Any]:
+    return {"schema": ErrorSchema, "description": text}
+
+
+def _wants_csv() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    return best == "text/csv"
+
+
+@blp.route("/daily")
+class Daily(MethodView):
+    @auth(blp, *READERS)
+    @blp.arguments(DailyArgsSchema, location="query")
+    @blp.response(200, DailyLogSchema)
+    @blp.doc(**CSV_DOC)
+    @blp.alt_response(422, **_error("validation_error, unknown_zone"))
+    def get(self, args: dict[str, Any]) -> Any:
+        """A day's presence: intervals and minutes per zone per worker, hourly coverage"""
+        session = db.session()
+        answer = services.daily(
+            session,
+            current_user(),
+            args["date"],
+            zone=args.get("zone"),
+            worker=args.get("worker"),
+            now=utcnow(),
+        )
+        if _wants_csv():
+            worker_names, zone_names = services.names(
+                session, (w.worker_id for w in answer.log.workers)
+            )
+            text = export.daily_log_csv(
+                answer.log, worker_names=worker_names, zone_names=zone_names
+            )
+            response = Response(export.encode_csv(text), content_type=export.CSV_MEDIA_TYPE)
+            filename = f"presence-{answer.log.day.isoformat()}.csv"
+            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+            response.headers["Vary"] = "Accept"
+            return response
+        return export.daily_log_json(answer.log, include_contacts=answer.include_contacts)
+
+
+@blp.route("/summary")
+class PresenceSummary(MethodView):
+    @auth(blp, *READERS)
+    @blp.arguments(SummaryArgsSchema, location="query")
+    @blp.response(200, SummarySchema)
+    @blp.alt_response(
+        422, **_error("validation_error, unknown_zone, range_reversed, range_too_long")
+    )
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Presence per day and in total over a range of days (field workers: their own)"""
+        result = services.summary(
+            db.session(),
+            current_user(),
+            args["from_"],
+            args["to"],
+            zone=args.get("zone"),
+            max_days=current_app.config["PRESENCE_SUMMARY_MAX_DAYS"],
+            now=utcnow(),
+        )
+        return export.summary_json(result)

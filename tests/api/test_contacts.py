@@ -1,0 +1,167 @@
+"""Contacts: who may read one, the audit row every read writes, aggregates with small counts
+suppressed, and the append-only audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from backend.contacts.models import ContactRead
+from backend.extensions import db
+from tests.sync_items import batch, contact
+
+PUSH = "/api/v1/sync/push"
+AUDIT = "/api/v1/admin/audit"
+
+
+def audit_rows() -> list[ContactRead]:
+    db.session.expire_all()
+    return list(db.session.execute(select(ContactRead).order_by(ContactRead.seq)).scalars())
+
+
+@pytest.fixture
+def stored(client, create_user):
+    """A contact by a field worker, referred to socialtjanst-uppsok."""
+    author = create_user(role="field")
+    item = contact(referral="socialtjanst-uppsok", needs=["housing", "food"])
+    response = client.post(PUSH, json=batch([item]), headers=author.headers)
+    assert response.get_json()["results"][0]["status"] == "created"
+    return author, item["id"]
+
+
+def test_author_reads_own_contact_and_the_read_is_audited(client, stored):
+    author, contact_id = stored
+    response = client.get(f"/api/v1/contacts/{contact_id}", headers=author.headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["id"] == contact_id
+    assert sorted(body["needs"]) == ["food", "housing"]
+    assert body["zone"] == "sergels-torg"
+    assert "lat" not in body and "lon" not in body
+    (row,) = audit_rows()
+    assert (str(row.contact_id), row.reader_id, row.reason) == (contact_id, author.id, "own_record")
+    assert row.reader_role == "field"
+
+
+def test_referred_organisation_must_say_why_and_is_audited(client, create_user, stored):
+    _, contact_id = stored
+    social = create_user(role="department", org="socialtjanst-uppsok")
+    url = f"/api/v1/contacts/{contact_id}"
+    missing = client.get(url, headers=social.headers)
+    assert (missing.status_code, missing.get_json()["code"]) == (422, "reason_required")
+    assert audit_rows() == []
+    ok = client.get(url, query_string={"reason": "referral_intake"}, headers=social.headers)
+    assert ok.status_code == 200
+    (row,) = audit_rows()
+    assert (row.reader_id, row.reader_organisation, row.reason) == (
+        social.id,
+        "socialtjanst-uppsok",
+        "referral_intake",
+    )
+
+
+@pytest.mark.parametrize(
+    "role,org",
+    [
+        ("field", "city-i-samverkan"),  # a colleague, not the author
+        ("department", "trafikkontoret"),  # a department it was not referred to
+        ("supervisor", "city-i-samverkan"),  # aggregates only
+        ("admin", "city-i-samverkan"),
+        ("field", "socialtjanst-uppsok"),  # the right organisation, but not its department
+    ],
+)
+def test_others_get_the_same_404_as_for_no_contact_and_nothing_is_audited(
+    client, create_user, stored, role, org
+):
+    _, contact_id = stored
+    reader = create_user(role=role, org=org)
+    refused = client.get(
+        f"/api/v1/contacts/{contact_id}",
+        query_string={"reason": "follow_up"},
+        headers=reader.headers,
+    )
+    absent = client.get(
+        f"/api/v1/contacts/{uuid.uuid4()}",
+        query_string={"reason": "follow_up"},
+        headers=reader.headers,
+    )
+    assert refused.status_code == absent.status_code == 404
+    assert refused.get_json() == absent.get_json()
+    assert contact_id not in refused.get_data(as_text=True)
+    assert audit_rows() == []
+
+
+def test_admin_lists_the_audit_log_by_cursor_and_filter(client, create_user, stored, admin):
+    author, contact_id = stored
+    for _ in range(3):
+        assert (
+            client.get(f"/api/v1/contacts/{contact_id}", headers=author.headers).status_code == 200
+        )
+    first = client.get(AUDIT, query_string={"limit": 2}, headers=admin.headers).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = client.get(
+        AUDIT, query_string={"limit": 2, "cursor": first["next_cursor"]}, headers=admin.headers
+    ).get_json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    seqs = [i["seq"] for i in first["items"] + rest["items"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    other = client.get(
+        AUDIT, query_string={"contact_id": str(uuid.uuid4())}, headers=admin.headers
+    ).get_json()
+    assert other["items"] == []
+    bad = client.get(AUDIT, query_string={"cursor": "nope"}, headers=admin.headers)
+    assert (bad.status_code, bad.get_json()["code"]) == (400, "invalid_cursor")
+    supervisor = create_user(role="supervisor")
+    assert client.get(AUDIT, headers=supervisor.headers).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE contact_reads SET reason = 'correction'", "DELETE FROM contact_reads"],
+)
+def test_the_database_refuses_to_change_the_audit_log(client, stored, statement):
+    author, contact_id = stored
+    client.get(f"/api/v1/contacts/{contact_id}", headers=author.headers)
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text(statement))
+    db.session.rollback()
+    (row,) = audit_rows()
+    assert row.reason == "own_record"
+
+
+def test_aggregates_count_and_hide_small_cells(client, create_user):
+    worker = create_user(role="field")
+    items = [contact(contact_type="conversation", needs=["housing"]) for _ in range(3)]
+    items.append(contact(contact_type="first_aid", needs=[]))
+    assert client.post(PUSH, json=batch(items), headers=worker.headers).status_code == 200
+    supervisor = create_user(role="supervisor")
+    year = items[0]["captured_at"][:4]
+    body = client.get(
+        "/api/v1/contacts/aggregates",
+        query_string={"from": f"{year}-01-01", "to": f"{year}-12-31"},
+        headers=supervisor.headers,
+    ).get_json()
+    assert body["total"] == 4 and body["min_count"] == 3
+    assert body["by_type"] == [
+        {"key": "conversation", "count": 3, "suppressed": False},
+        {"key": "first_aid", "count": None, "suppressed": True},
+    ]
+    assert {c["key"]: c["count"] for c in body["by_need"]} == {"housing": 3, "none": None}
+    assert body["by_zone"] == [{"key": "sergels-torg", "count": 4, "suppressed": False}]
+    too_long = client.get(
+        "/api/v1/contacts/aggregates",
+        query_string={"from": "2025-01-01", "to": "2026-01-02"},  # 367 days; 366 allowed
+        headers=supervisor.headers,
+    )
+    assert (too_long.status_code, too_long.get_json()["code"]) == (422, "range_too_long")
+    for role, org in (("department", "socialtjanst-uppsok"), ("field", "city-i-samverkan")):
+        reader = create_user(role=role, org=org)
+        refused = client.get(
+            "/api/v1/contacts/aggregates",
+            query_string={"from": "2026-01-01", "to": "2026-12-31"},
+            headers=reader.headers,
+        )
+        assert refused.status_code == 403
