@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.contacts.models import ContactRead
+from backend.database import immediate_writes
 from backend.errors import BadRequest, NotFound, Unprocessable
 from backend.presence.log import day_bounds
 from backend.presence.services import check_range, check_zone
@@ -79,24 +80,26 @@ def read_contact(
             )
         reason = "own_record"
     # A GET's transaction began read-only (SQLite: DEFERRED); the audited read happens in a
-    # writing transaction of its own, so the row returned is the row whose read is logged.
+    # writing transaction of its own (IMMEDIATE), so the row returned is the row whose read is
+    # logged and the audit insert never fails to upgrade a read lock.
     user_id, role, organisation = user.id, user.role, user.organisation.slug
     session.commit()
-    contact = session.get(Contact, contact_id, populate_existing=True)
-    if contact is None:  # deleted by retention between the two transactions
-        raise _not_found()
-    session.add(
-        ContactRead(
-            contact_id=contact.id,
-            reader_id=user_id,
-            reader_role=role,
-            reader_organisation=organisation,
-            reason=reason,
-            read_at=now,
+    with immediate_writes():
+        contact = session.get(Contact, contact_id, populate_existing=True)
+        if contact is None:  # deleted by retention between the two transactions
+            raise _not_found()
+        session.add(
+            ContactRead(
+                contact_id=contact.id,
+                reader_id=user_id,
+                reader_role=role,
+                reader_organisation=organisation,
+                reason=reason,
+                read_at=now,
+            )
         )
-    )
-    body = contact_json(contact)
-    session.commit()
+        body = contact_json(contact)
+        session.commit()
     return body
 
 
