@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 KEY_PREFIX = "samverkan:ratelimit"
+# After Redis failed, requests skip the limiter this long instead of each trying to connect
+# again: an unreachable (not refusing) Redis would otherwise add the 2 s connect timeout of
+# backend.extensions to every push, and log once per push. 5 s keeps an outage's log readable
+# and lets the limit apply again within seconds of Redis coming back.
+REDIS_RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -76,13 +81,20 @@ def check(limit: Limit, token_key: str) -> None:
     if per_minute <= 0:
         return
     item: RateLimitItem = RateLimitItemPerMinute(per_minute)
+    if time.monotonic() < current_app.extensions.get("rate_limiter_down_until", 0.0):
+        return
     limiter = _limiter()
     try:
         if limiter.hit(item, limit.name, token_key):
             return
         stats = limiter.get_window_stats(item, limit.name, token_key)
     except (RedisError, StorageError) as exc:
-        log.warning("rate limiter unavailable, letting the request through: %s", exc)
+        current_app.extensions["rate_limiter_down_until"] = time.monotonic() + REDIS_RETRY_AFTER_S
+        log.warning(
+            "rate limiter unavailable, not enforcing limits for %.0f s: %s",
+            REDIS_RETRY_AFTER_S,
+            exc,
+        )
         return
     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
     raise TooManyRequests(
