@@ -158,15 +158,10 @@ def office(
         while not stop.is_set():
             with stats.lock:
                 photos = list(stats.photos)
-            if photos:
+            if photos and role == "supervisor":
                 digest = rng.choice(photos)
-                call(
-                    stats,
-                    session,
-                    "GET /photos/{sha256}/info",
-                    "GET",
-                    f"{base}/api/v1/photos/{digest}/info",
-                )
+                info = f"{base}/api/v1/photos/{digest}/info"
+                call(stats, session, "GET /photos/{sha256}/info", "GET", info)
                 call(
                     stats,
                     session,

@@ -208,16 +208,16 @@ def test_sigkill_of_a_gunicorn_worker_mid_push_loses_and_doubles_nothing(
     try:
         pusher = Pusher(server.url, field_user.token, distinct_batches(150))
         thread = pusher.start()
-        pusher.wait_for(BATCH_ITEMS * 5)
         kills = 0
         while not pusher.done.is_set() and kills < 4:
-            time.sleep(0.25)
-            busy = server.workers()
-            if busy:
-                os.kill(busy[kills % len(busy)], signal.SIGKILL)
-                kills += 1
+            # Kill only while pushes are being served (not while new workers boot): every
+            # worker at once, so the one handling the current push dies mid-request.
+            pusher.wait_for(len(pusher.acknowledged) + BATCH_ITEMS * 3)
+            for pid in server.workers():
+                os.kill(pid, signal.SIGKILL)
+            kills += 1
         thread.join(150)
-        assert kills >= 2, "the faults struck while pushing"
+        assert kills == 4, "the faults struck while pushing"
         assert not pusher.server_errors
         assert sum(v for k, v in pusher.statuses.items() if isinstance(k, str)) >= 1, (
             "at least one push lost its connection to a killed worker"
