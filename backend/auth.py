@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -35,7 +36,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def token_row(session: Session, token: str) -> ApiToken | None:
+    """The live token row of an active user, or None."""
     row = session.execute(
         select(ApiToken).where(
             ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
@@ -43,7 +45,20 @@ def user_for_token(session: Session, token: str) -> User | None:
     ).scalar_one_or_none()
     if row is None or not row.user.active:
         return None
-    return row.user
+    return row
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = token_row(session, token)
+    return None if row is None else row.user
+
+
+def current_token_id() -> uuid.UUID:
+    """The id of the token this request authenticated with (rate limits key on it)."""
+    token_id = g.get("token_id")
+    if token_id is None:  # pragma: no cover - only reachable if a view forgets @auth
+        raise Unauthorized()
+    return cast(uuid.UUID, token_id)
 
 
 def current_user() -> User:
@@ -60,13 +75,14 @@ def authenticate() -> User:
         raise Unauthorized()
     session = db.session()
     with deferred_reads():
-        user = user_for_token(session, token.strip())
+        row = token_row(session, token.strip())
         # End the read now: on SQLite no lock is then held while the request body arrives.
         session.commit()
-    if user is None:
+    if row is None:
         raise Unauthorized("The API token is unknown or revoked.", code="invalid_token")
-    g.user = user
-    return user
+    g.user = row.user
+    g.token_id = row.id
+    return row.user
 
 
 def auth(blp: Blueprint, *roles: str) -> Callable[[F], F]:

@@ -106,6 +106,15 @@ def from_env() -> dict[str, Any]:
         # response under ~200 KB on a phone connection.
         "SYNC_PULL_DEFAULT_LIMIT": _int("SYNC_PULL_DEFAULT_LIMIT", 100),
         "SYNC_PULL_MAX_LIMIT": _int("SYNC_PULL_MAX_LIMIT", 500),
+        # Per-token rate limits (backend/ratelimit.py), requests per minute; 0 turns one off.
+        # A phone pushes its outbox one batch (<= SYNC_MAX_BATCH_ITEMS) at a time with
+        # jittered backoff, so even a two-shift backlog is a handful of pushes: 60 a minute
+        # leaves room for resends after lost responses and stops a client looping at full speed.
+        "RATE_LIMIT_PUSH_PER_MINUTE": _int("RATE_LIMIT_PUSH_PER_MINUTE", 60),
+        # Whole-file PUT and tus POST/PATCH share this budget. A report has at most 10 photos
+        # and a 25 MiB photo sent over tus in 1 MiB chunks is ~26 requests: 600 a minute lets a
+        # phone send two such reports' photos in a minute after a shift without signal.
+        "RATE_LIMIT_UPLOAD_PER_MINUTE": _int("RATE_LIMIT_UPLOAD_PER_MINUTE", 600),
         # Delivery of tasks to organisations (backend/delivery/). The relay polls the outbox this
         # often: it bounds the push-to-queue latency and costs one indexed query per pass.
         "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 0.5),

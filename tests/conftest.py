@@ -82,6 +82,10 @@ def base_app(
             "REDIS_URL": redis_server.url(1),
             "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
             "SECRET_KEY": "test",
+            # Tests of other behaviour push far faster than any phone; the rate limits have
+            # their own tests (tests/api/test_rate_limits.py), which turn them on.
+            "RATE_LIMIT_PUSH_PER_MINUTE": 0,
+            "RATE_LIMIT_UPLOAD_PER_MINUTE": 0,
         }
     )
     with app.app_context():

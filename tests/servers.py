@@ -47,6 +47,9 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 class PostgresServer:
     port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sf-pg-")))
+    # Off for speed: commits may then be lost when the server crashes. Fault tests that stop
+    # the server with `pg_ctl -m immediate` need it on, as in production.
+    durable: bool = False
 
     @property
     def datadir(self) -> Path:
@@ -89,8 +92,12 @@ class PostgresServer:
                     "start",
                     "-o",
                     f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                    "-c max_connections=200",
+                    "-c max_connections=200"
+                    + (
+                        ""
+                        if self.durable
+                        else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                    ),
                 ]
             ),
             check=True,

@@ -18,6 +18,7 @@ from backend.extensions import db
 from backend.photos import jobs, services, uploads
 from backend.photos.models import Photo, Upload
 from backend.photos.schemas import ImageQuerySchema, PhotoSchema
+from backend.ratelimit import UPLOAD, rate_limited
 
 blp = Blueprint(
     "photos",
@@ -69,6 +70,7 @@ def _read_body(limit: int, allow_partial: bool = False) -> bytes:
 @blp.route("/<string:sha256>")
 class PhotoItem(MethodView):
     @auth(blp, *UPLOADERS)
+    @rate_limited(blp, UPLOAD)
     @blp.doc(
         requestBody={
             "required": True,
@@ -208,6 +210,7 @@ class Uploads(MethodView):
         )
 
     @auth(uploads_blp, *UPLOADERS)
+    @rate_limited(uploads_blp, UPLOAD)
     @uploads_blp.doc(
         parameters=[
             *TUS_HEADERS,
@@ -274,6 +277,7 @@ class UploadItem(MethodView):
         return _empty(200, _state(upload))
 
     @auth(uploads_blp, *UPLOADERS)
+    @rate_limited(uploads_blp, UPLOAD)
     @uploads_blp.doc(
         parameters=[
             *TUS_HEADERS,

@@ -96,6 +96,11 @@ class SyncConfigSchema(ma.Schema):
     supported_protocol_versions = ma.fields.List(ma.fields.Integer())
     server_time = ma.fields.AwareDateTime()
     limits = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    rate_limits = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        metadata={"description": "Requests per minute per token (push, upload); 0: no limit"},
+    )
     photo_content_types = ma.fields.List(ma.fields.String())
     categories = ma.fields.List(ma.fields.Nested(CategorySchema))
     zones = ma.fields.List(ma.fields.Nested(ZoneSummarySchema))

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import ratelimit
 from backend.cases import assignment as cases
 from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
@@ -418,6 +419,7 @@ def sync_config(session: Session, settings: SyncSettings, config: dict[str, Any]
             "pull_default_limit": config["SYNC_PULL_DEFAULT_LIMIT"],
             "pull_max_limit": config["SYNC_PULL_MAX_LIMIT"],
         },
+        "rate_limits": ratelimit.advertised(config),
         "photo_content_types": list(envelope.PHOTO_CONTENT_TYPES),
         "categories": categories,
         "zones": zones,

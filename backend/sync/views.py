@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.feed import services as feed
+from backend.ratelimit import PUSH, rate_limited
 from backend.sync import services
 from backend.sync.schemas import (
     PullArgsSchema,
@@ -30,6 +31,7 @@ def _settings() -> services.SyncSettings:
 @blp.route("/push")
 class Push(MethodView):
     @auth(blp, "field")
+    @rate_limited(blp, PUSH)
     @blp.arguments(PushSchema)
     @blp.response(200, PushResultSchema)
     @blp.alt_response(400, response="BAD_REQUEST")

@@ -1,0 +1,332 @@
+"""Load run: many phones push batches with photos and pull, supervisors and departments query,
+for a bounded time against gunicorn (2 workers) plus one `flask --app wsgi worker`; then every
+acknowledged item and photo is read back from the database.
+
+Everything runs here: a temporary SQLite database (or a PostgreSQL server of its own), a
+redis-server on a free port, the server processes, and the simulated users as threads.
+Phones behave as the app does: a batch of items (every few batches a report with a photo,
+PUT first), a pull with the cursor it was given, a pause, and on 429 they wait Retry-After.
+
+    .venv/bin/python benchmarks/load.py [--duration 60] [--phones 24] [--backend sqlite]
+
+Prints requests/s and items/s, p50/p99 latency and status counts per route, and the read-back
+check (lost acknowledged items, 5xx); exits 1 if anything acknowledged was lost or any 5xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+from PIL import Image  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
+from tests.sync_items import batch, contact, presence, report  # noqa: E402
+
+BATCH_ITEMS = 20
+PHOTO_EVERY = 3  # every third batch carries a report with one photo
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.status: dict[str, Counter[str]] = defaultdict(Counter)
+        self.acknowledged: set[str] = set()
+        self.photos: set[str] = set()
+
+    def record(self, route: str, started: float, status: int | str) -> None:
+        with self.lock:
+            self.latency[route].append(time.perf_counter() - started)
+            self.status[route][str(status)] += 1
+
+
+def call(
+    stats: Stats, session: requests.Session, route: str, method: str, url: str, **kw: Any
+) -> requests.Response | None:
+    started = time.perf_counter()
+    try:
+        response = session.request(method, url, timeout=60, **kw)
+    except requests.RequestException as exc:
+        stats.record(route, started, type(exc).__name__)
+        return None
+    stats.record(route, started, response.status_code)
+    if response.status_code == 429:
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    return response
+
+
+def small_photo(rng: random.Random) -> bytes:
+    """A 1280 x 960 JPEG of noise-free blocks: unique per call, ~50-150 KB."""
+    image = Image.new("RGB", (1280, 960), tuple(rng.randrange(256) for _ in range(3)))
+    for _ in range(12):
+        x, y = rng.randrange(1200), rng.randrange(900)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        image.paste(colour, (x, y, x + rng.randrange(20, 300), y + rng.randrange(20, 300)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def phone(base: str, token: str, stats: Stats, stop: threading.Event, seed: int) -> None:
+    rng = random.Random(seed)
+    headers = {"Authorization": f"Bearer {token}"}
+    cursor = ""
+    outbox: list[list[dict[str, Any]]] = []
+    sent = 0
+    with requests.Session() as session:
+        session.headers.update(headers)
+        while not stop.is_set():
+            items = [rng.choice((report, report, contact, presence))() for _ in range(BATCH_ITEMS)]
+            if sent % PHOTO_EVERY == 0:
+                data = small_photo(rng)
+                digest = hashlib.sha256(data).hexdigest()
+                put = call(
+                    stats,
+                    session,
+                    "PUT /photos/{sha256}",
+                    "PUT",
+                    f"{base}/api/v1/photos/{digest}",
+                    data=data,
+                    headers={"Content-Type": "image/jpeg"},
+                )
+                if put is not None and put.status_code in (200, 201):
+                    with stats.lock:
+                        stats.photos.add(digest)
+                    photo = {"sha256": digest, "size": len(data), "content_type": "image/jpeg"}
+                    items[0] = report(photos=[photo])
+            outbox.append(items)
+            sent += 1
+            # Drain the outbox as the app does: unanswered batches stay and are resent.
+            while outbox and not stop.is_set():
+                response = call(
+                    stats,
+                    session,
+                    "POST /sync/push",
+                    "POST",
+                    f"{base}/api/v1/sync/push",
+                    json=batch(outbox[0]),
+                )
+                if response is None or response.status_code != 200:
+                    break
+                with stats.lock:
+                    stats.acknowledged.update(
+                        r["id"]
+                        for r in response.json()["results"]
+                        if r["status"] in ("created", "duplicate")
+                    )
+                outbox.pop(0)
+            pulled = call(
+                stats,
+                session,
+                "GET /sync/pull",
+                "GET",
+                f"{base}/api/v1/sync/pull",
+                params={"cursor": cursor},
+            )
+            if pulled is not None and pulled.status_code == 200:
+                cursor = pulled.json()["cursor"]
+            stop.wait(rng.uniform(0.5, 1.5))
+
+
+def office(
+    base: str, token: str, stats: Stats, stop: threading.Event, seed: int, role: str
+) -> None:
+    """Supervisors look at fresh photos; departments read the reference data (no task routes
+    exist yet: when they land, this is where departments work them)."""
+    rng = random.Random(seed)
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {token}"
+        while not stop.is_set():
+            with stats.lock:
+                photos = list(stats.photos)
+            if photos and role == "supervisor":
+                digest = rng.choice(photos)
+                info = f"{base}/api/v1/photos/{digest}/info"
+                call(stats, session, "GET /photos/{sha256}/info", "GET", info)
+                call(
+                    stats,
+                    session,
+                    "GET /photos/{sha256}?size=thumb",
+                    "GET",
+                    f"{base}/api/v1/photos/{digest}",
+                    params={"size": "thumb"},
+                )
+            call(stats, session, "GET /zones", "GET", f"{base}/api/v1/zones")
+            if role == "department":
+                call(stats, session, "GET /categories", "GET", f"{base}/api/v1/categories")
+            stop.wait(rng.uniform(0.2, 0.6))
+
+
+def prepare(url: str) -> dict[str, list[str]]:
+    from flask_migrate import upgrade
+
+    from backend.app import create_app
+    from backend.extensions import db
+    from backend.reference.services import load_reference_data
+    from backend.users.services import create_user
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    tokens: dict[str, list[str]] = defaultdict(list)
+    with app.app_context():
+        upgrade()
+        load_reference_data(db.session())
+        for role, count, org in (
+            ("field", ARGS.phones, "city-i-samverkan"),
+            ("supervisor", ARGS.supervisors, "city-i-samverkan"),
+            ("department", ARGS.departments, "trafikkontoret"),
+        ):
+            for _ in range(count):
+                name = f"load-{role}-{uuid.uuid4().hex[:6]}"
+                tokens[role].append(create_user(db.session(), name, role, org)[1])
+        db.session.remove()
+        db.engine.dispose()
+    return tokens
+
+
+def start_server(env: dict[str, str], log: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
+    port = free_port()
+    out = log.open("wb")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        ),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/healthz", timeout=1)
+            return processes, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def read_back(url: str) -> tuple[set[str], set[str]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        items = {str(uuid.UUID(str(r[0]))) for r in conn.execute(text("SELECT id FROM sync_items"))}
+        photos = {r[0] for r in conn.execute(text("SELECT sha256 FROM photos"))}
+    engine.dispose()
+    return items, photos
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="sf-load-"))
+    redis = RedisServer()
+    redis.start()
+    postgres = None
+    if ARGS.backend == "postgresql":
+        postgres = PostgresServer(durable=True)
+        postgres.start()
+        url = postgres.create_database("samverkan_load")
+    else:
+        url = f"sqlite:///{tmp / 'load.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis.url(0),
+        "MEDIA_ROOT": str(tmp / "media"),
+    }
+    os.environ.update(env)
+    tokens = prepare(url)
+    processes, base = start_server(env, tmp / "server.log")
+    stats = Stats()
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=phone, args=(base, token, stats, stop, n))
+        for n, token in enumerate(tokens["field"])
+    ] + [
+        threading.Thread(target=office, args=(base, token, stats, stop, 1000 + n, role))
+        for role in ("supervisor", "department")
+        for n, token in enumerate(tokens[role])
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    stop.wait(ARGS.duration)
+    stop.set()
+    for thread in threads:
+        thread.join(120)
+    elapsed = time.monotonic() - started
+    for process in processes:
+        process.terminate()
+        process.wait(30)
+    items, photos = read_back(url)
+    redis.cleanup()
+    if postgres is not None:
+        postgres.cleanup()
+
+    print(
+        f"backend {ARGS.backend}, {elapsed:.0f} s, {ARGS.phones} phones, "
+        f"{ARGS.supervisors} supervisors, {ARGS.departments} departments; "
+        f"gunicorn 2 workers + 1 RQ worker, {os.cpu_count()} CPUs shared with the clients"
+    )
+    print(f"{'route':<34} {'req':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
+    total = 0
+    server_errors = 0
+    for route in sorted(stats.latency):
+        times = sorted(stats.latency[route])
+        total += len(times)
+        p50 = statistics.median(times) * 1000
+        p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
+        statuses = dict(sorted(stats.status[route].items()))
+        server_errors += sum(n for s, n in statuses.items() if s.startswith("5"))
+        print(
+            f"{route:<34} {len(times):>6} {len(times) / elapsed:>7.1f} {p50:>7.1f} {p99:>7.1f}"
+            f"  {statuses}"
+        )
+    lost = stats.acknowledged - items
+    lost_photos = stats.photos - photos
+    acknowledged = len(stats.acknowledged)
+    print(
+        f"total {total} requests, {total / elapsed:.1f} req/s; "
+        f"{acknowledged} items acknowledged ({acknowledged / elapsed:.0f}/s), "
+        f"{len(stats.photos)} photos stored"
+    )
+    print(
+        f"read back: {len(lost)} acknowledged items lost, {len(lost_photos)} photos lost, "
+        f"{server_errors} responses 5xx"
+    )
+    return 1 if lost or lost_photos or server_errors else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--phones", type=int, default=24)
+    parser.add_argument("--supervisors", type=int, default=2)
+    parser.add_argument("--departments", type=int, default=2)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ARGS = parser.parse_args()
+    sys.exit(main())
