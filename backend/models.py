@@ -8,7 +8,9 @@ from backend.organisations.models import Organisation
 from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.routing.models import StoredRuleSet
 from backend.sync.models import SyncItem
+from backend.tasks.models import Task, TaskEvent
 from backend.users.models import ApiToken, User
 
 __all__ = [
@@ -23,7 +25,10 @@ __all__ = [
     "PresenceEvent",
     "Report",
     "ReportPhoto",
+    "StoredRuleSet",
     "SyncItem",
+    "Task",
+    "TaskEvent",
     "Upload",
     "User",
     "Zone",

@@ -6,7 +6,8 @@ who may call it.
 Path placeholders are filled from the `objects` fixture, all belonging to `other`, a field worker
 of another organisation than the caller's: `{user_id}` that user, `{slug}` their organisation,
 `{token_id}` their token, `{sha256}` their processed photo (a fresh photo for PUT),
-`{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation.
+`{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation,
+`{task_id}` a task routed to their organisation.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import hashlib
 import io
 import re
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +58,20 @@ def admin_only(ok: int, body: dict[str, Any] | None = None) -> Row:
 
 def field_only(ok: int, body: dict[str, Any] | None = None) -> Row:
     return Row({None: 401, "field": ok, "department": 403, "supervisor": 403, "admin": 403}, body)
+
+
+def departments(ok: int, *, own: int, supervisor: int, body: dict[str, Any] | None = None) -> Row:
+    """Task routes: field staff never; a department only its own organisation's tasks."""
+    return Row(
+        {None: 401, "field": 403, "department": own, "supervisor": supervisor, "admin": ok}, body
+    )
+
+
+def _next_rules() -> dict[str, Any]:
+    from backend.routing.rules import RULES_FILE
+
+    rules = tomllib.loads(RULES_FILE.read_text("utf-8"))
+    return {**rules, "version": rules["version"] + 1}
 
 
 def everyone(ok: int) -> Row:
@@ -104,6 +120,13 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/deliveries"): admin_only(200),
     ("GET", "/api/v1/admin/deliveries/{delivery_id}"): admin_only(200),
     ("POST", "/api/v1/admin/deliveries/{delivery_id}/retry"): admin_only(200),
+    ("GET", "/api/v1/tasks"): departments(200, own=200, supervisor=200),
+    ("GET", "/api/v1/tasks/{task_id}"): departments(200, own=404, supervisor=200),
+    ("POST", "/api/v1/tasks/{task_id}/events"): departments(
+        200, own=404, supervisor=403, body={"action": "acknowledge"}
+    ),
+    ("GET", "/api/v1/admin/rules"): admin_only(200),
+    ("PUT", "/api/v1/admin/rules"): admin_only(200, _next_rules()),
 }
 
 NOT_ROUTES = {
@@ -169,6 +192,8 @@ def objects(client, create_user):
     """Objects that belong to a field worker of another organisation than the caller's."""
     from backend.extensions import db
     from backend.photos.jobs import process_photo
+    from backend.routing.rules import CaseFacts
+    from backend.tasks.services import route_case
     from backend.users.services import get_user, issue_token
 
     other = create_user(role="field", org="fastighetskontoret")
@@ -192,6 +217,13 @@ def objects(client, create_user):
     )
     assert upload.status_code == 201
     delivery = _failed_delivery_for("fastighetskontoret")
+    task = route_case(
+        db.session(),
+        uuid.uuid4(),
+        CaseFacts(kind="damage", category="damage.building", zone="sergels-torg"),
+        received_at=datetime.now(UTC),
+    )
+    assert task.organisation.slug == "fastighetskontoret"
     db.session.commit()
     return {
         "other": other,
@@ -199,6 +231,7 @@ def objects(client, create_user):
         "sha256": photo_sha,
         "upload_id": upload.headers["Location"].rstrip("/").rsplit("/", 1)[-1],
         "delivery_id": delivery.id,
+        "task_id": task.id,
     }
 
 
@@ -221,6 +254,7 @@ def test_matrix(client, create_user, objects, method, path, role):
         sha256=hashlib.sha256(data).hexdigest() if row.data == "NEW_PHOTO" else objects["sha256"],
         upload_id=objects["upload_id"],
         delivery_id=objects["delivery_id"],
+        task_id=objects["task_id"],
     )
     body = dict(row.body) if row.body else None
     if body and body.get("slug") == "NEW":
