@@ -21,6 +21,8 @@ from backend.routing.models import StoredRuleSet
 from backend.routing.rules import Reference, RuleSet, RuleSetError, load_rule_set, validate_rule_set
 
 _cache: dict[int, RuleSet] = {}
+MAX_VERSION = 2**31 - 1
+"""The version is stored in 32-bit integer columns (``rule_sets``, ``tasks``)."""
 
 
 def reference(session: Session) -> Reference:
@@ -55,6 +57,9 @@ def save_rule_set(
     when the version does not exceed the active one (another admin may have saved meanwhile).
     """
     try:
+        version = data.get("version")
+        if type(version) is int and version > MAX_VERSION:
+            raise RuleSetError({"version": [f"at most {MAX_VERSION}"]})
         rule_set = validate_rule_set(data, reference(session))
     except RuleSetError as exc:
         raise Unprocessable(

@@ -77,7 +77,8 @@ class Task(db.Model):  # type: ignore[name-defined]
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    # organisation_id is NOT NULL: an inner join, which PostgreSQL lets FOR UPDATE use.
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     events: Mapped[list[TaskEvent]] = relationship(
         order_by="TaskEvent.at", cascade="all, delete-orphan", back_populates="task"
     )

@@ -110,7 +110,14 @@ class TaskQuerySchema(ma.Schema):
 
 class TaskEventInSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=validate.OneOf(tuple(ACTIONS)))
-    note = ma.fields.String(load_default=None, validate=validate.Length(max=NOTE_MAX))
+    note = ma.fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(max=NOTE_MAX),
+            # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the insert.
+            validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters"),
+        ],
+    )
     reroute_to = ma.fields.String(
         load_default=None,
         validate=SLUG,

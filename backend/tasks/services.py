@@ -317,7 +317,7 @@ def record_event(
     routes the case on to ``reroute_to`` (422 ``unknown_organisation``) or the fallback.
     """
     task = session.execute(
-        select(Task).where(Task.id == task_id, _visible(user)).with_for_update()
+        select(Task).where(Task.id == task_id, _visible(user)).with_for_update(of=Task)
     ).scalar()
     if task is None:
         raise NotFound("No task with this id.", code="task_not_found")

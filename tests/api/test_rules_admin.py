@@ -88,3 +88,9 @@ def test_seed_demo_stores_the_shipped_rules(runner, client, admin):
     assert same.status_code == 409
     newer = client.put(RULES, json={**_shipped(), "version": 2}, headers=admin.headers)
     assert newer.status_code == 200
+
+
+def test_a_version_beyond_the_column_is_422_not_a_crash(client, admin):
+    response = client.put(RULES, json={**_shipped(), "version": 2**40}, headers=admin.headers)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"version": ["at most 2147483647"]}

@@ -362,3 +362,13 @@ def test_offensive_graffiti_is_due_at_once(client, field_user, create_user):
     )
     assert (task.priority, task.deadline) == ("urgent", "immediate")
     assert task.due_at - received <= timedelta(hours=4)
+
+
+def test_a_note_with_nul_is_422_and_the_task_unchanged(client, field_user, create_user):
+    task, _ = new_task(client, field_user)
+    trafik = create_user(role="department", org="trafikkontoret")
+    response = _event(client, trafik, task.id, "acknowledge", note="ok\x00")
+    assert response.status_code == 422
+    assert "note" in response.get_json()["errors"]
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "new"
