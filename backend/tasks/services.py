@@ -72,8 +72,9 @@ def _tell_reporters(
     status: str,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    reports: list[Report] | None = None,
 ) -> None:
-    for report in _reports(session, case_id):
+    for report in _reports(session, case_id) if reports is None else reports:
         append_item_status(session, report.id, status, note=note, data=data)
 
 
@@ -90,11 +91,8 @@ def route_case(
     status, in the caller's transaction (the caller commits, e.g. the push).
 
     Routing a case that already has an open task returns that task and changes nothing, so a
-    retried push never routes twice. ``location`` (lat, lon) defaults to the case's first
-    report's."""
-    existing = _open_task(session, case_id)
-    if existing is not None:
-        return existing
+    retried push never routes twice (the partial unique index decides, see ``_insert_task``).
+    ``location`` (lat, lon) defaults to the case's first report's."""
     organisations = _organisations(session)
     decision = route(
         active_rule_set(session),
@@ -103,9 +101,9 @@ def route_case(
         observed_at=observed_at,
         organisations=organisations,
     )
-    if location is None:
-        first = next(iter(_reports(session, case_id)), None)
-        location = (first.lat, first.lon) if first is not None else None
+    reports = _reports(session, case_id)
+    if location is None and reports:
+        location = (reports[0].lat, reports[0].lon)
     task = Task(
         case_id=case_id,
         organisation=organisations[decision.organisation],
@@ -122,10 +120,7 @@ def route_case(
         rule_id=decision.rule_id,
         rule_set_version=decision.rule_set_version,
     )
-    created = _insert_task(session, task)
-    if created is not task:
-        return created
-    return task
+    return _insert_task(session, task, reports=reports)
 
 
 def _open_task(session: Session, case_id: uuid.UUID) -> Task | None:
@@ -134,7 +129,12 @@ def _open_task(session: Session, case_id: uuid.UUID) -> Task | None:
     ).scalar_one_or_none()
 
 
-def _insert_task(session: Session, task: Task, user_id: uuid.UUID | None = None) -> Task:
+def _insert_task(
+    session: Session,
+    task: Task,
+    user_id: uuid.UUID | None = None,
+    reports: list[Report] | None = None,
+) -> Task:
     """Insert an open task with its event, delivery and feed status; the open task already
     there if a concurrent routing of the same case won the unique index."""
     try:
@@ -159,6 +159,7 @@ def _insert_task(session: Session, task: Task, user_id: uuid.UUID | None = None)
         task.case_id,
         "routed",
         data={"organisation": task.organisation.slug, "task_id": str(task.id)},
+        reports=reports,
     )
     return task
 
