@@ -7,6 +7,7 @@ version: rows are never changed, so a version number names one rule set for good
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -34,10 +35,15 @@ def reference(session: Session) -> Reference:
     )
 
 
+@functools.cache
+def _shipped() -> RuleSet:
+    return load_rule_set()
+
+
 def active_rule_set(session: Session) -> RuleSet:
     version = session.execute(select(func.max(StoredRuleSet.version))).scalar_one_or_none()
     if version is None:
-        return load_rule_set()
+        return _shipped()
     cached = _cache.get(version)
     if cached is None:
         row = session.get(StoredRuleSet, version)
