@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.routing import services
-from backend.tasks.schemas import RuleSetSchema
+from backend.routing.schemas import RuleSetSchema
 
 blp = Blueprint(
     "rules",
