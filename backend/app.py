@@ -86,7 +86,9 @@ def _register_blueprints(api: Api) -> None:
     from backend.photos.views import uploads_blp as uploads
     from backend.presence.views import blp as presence
     from backend.reference.views import blp as reference
+    from backend.routing.views import blp as rules
     from backend.sync.views import blp as sync
+    from backend.tasks.views import blp as tasks
     from backend.users.views import blp as users
     from backend.users.views import me_blp
 
@@ -104,5 +106,7 @@ def _register_blueprints(api: Api) -> None:
         presence,
         contacts,
         audit,
+        tasks,
+        rules,
     ):
         api.register_blueprint(blueprint)

@@ -94,6 +94,7 @@ def seed_demo_users(session: Session) -> list[dict[str, str]]:
 def seed_demo() -> None:
     """Load reference data and demo users (idempotent); prints the demo tokens as JSON."""
     from backend.reference.services import load_reference_data
+    from backend.routing.services import seed_rule_set
 
     loaded = load_reference_data(db.session())
     click.echo(
@@ -101,6 +102,8 @@ def seed_demo() -> None:
         f"{loaded.categories} categories",
         err=True,
     )
+    version = seed_rule_set(db.session())
+    click.echo(f"routing rules: version {version} active", err=True)
     click.echo(json.dumps(seed_demo_users(db.session()), ensure_ascii=False, indent=2))
 
 

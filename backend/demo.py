@@ -74,12 +74,14 @@ def run_demo(host: str, port: int, workers: int) -> None:
     from backend.cli import seed_demo_users
     from backend.extensions import db
     from backend.reference.services import load_reference_data
+    from backend.routing.services import seed_rule_set
 
     app = current_app
     click.echo("1/4 migrating the database ...", err=True)
     upgrade()
     click.echo("2/4 loading reference data and demo users ...", err=True)
     load_reference_data(db.session())
+    seed_rule_set(db.session())
     tokens = seed_demo_users(db.session())
     # This process lives as long as the service: hold no transaction (and no SQLite lock).
     db.session.remove()

@@ -11,7 +11,9 @@ from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.retention.models import RetentionRun
+from backend.routing.models import StoredRuleSet
 from backend.sync.models import SyncItem
+from backend.tasks.models import Task, TaskEvent
 from backend.users.models import ApiToken, User
 
 __all__ = [
@@ -29,7 +31,10 @@ __all__ = [
     "Report",
     "ReportPhoto",
     "RetentionRun",
+    "StoredRuleSet",
     "SyncItem",
+    "Task",
+    "TaskEvent",
     "Upload",
     "User",
     "Zone",

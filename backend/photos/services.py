@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from backend.errors import (
     BadRequest,
@@ -144,12 +144,32 @@ def get_photo(session: Session, sha256: str) -> Photo:
 
 
 def can_view(user: User, photo: Photo) -> bool:
-    """Who may see a photo: its uploader and supervisors/admins.
-
-    The organisations holding a task for a case that includes the photo join here when
-    routing exists (one added clause).
+    """Who may see a photo: its uploader, supervisors/admins, and the department users of an
+    organisation holding a task (not one it rejected) for a case a report of which lists it.
     """
-    return user.role in VIEWER_ROLES or photo.uploaded_by == user.id
+    if user.role in VIEWER_ROLES or photo.uploaded_by == user.id:
+        return True
+    if user.role != "department":
+        return False
+    from backend.reports.models import Report, ReportPhoto
+    from backend.tasks.models import REJECTED, Task
+
+    session = object_session(photo)
+    if session is None:  # pragma: no cover - photos come from get_photo's session
+        return False
+    return bool(
+        session.execute(
+            select(
+                exists().where(
+                    ReportPhoto.sha256 == photo.sha256,
+                    Report.id == ReportPhoto.report_id,
+                    Task.case_id == Report.case_id,
+                    Task.organisation_id == user.organisation_id,
+                    Task.status != REJECTED,
+                )
+            )
+        ).scalar()
+    )
 
 
 def visible_photo(session: Session, user: User, sha256: str) -> Photo:

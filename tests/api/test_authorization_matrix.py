@@ -9,7 +9,7 @@ of another organisation than the caller's: `{user_id}` that user, `{slug}` their
 `{upload_id}` their tus upload, `{delivery_id}` a failed delivery to their organisation,
 `{case_id}` the case of their two reports of one bin (a split moves the second, "REPORT"; a
 merge takes their other case, "OTHER_CASE"), `{contact_id}` their contact (referred to
-socialtjanst-uppsok).
+socialtjanst-uppsok), `{task_id}` a task routed to their organisation.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import base64
 import hashlib
 import io
 import re
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,6 +67,20 @@ def field_only(ok: int, body: dict[str, Any] | None = None) -> Row:
 
 def correctors(ok: int, body: dict[str, Any]) -> Row:
     return Row({None: 401, "field": 403, "department": 403, "supervisor": ok, "admin": ok}, body)
+
+
+def departments(ok: int, *, own: int, supervisor: int, body: dict[str, Any] | None = None) -> Row:
+    """Task routes: field staff never; a department only its own organisation's tasks."""
+    return Row(
+        {None: 401, "field": 403, "department": own, "supervisor": supervisor, "admin": ok}, body
+    )
+
+
+def _next_rules() -> dict[str, Any]:
+    from backend.routing.rules import RULES_FILE
+
+    rules = tomllib.loads(RULES_FILE.read_text("utf-8"))
+    return {**rules, "version": rules["version"] + 1}
 
 
 def everyone(ok: int) -> Row:
@@ -144,6 +159,13 @@ ROUTES: dict[tuple[str, str], Row] = {
         query="reason=follow_up",
     ),
     ("GET", "/api/v1/admin/audit"): admin_only(200),
+    ("GET", "/api/v1/tasks"): departments(200, own=200, supervisor=200),
+    ("GET", "/api/v1/tasks/{task_id}"): departments(200, own=404, supervisor=200),
+    ("POST", "/api/v1/tasks/{task_id}/events"): departments(
+        200, own=404, supervisor=403, body={"action": "acknowledge"}
+    ),
+    ("GET", "/api/v1/admin/rules"): admin_only(200),
+    ("PUT", "/api/v1/admin/rules"): admin_only(200, _next_rules()),
 }
 
 NOT_ROUTES = {
@@ -209,6 +231,8 @@ def objects(client, create_user):
     """Objects that belong to a field worker of another organisation than the caller's."""
     from backend.extensions import db
     from backend.photos.jobs import process_photo
+    from backend.routing.rules import CaseFacts
+    from backend.tasks.services import route_case
     from backend.users.services import get_user, issue_token
 
     other = create_user(role="field", org="fastighetskontoret")
@@ -232,6 +256,13 @@ def objects(client, create_user):
     )
     assert upload.status_code == 201
     delivery = _failed_delivery_for("fastighetskontoret")
+    task = route_case(
+        db.session(),
+        uuid.uuid4(),
+        CaseFacts(kind="damage", category="damage.building", zone="sergels-torg"),
+        received_at=datetime.now(UTC),
+    )
+    assert task.organisation.slug == "fastighetskontoret"
     db.session.commit()
     from tests.sync_items import SERGELS_TORG, batch, report
 
@@ -265,6 +296,7 @@ def objects(client, create_user):
         "case_id": first["case_id"],
         "report_id": second["id"],
         "other_case_id": elsewhere["case_id"],
+        "task_id": task.id,
     }
 
 
@@ -291,6 +323,7 @@ def test_matrix(client, create_user, objects, method, path, role):
         "delivery_id": objects["delivery_id"],
         "case_id": objects["case_id"],
         "contact_id": objects["contact_id"],
+        "task_id": objects["task_id"],
     }
     url = path.format(**placeholders)
     if row.query:

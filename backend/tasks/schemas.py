@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.database import utcnow
+from backend.organisations.schemas import SLUG
+from backend.tasks.models import STATUSES, Task
+from backend.tasks.services import ACTIONS
+
+# A page of tasks is one screen of a department's list; 200 rows is still a small response.
+MAX_PAGE = 200
+NOTE_MAX = 2000
+"""A note is a sentence or two for the field worker; long prose belongs in the department's
+own system."""
+
+
+def _location(task: Task) -> dict[str, float] | None:
+    if task.lat is None or task.lon is None:
+        return None
+    return {"lat": task.lat, "lon": task.lon}
+
+
+class LocationSchema(ma.Schema):
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+
+
+class TaskSchema(ma.Schema):
+    id = ma.fields.UUID()
+    case_id = ma.fields.UUID()
+    organisation = ma.fields.Function(
+        lambda t: t.organisation.slug, metadata={"type": "string", "description": "Slug"}
+    )
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    kind = ma.fields.String()
+    category = ma.fields.String(allow_none=True)
+    zone = ma.fields.String(allow_none=True)
+    location = ma.fields.Function(
+        _location,
+        metadata={
+            "type": "object",
+            "nullable": True,
+            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+        },
+    )
+    priority = ma.fields.String()
+    deadline = ma.fields.String(metadata={"description": "The rule's deadline policy"})
+    due_at = ma.fields.AwareDateTime()
+    overdue = ma.fields.Function(
+        lambda t: t.is_overdue(utcnow()),
+        metadata={"type": "boolean", "description": "Open and past due_at"},
+    )
+    rule_id = ma.fields.String()
+    rule_set_version = ma.fields.Integer()
+    rerouted_from_id = ma.fields.UUID(allow_none=True)
+    routed_at = ma.fields.AwareDateTime()
+    resolved_at = ma.fields.AwareDateTime(allow_none=True)
+    updated_at = ma.fields.AwareDateTime()
+
+
+class ReportSchema(ma.Schema):
+    id = ma.fields.UUID(attribute="report.id")
+    kind = ma.fields.String(attribute="report.kind")
+    category = ma.fields.String(attribute="report.category")
+    zone = ma.fields.String(attribute="report.zone", allow_none=True)
+    location = ma.fields.Function(
+        lambda r: {"lat": r.report.lat, "lon": r.report.lon},
+        metadata={
+            "type": "object",
+            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+        },
+    )
+    note = ma.fields.String(attribute="report.note")
+    occurred_at = ma.fields.AwareDateTime(attribute="report.occurred_at")
+    photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of each photo"})
+
+
+class TaskEventSchema(ma.Schema):
+    action = ma.fields.String()
+    note = ma.fields.String(allow_none=True)
+    user_id = ma.fields.UUID(allow_none=True, metadata={"description": "null: the system"})
+    at = ma.fields.AwareDateTime()
+
+
+class TaskDetailSchema(TaskSchema):
+    reports = ma.fields.List(ma.fields.Nested(ReportSchema))
+    events = ma.fields.List(ma.fields.Nested(TaskEventSchema))
+
+
+class TaskPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TaskSchema))
+    next_cursor = ma.fields.UUID(
+        allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null: last"}
+    )
+
+
+class TaskQuerySchema(ma.Schema):
+    status = ma.fields.String(
+        validate=validate.OneOf((*STATUSES, "open")),
+        metadata={"description": "open: new, acknowledged or in_progress"},
+    )
+    overdue = ma.fields.Boolean(metadata={"description": "true: open and past due_at"})
+    zone = ma.fields.String(validate=SLUG)
+    category = ma.fields.String(validate=validate.Length(1, 64))
+    organisation = ma.fields.String(validate=SLUG)
+    cursor = ma.fields.UUID(metadata={"description": "next_cursor of the previous page"})
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
+
+
+class TaskEventInSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=validate.OneOf(tuple(ACTIONS)))
+    note = ma.fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(max=NOTE_MAX),
+            # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the insert.
+            validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters"),
+        ],
+    )
+    reroute_to = ma.fields.String(
+        load_default=None,
+        validate=SLUG,
+        metadata={"description": "With reject: the organisation to route the case to instead"},
+    )

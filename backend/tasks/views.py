@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.auth import auth, current_user
+from backend.extensions import db
+from backend.tasks import services
+from backend.tasks.models import Task
+from backend.tasks.schemas import (
+    TaskDetailSchema,
+    TaskEventInSchema,
+    TaskPageSchema,
+    TaskQuerySchema,
+    TaskSchema,
+)
+
+blp = Blueprint(
+    "tasks",
+    __name__,
+    url_prefix="/api/v1/tasks",
+    description="Tasks routed to the departments: their inbox, and what they did with each.",
+)
+
+
+@blp.route("")
+class Tasks(MethodView):
+    @auth(blp, "department", "supervisor", "admin")
+    @blp.arguments(TaskQuerySchema, location="query")
+    @blp.response(200, TaskPageSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, query: dict[str, Any]) -> services.Page:
+        """List tasks, newest first: a department's own organisation's, or all"""
+        return services.list_tasks(db.session(), current_user(), **query)
+
+
+@blp.route("/<uuid:task_id>")
+class TaskById(MethodView):
+    @auth(blp, "department", "supervisor", "admin")
+    @blp.response(200, TaskDetailSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, task_id: uuid.UUID) -> services.TaskDetail:
+        """Get a task with its case's reports, photos, history and deadline"""
+        return services.task_detail(db.session(), current_user(), task_id)
+
+
+@blp.route("/<uuid:task_id>/events")
+class TaskEvents(MethodView):
+    @auth(blp, "department", "admin")
+    @blp.arguments(TaskEventInSchema)
+    @blp.response(200, TaskSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> Task:
+        """Acknowledge, start, resolve or reject a task (a rejection routes the case on)"""
+        return services.record_event(db.session(), current_user(), task_id, **body)

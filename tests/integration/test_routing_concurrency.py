@@ -1,0 +1,46 @@
+"""The same case routed at once by several connections (a resent push racing the first):
+exactly one task and one delivery, and every caller gets that task."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from backend.delivery.models import Delivery
+from backend.extensions import db
+from backend.routing.rules import CaseFacts
+from backend.tasks.models import Task
+from backend.tasks.services import route_case
+
+
+def test_concurrent_routing_of_one_case_makes_one_task(app):
+    case_id = uuid.uuid4()
+    facts = CaseFacts(kind="litter", category="litter.overflowing_bin", zone="sergels-torg")
+    barrier = threading.Barrier(4)
+    results: list[uuid.UUID] = []
+    errors: list[BaseException] = []
+
+    def route_once() -> None:
+        with app.app_context():
+            try:
+                barrier.wait(10)
+                task = route_case(db.session(), case_id, facts, received_at=datetime.now(UTC))
+                db.session.commit()
+                results.append(task.id)
+            except BaseException as exc:  # reported below, not lost in the thread
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=route_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(results) == 4 and len(set(results)) == 1
+    assert db.session.execute(select(func.count()).select_from(Task)).scalar() == 1
+    assert db.session.execute(select(func.count()).select_from(Delivery)).scalar() == 1
