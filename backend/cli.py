@@ -146,9 +146,13 @@ def _burst(queue_list: list[str]) -> None:
 
     from backend.delivery.relay import relay_once
     from backend.extensions import redis
+    from backend.tasks.services import route_waiting
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     while True:
+        waited = route_waiting(db.session())
+        if waited:
+            click.echo(f"worker: routed {waited} cases whose photos arrived", err=True)
         relayed = 0
         while True:
             result = relay_once(db.session(), redis.client, app.config)

@@ -115,6 +115,12 @@ def from_env() -> dict[str, Any]:
         # and a 25 MiB photo sent over tus in 1 MiB chunks is ~26 requests: 600 a minute lets a
         # phone send two such reports' photos in a minute after a shift without signal.
         "RATE_LIMIT_UPLOAD_PER_MINUTE": _int("RATE_LIMIT_UPLOAD_PER_MINUTE", 600),
+        # A new case whose reports list photos the server lacks waits for them this long
+        # before it is routed anyway (the reports show `awaiting_photos` meanwhile): a 12 MB
+        # photo over a weak 1 Mbit/s link takes ~100 s, so 10 minutes covers a report's
+        # photos with retries, and is small beside the shortest deadline (offensive
+        # graffiti), which counts from when the push arrived. 0 routes at once.
+        "ROUTING_PHOTO_GRACE_SECONDS": _int("ROUTING_PHOTO_GRACE_SECONDS", 600),
         # Delivery of tasks to organisations (backend/delivery/). The relay polls the outbox this
         # often: it bounds the push-to-queue latency and costs one indexed query per pass.
         "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 0.5),

@@ -92,6 +92,17 @@ def lock_cells(session: Session, keys: Iterable[int]) -> None:
     )
 
 
+def lock_case(session: Session, case_id: uuid.UUID) -> None:
+    """The advisory locks of the cells a case's dedup lookup touches (see :func:`lock_cells`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    row = session.execute(
+        select(Case.lat, Case.lon, Case.dedup_group).where(Case.id == case_id)
+    ).first()
+    if row is not None:
+        lock_cells(session, lock_keys(row.lat, row.lon, row.dedup_group))
+
+
 def _phashes_by_sha(session: Session, shas: set[str]) -> dict[str, int]:
     if not shas:
         return {}

@@ -40,6 +40,13 @@ class Case(db.Model):  # type: ignore[name-defined]
             sqlite_where=text("resolved_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL"),
         ),
+        # Cases waiting for their photos before routing (a handful at any moment).
+        Index(
+            "ix_cases_route_after",
+            "route_after",
+            sqlite_where=text("route_after IS NOT NULL"),
+            postgresql_where=text("route_after IS NOT NULL"),
+        ),
         # The supervisors' list, newest first, and its cursor.
         Index("ix_cases_created", "created_at", "id"),
     )
@@ -61,6 +68,9 @@ class Case(db.Model):  # type: ignore[name-defined]
         ForeignKey("cases.id", ondelete="SET NULL"), nullable=True
     )
     report_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Set while the case waits for photos its reports listed: routed when they have all
+    # arrived or at this moment, whichever comes first (``tasks.services.route_waiting``).
+    route_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Read-only: reports move between cases by updating ``reports.case_id`` (push, split, merge).
     reports: Mapped[list[Report]] = relationship(

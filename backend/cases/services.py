@@ -1,10 +1,10 @@
 """Reading cases and correcting them: list, detail, split, merge, resolve.
 
-Who sees what: supervisors and admins see every case. A department will see the cases it holds
-a task for once the routing work adds tasks (``_visible`` is the one place to extend); until
-then it sees none (an empty list, 404 on a case). Corrections take the same per-cell advisory
-locks as the push (``assignment.lock_cells``), so a report pushed at the same moment never
-joins a case that is being merged away or resolved.
+Who sees what: supervisors and admins see every case; a department the cases its organisation
+holds or held a task for (``_visible``), and it may correct those it holds an open task for
+(``_check_responsible``); anyone else none (an empty list, 404 on a case). Corrections take the
+same per-cell advisory locks as the push (``assignment.lock_cells``), so a report pushed at the
+same moment never joins a case that is being merged away or resolved.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select, update
+from sqlalchemy import Select, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.cases.assignment import category_settings, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
-from backend.errors import BadRequest, Conflict, NotFound, Unprocessable
+from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from backend.feed.services import append_item_status
 from backend.reports.models import Report
 from backend.users.models import User
@@ -35,7 +35,12 @@ SEES_ALL = frozenset({"supervisor", "admin"})
 def _visible(query: Select[Any], user: User) -> Select[Any]:
     if user.role in SEES_ALL:
         return query
-    # Departments: the cases they hold a task for (the routing work); none until tasks exist.
+    if user.role == "department":
+        from backend.tasks.models import Task
+
+        return query.where(
+            exists().where(Task.case_id == Case.id, Task.organisation_id == user.organisation_id)
+        )
     return query.where(false())
 
 
@@ -113,6 +118,31 @@ def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
     return case
 
 
+def _check_responsible(session: Session, user: User, case: Case, field: str | None = None) -> None:
+    """A department corrects only the cases it is working now (holds an open task for); a
+    case it rejected or finished is another organisation's to correct."""
+    if user.role != "department":
+        return
+    from backend.tasks.models import OPEN as OPEN_TASK
+    from backend.tasks.models import Task
+
+    holds = session.execute(
+        select(Task.id).where(
+            Task.case_id == case.id,
+            Task.organisation_id == user.organisation_id,
+            Task.status.in_(OPEN_TASK),
+        )
+    ).first()
+    if holds is None:
+        raise Forbidden(
+            "Only the organisation working the case (an open task) may correct it.",
+            code="not_responsible",
+            errors={field: ["names a case your organisation has no open task for"]}
+            if field
+            else {},
+        )
+
+
 def _lock_case(session: Session, case: Case) -> None:
     lock_cells(session, lock_keys(case.lat, case.lon, case.dedup_group))
 
@@ -176,6 +206,7 @@ def split(
     _lock_case(session, case)
     session.refresh(case)
     _check_open(case)
+    _check_responsible(session, user, case)
     wanted = set(report_ids)
     reports = list(case.reports)
     moving = [r for r in reports if r.id in wanted]
@@ -217,9 +248,17 @@ def split(
     session.flush()
     _refresh_span(session, case.id)
     _tell_reporters(session, [r.id for r in moving], new.id)
+    # The split-off case is a problem of its own: the rules route it (perhaps elsewhere).
+    from backend.tasks.services import route_existing_case
+
+    route_existing_case(session, new)
     session.commit()
     session.expire_all()
-    return get_case(session, user, new.id)
+    # Not get_case: a department that split a report out sees the result even when the rules
+    # route the new case to another organisation.
+    created = session.get(Case, new.id)
+    assert created is not None
+    return created
 
 
 def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID) -> Case:
@@ -254,6 +293,8 @@ def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID)
     session.refresh(other)
     _check_open(case)
     _check_open(other, "case_id")
+    _check_responsible(session, user, case)
+    _check_responsible(session, user, other, "case_id")
     moving = list(session.execute(select(Report.id).where(Report.case_id == other.id)).scalars())
     session.execute(
         update(Report)
@@ -267,20 +308,31 @@ def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID)
     other.status = MERGED
     other.merged_into_id = case.id
     other.report_count = 0
+    other.route_after = None
     session.flush()
     _refresh_span(session, case.id)
     _tell_reporters(session, moving, case.id)
+    # The merged-away case's task is a duplicate now; the kept case's task carries on.
+    from backend.tasks.services import close_for_merge
+
+    close_for_merge(session, other.id, case.id)
     session.commit()
     session.expire_all()
     return get_case(session, user, case.id)
 
 
-def resolve_case(session: Session, case_id: uuid.UUID, at: datetime | None = None) -> Case:
+def resolve_case(
+    session: Session,
+    case_id: uuid.UUID,
+    at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> Case:
     """Mark a case resolved (the routing work calls this when its task is resolved).
 
     Joins the caller's transaction (does not commit). Idempotent: resolving a resolved case
     changes nothing. Every reporter's phone is told ``resolved``. From now on a report of the
-    same place starts a new case: the bin is full again.
+    same place starts a new case: the bin is full again. ``data`` (e.g. the organisation and
+    task that resolved it) goes to the phones with ``case_id``.
     """
     case = session.get(Case, case_id)
     if case is None:
@@ -296,8 +348,11 @@ def resolve_case(session: Session, case_id: uuid.UUID, at: datetime | None = Non
         )
     case.status = RESOLVED
     case.resolved_at = at or utcnow()
+    case.route_after = None
     reports = session.execute(select(Report.id).where(Report.case_id == case.id)).scalars()
     for report_id in sorted(reports):
-        append_item_status(session, report_id, "resolved", data={"case_id": str(case.id)})
+        append_item_status(
+            session, report_id, "resolved", data={**(data or {}), "case_id": str(case.id)}
+        )
     session.flush()
     return case

@@ -27,7 +27,7 @@ blp = Blueprint(
 )
 
 READERS = ("supervisor", "admin", "department")
-CORRECTORS = ("supervisor", "admin")
+CORRECTORS = ("supervisor", "admin", "department")
 
 
 @blp.route("")

@@ -177,6 +177,7 @@ def run_forever(
     import os
 
     from backend.extensions import db, redis
+    from backend.tasks.services import route_waiting
 
     interval = app.config["RELAY_INTERVAL_SECONDS"]
     redis_was_down = False
@@ -186,6 +187,11 @@ def run_forever(
                 report("relay: the worker that started me is gone; stopping")
                 return
             try:
+                # Cases whose photos arrived (or whose wait is over) first: their deliveries
+                # then go out in this same pass.
+                waited = route_waiting(db.session())
+                if waited:
+                    report(f"relay: routed {waited} cases that were waiting for photos")
                 result = relay_once(db.session(), redis.client, app.config)
             except SQLAlchemyError as exc:
                 report(f"relay: database error, retrying: {type(exc).__name__}")

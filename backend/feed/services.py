@@ -33,6 +33,7 @@ from backend.sync.models import SyncItem
 REFERENCE_STREAM = "reference"
 ITEM_STATUSES = (
     "received",
+    "awaiting_photos",
     "merged",
     "routed",
     "acknowledged",

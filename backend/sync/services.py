@@ -2,10 +2,12 @@
 
 A push is one transaction doing set-based work: one multi-row ``INSERT ... ON CONFLICT DO
 NOTHING RETURNING id`` into the ledger claims the new ids, one SELECT of the ids that collided
-tells ``duplicate`` (same content hash) from ``conflict``, then one insert per item table and
-one feed append. Rows are inserted in id order, so two batches that share ids lock them in the
-same order on PostgreSQL and never deadlock; the second of two identical concurrent pushes
-waits on the first's unique-index entries and then sees them as duplicates.
+tells ``duplicate`` (same content hash) from ``conflict``, then one insert per item table, the
+new cases' and referred contacts' tasks and deliveries as one set of inserts (the outbox: they
+commit with the items or not at all), and one feed append. Rows are inserted in id order, so two
+batches that share ids lock them in the same order on PostgreSQL and never deadlock; the second
+of two identical concurrent pushes waits on the first's unique-index entries and then sees them
+as duplicates.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point, shape
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from backend import ratelimit
 from backend.cases import assignment as cases
+from backend.cases.models import Case
 from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
@@ -34,7 +37,9 @@ from backend.organisations.models import Organisation
 from backend.photos.models import Photo
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.routing.rules import CaseFacts
 from backend.sync.models import SyncItem
+from backend.tasks import services as tasks
 from backend.users.models import User
 from sync import envelope
 from sync.envelope import ClockPolicy, Limits, Reference, Rejection, ValidItem
@@ -45,6 +50,7 @@ class SyncSettings:
     max_batch_items: int
     limits: Limits
     clock: ClockPolicy
+    photo_grace_s: int = 0
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SyncSettings:
@@ -60,6 +66,7 @@ class SyncSettings:
                 max_future_s=config["SYNC_MAX_FUTURE_S"],
                 max_age_days=config["SYNC_MAX_ITEM_AGE_DAYS"],
             ),
+            photo_grace_s=config["ROUTING_PHOTO_GRACE_SECONDS"],
         )
 
 
@@ -264,20 +271,115 @@ def detail_rows(
     ]
 
 
-def _store_details(
-    session: Session, user: User, items: list[ValidItem], zones: _Zones
-) -> dict[uuid.UUID, cases.Assignment]:
+@dataclass
+class Stored:
+    """What ``_store_details`` wrote that routing needs."""
+
+    assigned: dict[uuid.UUID, cases.Assignment]
+    placed: list[cases.Placed]
+    contacts: list[dict[str, Any]]
+
+
+def _store_details(session: Session, user: User, items: list[ValidItem], zones: _Zones) -> Stored:
     placed, tables = detail_rows(user, items, zones)
     # Cases first: the report rows reference them.
     assigned = assign_case(session, placed)
+    contacts: list[dict[str, Any]] = []
     for model, rows in tables:
         if model is Report:
             for row in rows:
                 a = assigned[row["id"]]
                 row |= {"case_id": a.case_id, "joined": a.joined, "merge_reason": a.reason}
+        if model is Contact:
+            contacts = rows
         if rows:
             session.execute(model.__table__.insert(), rows)
-    return assigned
+    return Stored(assigned, placed, contacts)
+
+
+def _route_new(
+    session: Session, stored: Stored, now: datetime, grace_s: int
+) -> list[feed.NewChange]:
+    """Route what this push started: each new case (unless it waits for photos) and each
+    contact with a referral. Returns the pusher's feed changes (``routed``,
+    ``awaiting_photos``); the tasks, events and deliveries are in the session.
+
+    A new case whose reports list photos the server lacks waits up to ``grace_s`` for them
+    (``Case.route_after``; ``tasks.services.route_waiting`` routes it when they are all in or
+    the time is up), so the department's first look at a case includes its photos."""
+    assigned = stored.assigned
+    reports_of: dict[uuid.UUID, list[cases.Placed]] = {}
+    for p in stored.placed:
+        reports_of.setdefault(assigned[p.id].case_id, []).append(p)
+    new_cases = {assigned[p.id].case_id: p for p in stored.placed if not assigned[p.id].joined}
+    listed = {
+        p.id: list(p.photo_sha256)
+        for case_id in new_cases
+        for p in reports_of[case_id]
+        if p.photo_sha256
+    }
+    missing = {i: shas for i, shas in _missing_photos(session, listed).items() if shas}
+    waiting = (
+        {assigned[i].case_id for i in missing} if grace_s > 0 and missing else set[uuid.UUID]()
+    )
+    subjects = [
+        tasks.Subject(
+            facts=CaseFacts(kind=first.kind, category=first.category, zone=first.zone),
+            observed_at=first.occurred_at,
+            case_id=case_id,
+            location=(first.lat, first.lon),
+            item_ids=tuple(p.id for p in reports_of[case_id]),
+        )
+        for case_id, first in new_cases.items()
+        if case_id not in waiting
+    ] + [
+        tasks.Subject(
+            facts=CaseFacts(kind="contact", zone=row["zone"], referral=row["referral"]),
+            observed_at=row["occurred_at"],
+            contact_id=row["id"],
+            item_ids=(row["id"],),
+        )
+        for row in stored.contacts
+        if row["referral"] is not None
+    ]
+    routed = tasks.route_new(session, subjects, received_at=now)
+    changes: list[feed.NewChange] = []
+    type_of = {p.id: "report" for p in stored.placed}
+    for item_id, task in sorted(routed.items()):
+        changes.append(
+            feed.NewChange(
+                str(item_id),
+                type_of.get(item_id, "contact"),
+                "routed",
+                data=tasks.routed_data(task),
+            )
+        )
+    if routed:
+        session.execute(
+            update(SyncItem).where(SyncItem.id.in_(sorted(routed))).values(status="routed")
+        )
+    if waiting:
+        until = now + timedelta(seconds=grace_s)
+        session.execute(update(Case).where(Case.id.in_(sorted(waiting))).values(route_after=until))
+        held = sorted(p.id for case_id in waiting for p in reports_of[case_id])
+        session.execute(
+            update(SyncItem).where(SyncItem.id.in_(held)).values(status="awaiting_photos")
+        )
+        for item_id in held:
+            case_id = assigned[item_id].case_id
+            changes.append(
+                feed.NewChange(
+                    str(item_id),
+                    "report",
+                    "awaiting_photos",
+                    data={
+                        "case_id": str(case_id),
+                        "missing_photos": missing.get(item_id, []),
+                        "route_after": until.isoformat(),
+                    },
+                )
+            )
+    return changes
 
 
 def _missing_photos(
@@ -335,7 +437,8 @@ def push(
         stored = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
     new_items = [i for i in ordered if i.id in created]
-    assigned = _store_details(session, user, new_items, zones)
+    details = _store_details(session, user, new_items, zones)
+    assigned = details.assigned
     joined = sorted(i for i, a in assigned.items() if a.joined)
     if joined:
         session.execute(update(SyncItem).where(SyncItem.id.in_(joined)).values(status="merged"))
@@ -346,7 +449,8 @@ def push(
         + [
             feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
             for i in joined
-        ],
+        ]
+        + _route_new(session, details, now, settings.photo_grace_s),
         at=now,
     )
 
@@ -418,6 +522,8 @@ def sync_config(session: Session, settings: SyncSettings, config: dict[str, Any]
             "clock_correction_threshold_s": settings.clock.correction_threshold_s,
             "pull_default_limit": config["SYNC_PULL_DEFAULT_LIMIT"],
             "pull_max_limit": config["SYNC_PULL_MAX_LIMIT"],
+            # A new case waits this long for its missing photos before it is routed anyway.
+            "photo_grace_s": settings.photo_grace_s,
         },
         "rate_limits": ratelimit.advertised(config),
         "photo_content_types": list(envelope.PHOTO_CONTENT_TYPES),

@@ -47,14 +47,29 @@ class Task(db.Model):  # type: ignore[name-defined]
             sqlite_where=text(_OPEN_SQL),
             postgresql_where=text(_OPEN_SQL),
         ),
+        # The same for a referred contact: one open task per contact.
+        Index(
+            "uq_tasks_open_contact",
+            "contact_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
         # The department list: its organisation's tasks, newest first.
         Index("ix_tasks_organisation_routed", "organisation_id", "routed_at"),
         Index("ix_tasks_status_due", "status", "due_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    # The cases issue owns the table; the integrator adds the foreign key.
-    case_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # A task is for a case (litter, damage) or for a referred social-prevention contact.
+    # Cases are never deleted; a contact is deleted when its retention ends, and its task
+    # stays as history without it (no personal data is copied into the task: see route_new).
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="RESTRICT"), index=True, nullable=True
+    )
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True, default=None
+    )
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT")
     )

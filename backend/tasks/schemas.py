@@ -28,7 +28,17 @@ class LocationSchema(ma.Schema):
 
 class TaskSchema(ma.Schema):
     id = ma.fields.UUID()
-    case_id = ma.fields.UUID()
+    case_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "The case; null on a contact's task"}
+    )
+    contact_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "A referred social-prevention contact; read it (audited) at "
+            "/api/v1/contacts/{contact_id}. Null on a case's task, and once the contact's "
+            "retention period has ended."
+        },
+    )
     organisation = ma.fields.Function(
         lambda t: t.organisation.slug, metadata={"type": "string", "description": "Slug"}
     )

@@ -9,7 +9,8 @@ click and the phone's "resolved" commit or roll back together.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +18,16 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.database import utcnow
-from backend.delivery.models import DELIVERED, Delivery
+from backend.cases.assignment import lock_case
+from backend.cases.models import OPEN as CASE_OPEN
+from backend.cases.models import Case
+from backend.database import deferred_reads, new_id, utcnow
+from backend.delivery.models import DELIVERED, PENDING, Delivery
 from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.feed.services import append_item_status
 from backend.organisations.models import Organisation
+from backend.photos.models import Photo
 from backend.reports.models import Report, ReportPhoto
 from backend.routing.rules import CaseFacts, route
 from backend.routing.services import active_rule_set
@@ -68,14 +73,192 @@ def _reports(session: Session, case_id: uuid.UUID) -> list[Report]:
 
 def _tell_reporters(
     session: Session,
-    case_id: uuid.UUID,
+    task: Task,
     status: str,
     note: str | None = None,
     data: dict[str, Any] | None = None,
     reports: list[Report] | None = None,
 ) -> None:
-    for report in _reports(session, case_id) if reports is None else reports:
-        append_item_status(session, report.id, status, note=note, data=data)
+    """Append ``status`` to the feed of every phone that reported the task's case, or of the
+    contact's author (nobody when retention has deleted the contact)."""
+    if task.case_id is not None:
+        for report in _reports(session, task.case_id) if reports is None else reports:
+            append_item_status(session, report.id, status, note=note, data=data)
+    elif task.contact_id is not None:
+        append_item_status(session, task.contact_id, status, note=note, data=data)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Something new the push hands to routing: a case it started or a contact with a referral.
+
+    ``location`` is copied into the task for cases only: a contact task carries its zone, and
+    the department reads the contact itself (an audited read) for the rest."""
+
+    facts: CaseFacts
+    observed_at: datetime
+    case_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None
+    location: tuple[float, float] | None = None
+    item_ids: tuple[uuid.UUID, ...] = field(default=())
+    """The pushed items whose phones hear ``routed`` (the case's reports, or the contact)."""
+
+
+def route_new(
+    session: Session, subjects: Sequence[Subject], received_at: datetime
+) -> dict[uuid.UUID, Task]:
+    """Route cases and contacts created in the caller's transaction, all in one flush.
+
+    No other transaction can see these subjects yet, so none can have a task and the open-task
+    indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
+    one set of inserts, and the rule set and organisations are read once per batch. The
+    caller tells the phones (it appends ``routed`` to the pusher's feed). Returns item id ->
+    task for every item in ``item_ids``."""
+    if not subjects:
+        return {}
+    organisations = _organisations(session)
+    rule_set = active_rule_set(session)
+    tasks: list[Task] = []
+    by_item: dict[uuid.UUID, Task] = {}
+    for subject in subjects:
+        decision = route(
+            rule_set,
+            subject.facts,
+            received_at=received_at,
+            observed_at=subject.observed_at,
+            organisations=organisations,
+        )
+        organisation = organisations[decision.organisation]
+        location = subject.location if subject.case_id is not None else None
+        task = Task(
+            id=new_id(),
+            case_id=subject.case_id,
+            contact_id=subject.contact_id,
+            organisation_id=organisation.id,
+            status=NEW,
+            kind=subject.facts.kind,
+            category=subject.facts.category,
+            zone=subject.facts.zone,
+            lat=location[0] if location else None,
+            lon=location[1] if location else None,
+            referral=subject.facts.referral,
+            priority=decision.priority,
+            deadline=decision.deadline,
+            due_at=decision.due_at,
+            rule_id=decision.rule_id,
+            rule_set_version=decision.rule_set_version,
+            routed_at=received_at,
+        )
+        task.organisation = organisation
+        tasks.append(task)
+        by_item |= dict.fromkeys(subject.item_ids, task)
+    session.add_all(tasks)
+    session.add_all(TaskEvent(task_id=t.id, action="routed", at=received_at) for t in tasks)
+    session.add_all(
+        Delivery(
+            organisation_id=t.organisation_id,
+            channel=t.organisation.channel,
+            event_type="task.created",
+            subject_type="task",
+            subject_id=t.id,
+            status=PENDING,
+            attempts=0,
+        )
+        for t in tasks
+    )
+    session.flush()
+    return by_item
+
+
+def routed_data(task: Task) -> dict[str, Any]:
+    """What a phone learns with ``routed``: who has it, which task, which case."""
+    data = {"organisation": task.organisation.slug, "task_id": str(task.id)}
+    if task.case_id is not None:
+        data["case_id"] = str(task.case_id)
+    return data
+
+
+def _case_facts(case: Case) -> CaseFacts:
+    return CaseFacts(kind=case.kind, category=case.category, zone=case.zone)
+
+
+def route_existing_case(session: Session, case: Case) -> Task:
+    """Route a case that is already stored (after a split, or when its photos arrived or their
+    grace period ended); idempotent: a case with an open task keeps it. Caller commits.
+
+    The deadline counts from the case's creation (the push that started it, or the split), so
+    waiting for photos never gives the department less time than a case routed at once."""
+    case.route_after = None
+    return route_case(
+        session,
+        case.id,
+        _case_facts(case),
+        received_at=case.created_at,
+        observed_at=case.first_at,
+        location=(case.lat, case.lon),
+    )
+
+
+def _cases_missing_photos(session: Session, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these cases have a report listing a photo the server does not hold."""
+    if not case_ids:
+        return set()
+    return {
+        case_id
+        for case_id in session.execute(
+            select(Report.case_id)
+            .join(ReportPhoto, ReportPhoto.report_id == Report.id)
+            .outerjoin(Photo, Photo.sha256 == ReportPhoto.sha256)
+            .where(Report.case_id.in_(list(case_ids)), Photo.sha256.is_(None))
+            .distinct()
+        ).scalars()
+        if case_id is not None
+    }
+
+
+WAITING_BATCH = 200
+"""Cases routed per pass of :func:`route_waiting`; the rest wait for the next pass."""
+
+
+def route_waiting(session: Session, now: datetime | None = None) -> int:
+    """Route the cases waiting for photos whose photos have all arrived or whose grace period
+    is over. Commits; returns how many were routed. Run by the relay on every pass, so a
+    photo that arrives while its report's push is still in flight costs one relay interval.
+
+    Several relays may run at once: on PostgreSQL each takes the rows it routes with
+    ``FOR UPDATE SKIP LOCKED``; on SQLite writers are serialised anyway, and routing a case
+    twice is prevented by the open-task index in any case."""
+    now = now or utcnow()
+    with deferred_reads():
+        # Every relay pass asks; on SQLite only a pass with work takes the write lock.
+        anything = session.execute(select(Case.id).where(Case.route_after.is_not(None))).first()
+        session.commit()
+    if anything is None:
+        return 0
+    waiting = list(
+        session.execute(
+            select(Case)
+            .where(Case.route_after.is_not(None))
+            .order_by(Case.route_after)
+            .limit(WAITING_BATCH)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not waiting:
+        session.commit()
+        return 0
+    early = [c.id for c in waiting if c.route_after is not None and c.route_after > now]
+    missing = _cases_missing_photos(session, early)
+    routed = 0
+    for case in waiting:
+        if case.status != CASE_OPEN:
+            # Merged away or resolved while waiting: nothing left to route.
+            case.route_after = None
+        elif case.id not in missing:
+            route_existing_case(session, case)
+            routed += 1
+    session.commit()
+    return routed
 
 
 def route_case(
@@ -123,10 +306,13 @@ def route_case(
     return _insert_task(session, task, reports=reports)
 
 
-def _open_task(session: Session, case_id: uuid.UUID) -> Task | None:
-    return session.execute(
-        select(Task).where(Task.case_id == case_id, Task.status.in_(OPEN))
-    ).scalar_one_or_none()
+def _open_task(session: Session, task: Task) -> Task | None:
+    """The open task for the same case (or contact) as ``task``."""
+    if task.case_id is not None:
+        subject = Task.case_id == task.case_id
+    else:
+        subject = Task.contact_id == task.contact_id
+    return session.execute(select(Task).where(subject, Task.status.in_(OPEN))).scalar_one_or_none()
 
 
 def _insert_task(
@@ -142,8 +328,8 @@ def _insert_task(
             session.add(task)
             session.flush()
     except IntegrityError:
-        existing = _open_task(session, task.case_id)
-        if existing is None:  # pragma: no cover - the only unique index is the open case
+        existing = _open_task(session, task)
+        if existing is None:  # pragma: no cover - the only unique indexes are the open ones
             raise
         return existing
     session.add(TaskEvent(task_id=task.id, user_id=user_id, action="routed"))
@@ -154,25 +340,44 @@ def _insert_task(
         subject_type="task",
         subject_id=task.id,
     )
-    _tell_reporters(
-        session,
-        task.case_id,
-        "routed",
-        data={"organisation": task.organisation.slug, "task_id": str(task.id)},
-        reports=reports,
-    )
+    _tell_reporters(session, task, "routed", data=routed_data(task), reports=reports)
     return task
 
 
 def on_task_resolved(session: Session, task: Task) -> None:
     """The one place a resolved task reaches the case and its reporters (in the resolving
-    transaction). The cases issue adds the case's own status change here."""
+    transaction): the case is resolved (``cases.services.resolve_case``, which tells every
+    reporter once), and a contact's author hears that the referral was dealt with."""
+    from backend.cases.services import resolve_case
+
     task.resolved_at = task.resolved_at or utcnow()
-    _tell_reporters(
+    data = {"organisation": task.organisation.slug, "task_id": str(task.id)}
+    if task.case_id is not None:
+        resolve_case(session, task.case_id, at=task.resolved_at, data=data)
+    elif task.contact_id is not None:
+        append_item_status(session, task.contact_id, RESOLVED, data=data)
+
+
+def close_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) -> None:
+    """A supervisor merged ``case_id`` into ``into_id``: its open task (if any) is closed as
+    ``rejected`` with a ``merged`` event, and the organisation is told, so a department never
+    works a duplicate. The reporters already heard ``merged`` from the merge. Caller commits."""
+    task = session.execute(
+        select(Task).where(Task.case_id == case_id, Task.status.in_(OPEN)).with_for_update()
+    ).scalar()
+    if task is None:
+        return
+    task.status = REJECTED
+    task.updated_at = utcnow()
+    session.add(
+        TaskEvent(task_id=task.id, action="merged", note=f"Case merged into case {into_id}.")
+    )
+    enqueue_delivery(
         session,
-        task.case_id,
-        RESOLVED,
-        data={"organisation": task.organisation.slug, "task_id": str(task.id)},
+        organisation_id=task.organisation_id,
+        event_type="task.changed",
+        subject_type="task",
+        subject_id=task.id,
     )
 
 
@@ -292,7 +497,10 @@ def task_detail(session: Session, user: User, task_id: uuid.UUID) -> TaskDetail:
 
 
 def case_reports(session: Session, task: Task) -> list[CaseReport]:
-    """The case's reports with the SHA-256 of their photos, oldest first."""
+    """The case's reports with the SHA-256 of their photos, oldest first (none for a contact's
+    task: the contact is read through its own audited route)."""
+    if task.case_id is None:
+        return []
     reports = _reports(session, task.case_id)
     photos: dict[uuid.UUID, list[str]] = {r.id: [] for r in reports}
     for report_id, sha256 in session.execute(
@@ -317,11 +525,16 @@ def record_event(
     409 ``invalid_transition`` when the task's status does not allow the action; a rejection
     routes the case on to ``reroute_to`` (422 ``unknown_organisation``) or the fallback.
     """
-    task = session.execute(
-        select(Task).where(Task.id == task_id, _visible(user)).with_for_update(of=Task)
-    ).scalar()
-    if task is None:
+    found = session.execute(select(Task.case_id).where(Task.id == task_id, _visible(user))).first()
+    if found is None:
         raise NotFound("No task with this id.", code="task_not_found")
+    if found.case_id is not None:
+        # The case's cell locks before the task's row lock: the order a merge takes them in
+        # (cells, then the merged case's task), so the two never deadlock on PostgreSQL.
+        lock_case(session, found.case_id)
+    task = session.execute(
+        select(Task).where(Task.id == task_id).with_for_update(of=Task)
+    ).scalar_one()
     allowed_from, target = ACTIONS[action]
     if task.status not in allowed_from:
         raise Conflict(
@@ -368,7 +581,7 @@ def record_event(
     else:
         _tell_reporters(
             session,
-            task.case_id,
+            task,
             target,
             note=note if target == REJECTED else None,
             data={"organisation": task.organisation.slug, "task_id": str(task.id)},
@@ -378,6 +591,7 @@ def record_event(
         session.flush()
         successor = Task(
             case_id=task.case_id,
+            contact_id=task.contact_id,
             organisation_id=successor_org.id,
             status=NEW,
             kind=task.kind,

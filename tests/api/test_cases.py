@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from pyproj import Geod
+from sqlalchemy import select
 
 from backend.cases.services import resolve_case
 from backend.extensions import db
@@ -218,9 +219,13 @@ def test_split_moves_reports_to_a_new_case_and_tells_their_reporters(
     assert old["last_at"] == old["first_at"]
 
     moved = [(i, s, d) for i, s, d in _pull(client, other) if d.get("case_id") == new["id"]]
-    assert sorted(moved, key=lambda m: m[0]) == sorted(
+    merged = [m for m in moved if m[1] == "merged"]
+    assert sorted(merged, key=lambda m: m[0]) == sorted(
         [(b["id"], "merged", {"case_id": new["id"]}), (c["id"], "merged", {"case_id": new["id"]})]
     )
+    # The split-off case is routed as a case of its own, and its reporters hear where it went.
+    routed = {i: d["organisation"] for i, s, d in moved if s == "routed"}
+    assert routed == {b["id"]: "trafikkontoret", c["id"]: "trafikkontoret"}
     assert all(d.get("case_id") != new["id"] for _, _, d in _pull(client, field_user))
 
 
@@ -342,14 +347,82 @@ def test_list_pages_and_filters(client, field_user, create_user):
     assert (bad.status_code, bad.get_json()["code"]) == (400, "invalid_cursor")
 
 
-def test_departments_see_no_cases_until_they_hold_tasks(client, field_user, create_user):
-    department = create_user(role="department", org="trafikkontoret")
-    [r] = _push(client, field_user, report())
-    listed = client.get("/api/v1/cases", headers=department.headers)
-    assert listed.status_code == 200
-    assert listed.get_json()["cases"] == []
-    one = client.get(f"/api/v1/cases/{r['case_id']}", headers=department.headers)
-    assert (one.status_code, one.get_json()["code"]) == (404, "case_not_found")
+def test_a_department_sees_and_corrects_the_cases_its_organisation_works(
+    client, field_user, create_user
+):
+    from backend.tasks.models import OPEN, Task
+
+    trafik = create_user(role="department", org="trafikkontoret")
+    fastighet = create_user(role="department", org="fastighetskontoret")
+    a1, a2, b, c = _push(
+        client,
+        field_user,
+        report(location=_at(0)),
+        report(location=_at(3)),
+        report(location=_at(60)),
+        report(kind="damage", category="damage.building", location=_at(0)),
+    )
+    assert a1["case_id"] == a2["case_id"]
+    assert len({a1["case_id"], b["case_id"], c["case_id"]}) == 3
+
+    def listed(account) -> set[str]:
+        body = client.get("/api/v1/cases", headers=account.headers).get_json()
+        return {case["id"] for case in body["cases"]}
+
+    def task_of(case_id: str) -> Task:
+        return (
+            db.session.execute(
+                select(Task).where(Task.case_id == uuid.UUID(case_id)).order_by(Task.routed_at)
+            )
+            .scalars()
+            .first()
+        )
+
+    assert listed(trafik) == {a1["case_id"], b["case_id"]}
+    assert listed(fastighet) == {c["case_id"]}
+    nope = client.get(f"/api/v1/cases/{c['case_id']}", headers=trafik.headers)
+    assert (nope.status_code, nope.get_json()["code"]) == (404, "case_not_found")
+    # Trafikkontoret merges the two bins it was sent, which are one; the duplicate's task is
+    # closed so nobody works it twice.
+    merged = client.post(
+        f"/api/v1/cases/{a1['case_id']}/merge",
+        json={"case_id": b["case_id"]},
+        headers=trafik.headers,
+    )
+    assert merged.status_code == 200, merged.get_json()
+    duplicate = task_of(b["case_id"])
+    assert duplicate.status == "rejected"
+    assert [e.action for e in duplicate.events][-1] == "merged"
+    assert task_of(a1["case_id"]).status in OPEN
+    # It cannot pull another organisation's case into its own.
+    foreign = client.post(
+        f"/api/v1/cases/{a1['case_id']}/merge",
+        json={"case_id": c["case_id"]},
+        headers=trafik.headers,
+    )
+    assert (foreign.status_code, foreign.get_json()["code"]) == (422, "case_not_found")
+    # Once it sends its task on to Fastighetskontoret, it still sees the case but no longer
+    # corrects it; Fastighetskontoret does.
+    rejected = client.post(
+        f"/api/v1/tasks/{task_of(a1['case_id']).id}/events",
+        json={"action": "reject", "reroute_to": "fastighetskontoret"},
+        headers=trafik.headers,
+    )
+    assert rejected.status_code == 200, rejected.get_json()
+    split = {"report_ids": [a2["id"]]}
+    refused = client.post(
+        f"/api/v1/cases/{a1['case_id']}/split", json=split, headers=trafik.headers
+    )
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "not_responsible")
+    assert client.get(f"/api/v1/cases/{a1['case_id']}", headers=trafik.headers).status_code == 200
+    done = client.post(
+        f"/api/v1/cases/{a1['case_id']}/split", json=split, headers=fastighet.headers
+    )
+    assert done.status_code == 201, done.get_json()
+    # The split-off bin is routed by the rules like any new case: litter goes to
+    # Trafikkontoret, which now sees it; the splitter saw it in the answer.
+    assert done.get_json()["reports"][0]["id"] == a2["id"]
+    assert done.get_json()["id"] in listed(trafik)
 
 
 @pytest.mark.parametrize(

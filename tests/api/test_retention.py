@@ -83,6 +83,14 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     )
 
     assert _ids(Contact) == {new_contact["id"]}
+    # Both contacts were referred: the expired one's task stays as the outreach unit's
+    # history, without the contact (and it never held the coordinates).
+    from backend.tasks.models import Task
+
+    db.session.expire_all()
+    tasks = db.session.execute(select(Task)).scalars().all()
+    assert {t.contact_id for t in tasks} == {None, uuid.UUID(new_contact["id"])}
+    assert {(t.lat, t.lon) for t in tasks} == {(None, None)}
     assert _ids(PresenceEvent) == {new_ping["id"], mid_start["id"], new_start["id"]}
     db.session.expire_all()
     mid = db.session.get(PresenceEvent, uuid.UUID(mid_start["id"]))

@@ -8,7 +8,7 @@ import pytest
 
 from backend.routing.rules import RULES_FILE
 from tests.sync_items import SERGELS_TORG, report
-from tests.tasks import push, route_reports
+from tests.tasks import push, task_of
 
 RULES = "/api/v1/admin/rules"
 
@@ -38,14 +38,14 @@ def test_a_new_version_routes_the_next_case_and_tasks_record_it(client, admin, f
     )
     before = report()
     push(client, field_user, [before])
-    first = route_reports([before["id"]])
+    first = task_of(before["id"])
     response = client.put(RULES, json=rules, headers=admin.headers)
     assert response.status_code == 200, response.get_json()
     assert client.get(RULES, headers=admin.headers).get_json()["version"] == 2
     # Another bin, 110 m away: the same bin would join the first case and its open task.
     after = report(location={**SERGELS_TORG, "lat": SERGELS_TORG["lat"] + 0.001})
     push(client, field_user, [after])
-    second = route_reports([after["id"]])
+    second = task_of(after["id"])
     assert (first.organisation.slug, first.rule_set_version) == ("trafikkontoret", 1)
     assert (second.organisation.slug, second.rule_id, second.rule_set_version) == (
         "fastighetskontoret",

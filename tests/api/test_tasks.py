@@ -13,8 +13,16 @@ from backend.extensions import db
 from backend.routing.rules import CaseFacts
 from backend.tasks.models import Task, TaskEvent
 from backend.tasks.services import route_case
-from tests.sync_items import report
-from tests.tasks import bin_number, deliver_pending, new_task, push, route_reports
+from tests.sync_items import contact, report
+from tests.tasks import (
+    awaiting,
+    bin_number,
+    deliver_pending,
+    new_task,
+    push,
+    route_reports,
+    task_of,
+)
 
 TASKS = "/api/v1/tasks"
 
@@ -53,7 +61,11 @@ def test_a_case_at_sergels_torg_reaches_trafikkontoret_only(client, field_user, 
 
     routed = [c for c in _pull(client, field_user) if c["status"] == "routed"]
     assert routed and routed[0]["id"] == pushed["id"]
-    assert routed[0]["data"] == {"organisation": "trafikkontoret", "task_id": str(task.id)}
+    assert routed[0]["data"] == {
+        "organisation": "trafikkontoret",
+        "task_id": str(task.id),
+        "case_id": str(task.case_id),
+    }
 
 
 def test_routing_a_case_twice_makes_one_task_and_one_delivery(app, client, field_user):
@@ -92,6 +104,7 @@ def test_the_partial_index_refuses_a_second_open_task(app, client, field_user):
 
 def test_detail_has_reports_photos_history_and_deadline(client, field_user, create_user):
     photo = "ab" * 32
+    # The photo never arrives, so the case waits and is routed here.
     first = report(photos=[{"sha256": photo, "size": 1000, "content_type": "image/jpeg"}])
     second = report(note="Glas överallt")
     push(client, field_user, [first, second])
@@ -231,9 +244,9 @@ def test_another_organisations_task_cannot_be_worked(client, field_user, create_
 
 
 def test_overdue_is_flagged_and_filtered(client, field_user, create_user):
-    push(client, field_user, [old := report(), fresh := report(location=bin_number(1))])
+    push(client, field_user, [old := awaiting(report()), fresh := report(location=bin_number(1))])
     late = route_reports([old["id"]], received_at=datetime.now(UTC) - timedelta(days=30))
-    on_time = route_reports([fresh["id"]])
+    on_time = task_of(fresh["id"])
     supervisor = create_user(role="supervisor")
 
     def listed(**query):
@@ -251,9 +264,13 @@ def test_overdue_is_flagged_and_filtered(client, field_user, create_user):
 
 
 def test_filters_by_status_zone_and_category(client, field_user, create_user):
-    push(client, field_user, [a := report(), b := report(category="litter.broken_glass")])
-    ta = route_reports([a["id"]])
-    tb = route_reports([b["id"]], category="litter.broken_glass", zone="hotorget")
+    hotorget = {"lat": 59.33515, "lon": 18.0634, "accuracy_m": 8}
+    push(
+        client,
+        field_user,
+        [a := report(), b := report(category="litter.broken_glass", location=hotorget)],
+    )
+    ta, tb = task_of(a["id"]), task_of(b["id"])
     supervisor = create_user(role="supervisor")
 
     def ids(**query):
@@ -269,7 +286,7 @@ def test_filters_by_status_zone_and_category(client, field_user, create_user):
 def test_cursor_pages_never_skip_or_repeat(client, field_user, create_user):
     items = [report(location=bin_number(n)) for n in range(5)]
     push(client, field_user, items)
-    made = {str(route_reports([i["id"]]).id) for i in items}
+    made = {str(task_of(i["id"]).id) for i in items}
     supervisor = create_user(role="supervisor")
     seen: list[str] = []
     cursor = None
@@ -291,16 +308,34 @@ def test_field_staff_cannot_list_tasks(client, field_user):
     assert client.get(TASKS, headers=field_user.headers).status_code == 403
 
 
-def test_a_contact_referral_routes_to_the_outreach_unit(app, client, field_user):
-    task = route_case(
-        db.session(),
-        uuid.uuid4(),
-        CaseFacts(kind="contact", referral="socialtjanst-uppsok"),
-        received_at=datetime.now(UTC),
-    )
-    db.session.commit()
+def test_a_contact_referral_routes_to_the_outreach_unit(app, client, field_user, create_user):
+    referred, unreferred = contact(), contact(referral=None)
+    push(client, field_user, [referred, unreferred])
+    tasks = db.session.execute(select(Task)).scalars().all()
+    assert len(tasks) == 1  # a contact without a referral is not a task for anyone
+    (task,) = tasks
     assert task.organisation.slug == "socialtjanst-uppsok"
     assert task.rule_id == "contact-referral"
+    assert task.contact_id == uuid.UUID(referred["id"]) and task.case_id is None
+    # Minimal: the task holds no location of the person met; the zone is enough to plan.
+    assert (task.lat, task.lon, task.zone) == (None, None, "sergels-torg")
+    outreach = create_user(role="department", org="socialtjanst-uppsok")
+    deliver_pending()
+    (listed,) = client.get(TASKS, headers=outreach.headers).get_json()["items"]
+    assert listed["contact_id"] == referred["id"] and listed["location"] is None
+    detail = client.get(f"{TASKS}/{task.id}", headers=outreach.headers).get_json()
+    assert detail["reports"] == []
+    # The contact itself is read through its own route, which audits the read.
+    read = client.get(
+        f"/api/v1/contacts/{referred['id']}",
+        query_string={"reason": "referral_intake"},
+        headers=outreach.headers,
+    )
+    assert read.status_code == 200, read.get_json()
+    for action in ("acknowledge", "start", "resolve"):
+        assert _event(client, outreach, task.id, action).status_code == 200
+    statuses = [c["status"] for c in _pull(client, field_user) if c["id"] == referred["id"]]
+    assert statuses == ["received", "routed", "acknowledged", "in_progress", "resolved"]
 
 
 def test_the_department_holding_the_task_sees_its_photos(app, client, field_user, create_user):
@@ -319,8 +354,7 @@ def test_the_department_holding_the_task_sees_its_photos(app, client, field_user
     trafik = create_user(role="department", org="trafikkontoret")
     fastighet = create_user(role="department", org="fastighetskontoret")
     url = f"/api/v1/photos/{digest}"
-    assert client.get(url, headers=trafik.headers).status_code == 404  # no task yet
-    task = route_reports([item["id"]])
+    task = task_of(item["id"])  # routed by the push: the photo was already there
     assert client.get(url, headers=trafik.headers).status_code == 200
     assert client.get(url, headers=fastighet.headers).status_code == 404
     # Once Trafikkontoret rejects it on to Fastighetskontoret, the holder changes.
@@ -346,7 +380,7 @@ def test_the_department_holding_the_task_sees_its_photos(app, client, field_user
 def test_an_overflowing_bin_is_due_within_24_working_hours(
     client, field_user, create_user, received_utc, due_utc
 ):
-    push(client, field_user, [item := report()])
+    push(client, field_user, [item := awaiting(report())])
     task = route_reports([item["id"]], received_at=datetime.fromisoformat(received_utc))
     supervisor = create_user(role="supervisor")
     body = client.get(f"{TASKS}/{task.id}", headers=supervisor.headers).get_json()
@@ -355,11 +389,13 @@ def test_an_overflowing_bin_is_due_within_24_working_hours(
 
 
 def test_offensive_graffiti_is_due_at_once(client, field_user, create_user):
-    push(client, field_user, [item := report(kind="damage", category="damage.graffiti_offensive")])
-    received = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)  # a Saturday: no working-day wait
-    task = route_reports(
-        [item["id"]], kind="damage", category="damage.graffiti_offensive", received_at=received
+    push(
+        client,
+        field_user,
+        [item := awaiting(report(kind="damage", category="damage.graffiti_offensive"))],
     )
+    received = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)  # a Saturday: no working-day wait
+    task = route_reports([item["id"]], received_at=received)
     assert (task.priority, task.deadline) == ("urgent", "immediate")
     assert task.due_at - received <= timedelta(hours=4)
 

@@ -1,5 +1,5 @@
-"""The same case routed at once by several connections (a resent push racing the first):
-exactly one task and one delivery, and every caller gets that task."""
+"""The same waiting case routed at once by several connections (relays on several hosts, or a
+split racing a relay): exactly one task and one delivery, and every caller gets that task."""
 
 from __future__ import annotations
 
@@ -11,13 +11,20 @@ from sqlalchemy import func, select
 
 from backend.delivery.models import Delivery
 from backend.extensions import db
+from backend.reports.models import Report
 from backend.routing.rules import CaseFacts
 from backend.tasks.models import Task
 from backend.tasks.services import route_case
+from tests.sync_items import report
+from tests.tasks import awaiting, push
 
 
-def test_concurrent_routing_of_one_case_makes_one_task(app):
-    case_id = uuid.uuid4()
+def test_concurrent_routing_of_one_case_makes_one_task(app, client, field_user):
+    push(client, field_user, [item := awaiting(report())])
+    case_id = db.session.execute(
+        select(Report.case_id).where(Report.id == uuid.UUID(item["id"]))
+    ).scalar_one()
+    db.session.remove()
     facts = CaseFacts(kind="litter", category="litter.overflowing_bin", zone="sergels-torg")
     barrier = threading.Barrier(4)
     results: list[uuid.UUID] = []

@@ -17,7 +17,7 @@ from tests.integration import test_delivery_workers as delivery_tests
 from tests.integration.test_delivery_workers import Workers, rows, use_webhook, wait_until
 from tests.servers import RedisServer
 from tests.sync_items import report
-from tests.tasks import bin_number, push, route_reports
+from tests.tasks import bin_number, push, task_of
 
 TASKS = "/api/v1/tasks"
 # The worker processes and the webhook receiver of the delivery tests, as fixtures here too.
@@ -41,8 +41,8 @@ def test_a_push_at_sergels_torg_reaches_trafikkontoret_and_resolved_reaches_the_
     app, client, field_user, create_user, workers: Workers
 ):
     item = report()
-    push(client, field_user, [item])
-    task = route_reports([item["id"]])
+    push(client, field_user, [item])  # the push routes the case: no other step
+    task = task_of(item["id"])
     db.session.remove()
     trafik = create_user(role="department", org="trafikkontoret")
     others = [
@@ -89,7 +89,7 @@ def test_a_webhook_organisation_gets_a_signed_event_whose_link_serves_the_task(
     db.session.commit()
     item = report(kind="damage", category="damage.building", photos=[])
     push(client, field_user, [item])
-    task = route_reports([item["id"]], kind="damage", category="damage.building")
+    task = task_of(item["id"])
     db.session.remove()
     workers.start(app.config["REDIS_URL"])
     wait_until(lambda: sum(receiver.accepted.values()) == 1, workers)
@@ -119,7 +119,7 @@ def test_cases_routed_while_redis_is_down_are_each_delivered_once(
         worker = workers.start(url)
         items = [report(location=bin_number(n)) for n in range(5)]
         push(client, field_user, items)
-        tasks = [route_reports([i["id"]]).id for i in items]
+        tasks = [task_of(i["id"]).id for i in items]
         db.session.remove()
         time.sleep(1.0)
         assert {s for _, _, s in _deliveries()} == {"pending"}
@@ -136,3 +136,27 @@ def test_cases_routed_while_redis_is_down_are_each_delivered_once(
     assert sorted(i["id"] for i in listed) == sorted(str(t) for t in tasks)
     assert db.session.execute(select(Task)).scalars().all().__len__() == 5
     db.session.rollback()
+
+
+def test_a_case_waiting_for_its_photo_is_routed_by_the_worker_when_the_photo_arrives(
+    app, client, field_user, create_user, workers: Workers
+):
+    from tests.photos import phone_jpeg, sha256
+
+    photo = phone_jpeg()
+    digest = sha256(photo)
+    item = report(photos=[{"sha256": digest, "size": len(photo), "content_type": "image/jpeg"}])
+    push(client, field_user, [item])
+    assert _statuses(client, field_user, item["id"]) == ["received", "awaiting_photos"]
+    db.session.remove()
+    workers.start(app.config["REDIS_URL"])
+    time.sleep(1.5)  # three relay passes: the case keeps waiting while its photo is missing
+    assert _deliveries() == []
+    uploaded = client.put(f"/api/v1/photos/{digest}", data=photo, headers=field_user.headers)
+    assert uploaded.status_code == 201
+    wait_until(lambda: _deliveries() == [("trafikkontoret", "task.created", "delivered")], workers)
+    assert _statuses(client, field_user, item["id"])[-1] == "routed"
+    trafik = create_user(role="department", org="trafikkontoret")
+    (listed,) = client.get(TASKS, headers=trafik.headers).get_json()["items"]
+    detail = client.get(f"{TASKS}/{listed['id']}", headers=trafik.headers).get_json()
+    assert detail["reports"][0]["photos"] == [digest]

@@ -1,7 +1,7 @@
-"""tasks: routed tasks, their events, stored rule sets
+"""tasks: routed tasks, their events, stored rule sets; cases waiting for photos
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-28 04:24:35.306171
 
 """
@@ -28,7 +28,8 @@ def upgrade():
     op.create_table(
         "tasks",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("case_id", sa.Uuid(), nullable=False),
+        sa.Column("case_id", sa.Uuid(), nullable=True),
+        sa.Column("contact_id", sa.Uuid(), nullable=True),
         sa.Column("organisation_id", sa.Uuid(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -57,6 +58,15 @@ def upgrade():
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_tasks_case_id_cases"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_tasks_contact_id_contacts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["rerouted_from_id"],
             ["tasks.id"],
             name=op.f("fk_tasks_rerouted_from_id_tasks"),
@@ -76,6 +86,23 @@ def upgrade():
             unique=True,
             sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
             postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
+        )
+        batch_op.create_index(
+            "uq_tasks_open_contact",
+            ["contact_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
+            postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
+        )
+
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("route_after", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "ix_cases_route_after",
+            ["route_after"],
+            unique=False,
+            sqlite_where=sa.text("route_after IS NOT NULL"),
+            postgresql_where=sa.text("route_after IS NOT NULL"),
         )
 
     op.create_table(
@@ -106,7 +133,19 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_task_events_task_id"))
 
     op.drop_table("task_events")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_cases_route_after",
+            sqlite_where=sa.text("route_after IS NOT NULL"),
+            postgresql_where=sa.text("route_after IS NOT NULL"),
+        )
+        batch_op.drop_column("route_after")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_tasks_open_contact",
+            sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
+            postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
+        )
         batch_op.drop_index(
             "uq_tasks_open_case",
             sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress')"),
