@@ -1,13 +1,13 @@
-"""Routing: time from push to delivered (p50, p99) and cases routed per second with two workers.
+"""Routing: time from push to delivery (p50, p99) and cases routed per second with two workers.
 
 A temporary SQLite database (or BENCH_DATABASE_URL), a redis-server on a free port and
-`flask --app wsgi worker` processes. "Push" here is what the integrator's push transaction adds
-for a new case: `route_case` (rule match, task, task event, outbox row, feed status) and the
-commit. Baselines measured in the same run:
+`flask --app wsgi worker` processes. Pushes go through the real route (`POST
+/api/v1/sync/push`, in-process test client): each report at a bin of its own, so each starts a
+case that the push routes. Baselines measured in the same run:
 
-- routing cost: the same number of bare `enqueue_delivery` + commit (no rule match, no task):
-  the ratio is what routing adds to a push transaction.
-- latency: the bare delivery (outbox row only) to delivered, on the same worker.
+- routing cost: the same pushes of reports that each join an existing case (stored, placed,
+  no routing): the ratio is what routing adds to a push.
+- latency: a bare outbox row (`enqueue_delivery` + commit) to delivered, on the same worker.
 - throughput: the same backlog of routed cases delivered by one worker, then by two.
 
     .venv/bin/python benchmarks/bench_routing.py [--latency-n 40] [--backlog 300]
@@ -24,7 +24,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +51,13 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.db'}")
     redis_server = RedisServer()
     redis_server.start()
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_server.url(0)}
+    # No per-token push limit: one benchmark phone pushes far more than 60 times a minute.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_server.url(0),
+        "RATE_LIMIT_PUSH_PER_MINUTE": "0",
+    }
     os.environ.update(env)
 
     from flask_migrate import upgrade
@@ -63,13 +68,24 @@ def main() -> None:
     from backend.extensions import db
     from backend.organisations.services import get_by_slug
     from backend.reference.services import load_reference_data
-    from backend.routing.rules import CaseFacts
     from backend.routing.services import seed_rule_set
-    from backend.tasks.services import route_case
+    from backend.tasks.models import Task
+    from backend.users.services import create_user
+    from tests.sync_items import SERGELS_TORG, batch, report
 
     app = create_app()
+    client = app.test_client()
     workers: list[subprocess.Popen[bytes]] = []
-    facts = CaseFacts(kind="litter", category="litter.overflowing_bin", zone="sergels-torg")
+    bins = iter(range(10**9))
+
+    def new_bin() -> dict[str, float]:
+        # A grid of bins 50 m apart: each report starts a case of its own (dedup radius 15 m).
+        n = next(bins)
+        return {
+            "lat": SERGELS_TORG["lat"] + (n // 50) * 0.00045,
+            "lon": SERGELS_TORG["lon"] + (n % 50) * 0.0009,
+            "accuracy_m": 5,
+        }
 
     def start_workers(n: int) -> None:
         for _ in range(n):
@@ -90,14 +106,31 @@ def main() -> None:
             proc.wait(30)
         workers.clear()
 
-    def route(n: int) -> list[uuid.UUID]:
-        tasks = []
-        for _ in range(n):
-            tasks.append(
-                route_case(db.session(), uuid.uuid4(), facts, received_at=datetime.now(UTC)).id
-            )
-            db.session.commit()
-        return tasks
+    def push(items: list[dict[str, object]]) -> list[str]:
+        response = client.post("/api/v1/sync/push", json=batch(items), headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return [r["case_id"] for r in response.get_json()["results"]]
+
+    def route(n: int, per_push: int = 1) -> list[uuid.UUID]:
+        """Push n reports at new bins; the ids of the tasks the pushes routed."""
+        cases: list[str] = []
+        for start in range(0, n, per_push):
+            k = min(per_push, n - start)
+            cases += push([report(location=new_bin()) for _ in range(k)])
+        ids = list(
+            db.session.execute(
+                select(Task.id).where(Task.case_id.in_([uuid.UUID(c) for c in cases]))
+            ).scalars()
+        )
+        db.session.rollback()
+        assert len(ids) == n
+        return ids
+
+    def join(n: int, per_push: int = 1) -> None:
+        """Push n reports that join the case already at the first bin: no routing."""
+        for start in range(0, n, per_push):
+            k = min(per_push, n - start)
+            push([report(location=dict(anchor)) for _ in range(k)])
 
     def bare(org_id: uuid.UUID, n: int) -> list[uuid.UUID]:
         ids = []
@@ -129,20 +162,29 @@ def main() -> None:
             load_reference_data(db.session())
             seed_rule_set(db.session())
             org = get_by_slug(db.session(), "trafikkontoret").id
+            _, token = create_user(db.session(), "bench phone", "field")
+            headers = {"Authorization": f"Bearer {token}"}
+            anchor = new_bin()
+            push([report(location=dict(anchor))])
             db.session.commit()
 
-            # In-process cost of the push transaction's routing part, no workers running.
+            # In-process cost of routing in the push, no workers running.
             n = args.backlog
             started = time.perf_counter()
-            bare(org, n)
-            bare_rate = n / (time.perf_counter() - started)
+            join(n)
+            join_rate = n / (time.perf_counter() - started)
             started = time.perf_counter()
             route(n)
             route_rate = n / (time.perf_counter() - started)
+            started = time.perf_counter()
+            join(n, per_push=50)
+            join_batch_rate = n / (time.perf_counter() - started)
+            started = time.perf_counter()
+            route(n, per_push=50)
+            route_batch_rate = n / (time.perf_counter() - started)
             start_workers(1)
-            while (
-                delivered(list(db.session.execute(select(Delivery.subject_id)).scalars())) < 2 * n
-            ):
+            everything = list(db.session.execute(select(Delivery.subject_id)).scalars())
+            while delivered(everything) < len(everything):
                 time.sleep(0.1)
 
             def latency(make: Callable[[int], list[uuid.UUID]]) -> list[float]:
@@ -161,7 +203,7 @@ def main() -> None:
 
             rates: dict[int, float] = {}
             for count in (1, 2):
-                subjects = route(args.backlog)
+                subjects = route(args.backlog, per_push=50)
                 started = time.perf_counter()
                 start_workers(count)
                 while delivered(subjects) < len(subjects):
@@ -175,15 +217,20 @@ def main() -> None:
     interval = app.config["RELAY_INTERVAL_SECONDS"]
     print(f"database: {url.split(':', 1)[0]}, RELAY_INTERVAL_SECONDS={interval}")
     print(
-        f"in-process, {n} each: bare outbox row {bare_rate:.0f}/s, route_case {route_rate:.0f}/s "
-        f"(ratio {route_rate / bare_rate:.2f}x)"
+        f"push, in-process, {n} reports one per push: joining a case {join_rate:.0f}/s, "
+        f"starting a routed case {route_rate:.0f}/s (ratio {route_rate / join_rate:.2f}x)"
+    )
+    print(
+        f"push, in-process, {n} reports 50 per push: joining a case {join_batch_rate:.0f}/s, "
+        f"starting a routed case {route_batch_rate:.0f}/s "
+        f"(ratio {route_batch_rate / join_batch_rate:.2f}x)"
     )
     print(
         f"bare outbox row -> delivered: p50 {percentile(bare_latency, 0.5) * 1000:7.1f} ms   "
         f"p99 {percentile(bare_latency, 0.99) * 1000:7.1f} ms"
     )
     print(
-        f"routed case -> delivered:     p50 {percentile(routed_latency, 0.5) * 1000:7.1f} ms   "
+        f"push -> delivered:            p50 {percentile(routed_latency, 0.5) * 1000:7.1f} ms   "
         f"p99 {percentile(routed_latency, 0.99) * 1000:7.1f} ms   "
         f"(ratio to bare p50: "
         f"{statistics.median(routed_latency) / statistics.median(bare_latency):.2f}x)"

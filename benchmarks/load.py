@@ -1,6 +1,7 @@
-"""Load run: many phones push batches with photos and pull, supervisors and departments query,
-for a bounded time against gunicorn (2 workers) plus one `flask --app wsgi worker`; then every
-acknowledged item and photo is read back from the database.
+"""Load run: many phones push batches with photos and pull, supervisors query, departments work
+their tasks, for a bounded time against gunicorn (2 workers) plus one `flask --app wsgi worker`;
+then every acknowledged item and photo is read back from the database, and every case is checked
+to have been routed and its task delivered exactly once.
 
 Everything runs here: a temporary SQLite database (or a PostgreSQL server of its own), a
 redis-server on a free port, the server processes, and the simulated users as threads.
@@ -10,7 +11,9 @@ PUT first), a pull with the cursor it was given, a pause, and on 429 they wait R
     .venv/bin/python benchmarks/load.py [--duration 60] [--phones 24] [--backend sqlite]
 
 Prints requests/s and items/s, p50/p99 latency and status counts per route, and the read-back
-check (lost acknowledged items, 5xx); exits 1 if anything acknowledged was lost or any 5xx.
+check (lost acknowledged items, 5xx, cases without a task, tasks delivered other than once);
+exits 1 if any of those is not zero. A 409 on a task event is two department users moving
+the same task at once: the second is told, as designed.
 """
 
 from __future__ import annotations
@@ -39,9 +42,21 @@ from PIL import Image  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
-from tests.sync_items import batch, contact, presence, report  # noqa: E402
+from tests.sync_items import SERGELS_TORG, batch, report  # noqa: E402
+from tests.sync_items import contact as _contact  # noqa: E402
+from tests.sync_items import presence as _presence  # noqa: E402
+
+
+def contact(rng: random.Random) -> dict[str, Any]:
+    return _contact()
+
+
+def presence(rng: random.Random) -> dict[str, Any]:
+    return _presence()
+
 
 BATCH_ITEMS = 20
+NEXT_ACTION = {"new": "acknowledge", "acknowledged": "start", "in_progress": "resolve"}
 PHOTO_EVERY = 3  # every third batch carries a report with one photo
 
 
@@ -86,6 +101,16 @@ def small_photo(rng: random.Random) -> bytes:
     return out.getvalue()
 
 
+def near(rng: random.Random, **item: Any) -> dict[str, Any]:
+    """A report within ~200 m of Sergels Torg: some join a case, most start one (routed)."""
+    spot = {
+        "lat": SERGELS_TORG["lat"] + rng.uniform(-0.0018, 0.0018),
+        "lon": SERGELS_TORG["lon"] + rng.uniform(-0.0035, 0.0035),
+        "accuracy_m": 8,
+    }
+    return report(location=spot, **item)
+
+
 def phone(base: str, token: str, stats: Stats, stop: threading.Event, seed: int) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
@@ -95,7 +120,7 @@ def phone(base: str, token: str, stats: Stats, stop: threading.Event, seed: int)
     with requests.Session() as session:
         session.headers.update(headers)
         while not stop.is_set():
-            items = [rng.choice((report, report, contact, presence))() for _ in range(BATCH_ITEMS)]
+            items = [rng.choice((near, near, contact, presence))(rng) for _ in range(BATCH_ITEMS)]
             if sent % PHOTO_EVERY == 0:
                 data = small_photo(rng)
                 digest = hashlib.sha256(data).hexdigest()
@@ -112,7 +137,7 @@ def phone(base: str, token: str, stats: Stats, stop: threading.Event, seed: int)
                     with stats.lock:
                         stats.photos.add(digest)
                     photo = {"sha256": digest, "size": len(data), "content_type": "image/jpeg"}
-                    items[0] = report(photos=[photo])
+                    items[0] = near(rng, photos=[photo])
             outbox.append(items)
             sent += 1
             # Drain the outbox as the app does: unanswered batches stay and are resent.
@@ -150,8 +175,8 @@ def phone(base: str, token: str, stats: Stats, stop: threading.Event, seed: int)
 def office(
     base: str, token: str, stats: Stats, stop: threading.Event, seed: int, role: str
 ) -> None:
-    """Supervisors look at fresh photos; departments read the reference data (no task routes
-    exist yet: when they land, this is where departments work them)."""
+    """Supervisors look at fresh photos and the case list; departments work their open tasks
+    (acknowledge, start, resolve), which the phones then see in their pull."""
     rng = random.Random(seed)
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {token}"
@@ -170,9 +195,27 @@ def office(
                     f"{base}/api/v1/photos/{digest}",
                     params={"size": "thumb"},
                 )
-            call(stats, session, "GET /zones", "GET", f"{base}/api/v1/zones")
+            if role == "supervisor":
+                call(stats, session, "GET /cases", "GET", f"{base}/api/v1/cases")
             if role == "department":
-                call(stats, session, "GET /categories", "GET", f"{base}/api/v1/categories")
+                listed = call(
+                    stats,
+                    session,
+                    "GET /tasks?status=open",
+                    "GET",
+                    f"{base}/api/v1/tasks",
+                    params={"status": "open", "limit": 20},
+                )
+                if listed is not None and listed.status_code == 200 and listed.json()["items"]:
+                    task = rng.choice(listed.json()["items"])
+                    call(
+                        stats,
+                        session,
+                        "POST /tasks/{id}/events",
+                        "POST",
+                        f"{base}/api/v1/tasks/{task['id']}/events",
+                        json={"action": NEXT_ACTION[task["status"]]},
+                    )
             stop.wait(rng.uniform(0.2, 0.6))
 
 
@@ -232,13 +275,48 @@ def start_server(env: dict[str, str], log: Path) -> tuple[list[subprocess.Popen[
     raise RuntimeError("gunicorn did not start")
 
 
-def read_back(url: str) -> tuple[set[str], set[str]]:
+def drain(url: str, limit_s: float = 120) -> float:
+    """Wait until the worker has delivered the outbox (clients stopped); seconds it took."""
+    engine = create_engine(url)
+    started = time.monotonic()
+    pending = "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'enqueued')"
+    with engine.connect() as conn:
+        while time.monotonic() - started < limit_s:
+            if conn.execute(text(pending)).scalar() == 0:
+                break
+            conn.rollback()
+            time.sleep(0.5)
+    engine.dispose()
+    return time.monotonic() - started
+
+
+ROUTING_CHECKS = {
+    # Every case that is not merged away and not waiting for photos has a task.
+    "cases without a task": """SELECT count(*) FROM cases c WHERE c.status != 'merged'
+        AND c.route_after IS NULL AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id)""",
+    # Every task was handed to its organisation exactly once...
+    "tasks with other than one task.created delivery": """SELECT count(*) FROM tasks t WHERE
+        (SELECT count(*) FROM deliveries d WHERE d.subject_id = t.id
+         AND d.event_type = 'task.created') != 1""",
+    # ... and the worker delivered it.
+    "deliveries not delivered": "SELECT count(*) FROM deliveries WHERE status != 'delivered'",
+}
+
+
+def read_back(url: str) -> tuple[set[str], set[str], dict[str, int], dict[str, int]]:
     engine = create_engine(url)
     with engine.connect() as conn:
         items = {str(uuid.UUID(str(r[0]))) for r in conn.execute(text("SELECT id FROM sync_items"))}
         photos = {r[0] for r in conn.execute(text("SELECT sha256 FROM photos"))}
+        checks = {
+            name: int(conn.execute(text(sql)).scalar() or 0) for name, sql in ROUTING_CHECKS.items()
+        }
+        counts = {
+            table: int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() or 0)
+            for table in ("cases", "tasks", "deliveries")
+        }
     engine.dispose()
-    return items, photos
+    return items, photos, checks, counts
 
 
 def main() -> int:
@@ -279,10 +357,11 @@ def main() -> int:
     for thread in threads:
         thread.join(120)
     elapsed = time.monotonic() - started
+    drained = drain(url)
     for process in processes:
         process.terminate()
         process.wait(30)
-    items, photos = read_back(url)
+    items, photos, checks, counts = read_back(url)
     redis.cleanup()
     if postgres is not None:
         postgres.cleanup()
@@ -318,7 +397,12 @@ def main() -> int:
         f"read back: {len(lost)} acknowledged items lost, {len(lost_photos)} photos lost, "
         f"{server_errors} responses 5xx"
     )
-    return 1 if lost or lost_photos or server_errors else 0
+    print(
+        f"routing: {counts['cases']} cases, {counts['tasks']} tasks, {counts['deliveries']} "
+        f"deliveries (outbox drained {drained:.1f} s after the clients stopped); "
+        + ", ".join(f"{n} {name}" for name, n in checks.items())
+    )
+    return 1 if lost or lost_photos or server_errors or any(checks.values()) else 0
 
 
 if __name__ == "__main__":

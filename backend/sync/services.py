@@ -345,14 +345,9 @@ def _route_new(
     routed = tasks.route_new(session, subjects, received_at=now)
     changes: list[feed.NewChange] = []
     type_of = {p.id: "report" for p in stored.placed}
-    for item_id, task in sorted(routed.items()):
+    for item_id, data in sorted(routed.items()):
         changes.append(
-            feed.NewChange(
-                str(item_id),
-                type_of.get(item_id, "contact"),
-                "routed",
-                data=tasks.routed_data(task),
-            )
+            feed.NewChange(str(item_id), type_of.get(item_id, "contact"), "routed", data=data)
         )
     if routed:
         session.execute(

@@ -106,20 +106,22 @@ class Subject:
 
 def route_new(
     session: Session, subjects: Sequence[Subject], received_at: datetime
-) -> dict[uuid.UUID, Task]:
-    """Route cases and contacts created in the caller's transaction, all in one flush.
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Route cases and contacts created in the caller's transaction, as one set of inserts.
 
     No other transaction can see these subjects yet, so none can have a task and the open-task
     indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
-    one set of inserts, and the rule set and organisations are read once per batch. The
-    caller tells the phones (it appends ``routed`` to the pusher's feed). Returns item id ->
-    task for every item in ``item_ids``."""
+    three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
+    and the rule set and organisations are read once per batch. The caller tells the phones:
+    returns item id -> the ``routed`` data (``routed_data``) for every item in ``item_ids``."""
     if not subjects:
         return {}
     organisations = _organisations(session)
     rule_set = active_rule_set(session)
-    tasks: list[Task] = []
-    by_item: dict[uuid.UUID, Task] = {}
+    tasks: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    by_item: dict[uuid.UUID, dict[str, Any]] = {}
     for subject in subjects:
         decision = route(
             rule_set,
@@ -130,43 +132,56 @@ def route_new(
         )
         organisation = organisations[decision.organisation]
         location = subject.location if subject.case_id is not None else None
-        task = Task(
-            id=new_id(),
-            case_id=subject.case_id,
-            contact_id=subject.contact_id,
-            organisation_id=organisation.id,
-            status=NEW,
-            kind=subject.facts.kind,
-            category=subject.facts.category,
-            zone=subject.facts.zone,
-            lat=location[0] if location else None,
-            lon=location[1] if location else None,
-            referral=subject.facts.referral,
-            priority=decision.priority,
-            deadline=decision.deadline,
-            due_at=decision.due_at,
-            rule_id=decision.rule_id,
-            rule_set_version=decision.rule_set_version,
-            routed_at=received_at,
+        task_id = new_id()
+        tasks.append(
+            {
+                "id": task_id,
+                "case_id": subject.case_id,
+                "contact_id": subject.contact_id,
+                "organisation_id": organisation.id,
+                "status": NEW,
+                "kind": subject.facts.kind,
+                "category": subject.facts.category,
+                "zone": subject.facts.zone,
+                "lat": location[0] if location else None,
+                "lon": location[1] if location else None,
+                "referral": subject.facts.referral,
+                "priority": decision.priority,
+                "deadline": decision.deadline,
+                "due_at": decision.due_at,
+                "rule_id": decision.rule_id,
+                "rule_set_version": decision.rule_set_version,
+                "rerouted_from_id": None,
+                "routed_at": received_at,
+                "resolved_at": None,
+                "updated_at": received_at,
+            }
         )
-        task.organisation = organisation
-        tasks.append(task)
-        by_item |= dict.fromkeys(subject.item_ids, task)
-    session.add_all(tasks)
-    session.add_all(TaskEvent(task_id=t.id, action="routed", at=received_at) for t in tasks)
-    session.add_all(
-        Delivery(
-            organisation_id=t.organisation_id,
-            channel=t.organisation.channel,
-            event_type="task.created",
-            subject_type="task",
-            subject_id=t.id,
-            status=PENDING,
-            attempts=0,
+        events.append(
+            {"id": new_id(), "task_id": task_id, "user_id": None, "action": "routed"}
+            | {"note": None, "at": received_at}
         )
-        for t in tasks
-    )
-    session.flush()
+        deliveries.append(
+            {
+                "id": new_id(),
+                "organisation_id": organisation.id,
+                "channel": organisation.channel,
+                "event_type": "task.created",
+                "subject_type": "task",
+                "subject_id": task_id,
+                "status": PENDING,
+                "attempts": 0,
+                "created_at": received_at,
+                "updated_at": received_at,
+            }
+        )
+        data = {"organisation": organisation.slug, "task_id": str(task_id)}
+        if subject.case_id is not None:
+            data["case_id"] = str(subject.case_id)
+        by_item |= dict.fromkeys(subject.item_ids, data)
+    session.execute(Task.__table__.insert(), tasks)
+    session.execute(TaskEvent.__table__.insert(), events)
+    session.execute(Delivery.__table__.insert(), deliveries)
     return by_item
 
 
