@@ -143,6 +143,7 @@ def _wait_for_redis() -> None:
 def _burst(queue_list: list[str]) -> None:
     """Relay what is due, work every queue empty; again while that made progress."""
     from rq import Worker
+    from rq.worker import DequeueStrategy
 
     from backend.delivery.relay import relay_once
     from backend.extensions import redis
@@ -164,7 +165,9 @@ def _burst(queue_list: list[str]) -> None:
                 break
         click.echo(f"worker: relayed {relayed} deliveries", err=True)
         db.engine.dispose()  # no connection of ours may be shared with RQ's forked horses
-        worked = Worker(queue_list, connection=redis.client).work(burst=True)
+        worked = Worker(queue_list, connection=redis.client).work(
+            burst=True, dequeue_strategy=DequeueStrategy.ROUND_ROBIN
+        )
         if not worked and relayed == 0:
             return
 
@@ -202,6 +205,7 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
 
     from flask.cli import ScriptInfo
     from rq import Worker
+    from rq.worker import DequeueStrategy
 
     from backend.extensions import redis
     from backend.routing import queues as queue_names
@@ -240,7 +244,12 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
     try:
         while True:
             _wait_for_redis()
-            Worker(names, connection=redis.client).work(with_scheduler=True)
+            # Round robin over the queues: one organisation's backlog (or a burst of photos)
+            # never starves another's deliveries; the default order would drain queues in
+            # list order.
+            Worker(names, connection=redis.client).work(
+                with_scheduler=True, dequeue_strategy=DequeueStrategy.ROUND_ROBIN
+            )
             # RQ returns after a requested shutdown, and also when it lost Redis for good;
             # in the second case wait for Redis and work on (the relay never stopped).
             if _redis_up():
