@@ -24,7 +24,7 @@ from backend.cases.assignment import category_settings, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from backend.feed.services import append_item_status
+from backend.feed.services import append_item_statuses
 from backend.reports.models import Report
 from backend.users.models import User
 from sync.cells import cell_of, lock_keys
@@ -190,8 +190,7 @@ def _correction(
 
 
 def _tell_reporters(session: Session, report_ids: Sequence[uuid.UUID], case_id: uuid.UUID) -> None:
-    for report_id in sorted(report_ids):
-        append_item_status(session, report_id, "merged", data={"case_id": str(case_id)})
+    append_item_statuses(session, report_ids, "merged", data={"case_id": str(case_id)})
 
 
 def split(
@@ -350,9 +349,8 @@ def resolve_case(
     case.resolved_at = at or utcnow()
     case.route_after = None
     reports = session.execute(select(Report.id).where(Report.case_id == case.id)).scalars()
-    for report_id in sorted(reports):
-        append_item_status(
-            session, report_id, "resolved", data={**(data or {}), "case_id": str(case.id)}
-        )
+    append_item_statuses(
+        session, list(reports), "resolved", data={**(data or {}), "case_id": str(case.id)}
+    )
     session.flush()
     return case

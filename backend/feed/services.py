@@ -16,7 +16,7 @@ import binascii
 import hashlib
 import heapq
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,17 +107,42 @@ def append_item_status(
     visible exactly when the state it reports is. ``data`` carries e.g. ``case_id`` or
     ``organisation``; ``note`` is shown to the field worker (a rejection's reason).
     """
+    append_item_statuses(session, [item_id], status, note=note, data=data)
+
+
+def append_item_statuses(
+    session: Session,
+    item_ids: Iterable[uuid.UUID],
+    status: str,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """:func:`append_item_status` for several items (a case's reports, often from several
+    phones): one read, one update, one append per phone.
+
+    The phones' streams are claimed in sorted order. Each claim locks that stream's counter row
+    until commit, so two transactions telling overlapping sets of phones in different orders
+    (two departments resolving two cases with the same reporters) would deadlock on
+    PostgreSQL; in one order they only queue.
+    """
     if status not in ITEM_STATUSES:
         raise ValueError(f"unknown item status {status!r}")
-    item = session.get(SyncItem, item_id)
-    if item is None:
+    ids = sorted(set(item_ids))
+    if not ids:
+        return
+    rows = session.execute(
+        select(SyncItem.id, SyncItem.type, SyncItem.user_id).where(SyncItem.id.in_(ids))
+    ).all()
+    if len(rows) != len(ids):
         raise NotFound("No such item.", code="item_not_found")
-    item.status = status
-    append(
-        session,
-        str(item.user_id),
-        [NewChange(str(item_id), item.type, status, note, data)],
-    )
+    session.execute(update(SyncItem).where(SyncItem.id.in_(ids)).values(status=status))
+    by_stream: dict[str, list[NewChange]] = {}
+    for item_id, item_type, user_id in sorted(rows):
+        by_stream.setdefault(str(user_id), []).append(
+            NewChange(str(item_id), item_type, status, note, data)
+        )
+    for stream in sorted(by_stream):
+        append(session, stream, by_stream[stream])
 
 
 def append_reference_update(session: Session, dataset: str, version: int) -> None:

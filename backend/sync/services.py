@@ -298,13 +298,18 @@ def _store_details(session: Session, user: User, items: list[ValidItem], zones: 
 
 
 def _route_new(
-    session: Session, stored: Stored, now: datetime, grace_s: int
+    session: Session,
+    stored: Stored,
+    missing: dict[uuid.UUID, list[str]],
+    now: datetime,
+    grace_s: int,
 ) -> list[feed.NewChange]:
     """Route what this push started: each new case (unless it waits for photos) and each
     contact with a referral. Returns the pusher's feed changes (``routed``,
     ``awaiting_photos``); the tasks, events and deliveries are in the session.
 
-    A new case whose reports list photos the server lacks waits up to ``grace_s`` for them
+    A new case whose reports list photos the server lacks (``missing``: report id -> sha256s)
+    waits up to ``grace_s`` for them
     (``Case.route_after``; ``tasks.services.route_waiting`` routes it when they are all in or
     the time is up), so the department's first look at a case includes its photos."""
     assigned = stored.assigned
@@ -312,16 +317,11 @@ def _route_new(
     for p in stored.placed:
         reports_of.setdefault(assigned[p.id].case_id, []).append(p)
     new_cases = {assigned[p.id].case_id: p for p in stored.placed if not assigned[p.id].joined}
-    listed = {
-        p.id: list(p.photo_sha256)
+    waiting = {
+        case_id
         for case_id in new_cases
-        for p in reports_of[case_id]
-        if p.photo_sha256
+        if grace_s > 0 and any(missing.get(p.id) for p in reports_of[case_id])
     }
-    missing = {i: shas for i, shas in _missing_photos(session, listed).items() if shas}
-    waiting = (
-        {assigned[i].case_id for i in missing} if grace_s > 0 and missing else set[uuid.UUID]()
-    )
     subjects = [
         tasks.Subject(
             facts=CaseFacts(kind=first.kind, category=first.category, zone=first.zone),
@@ -431,6 +431,11 @@ def push(
         )
         stored = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
+    # Which listed photos the server lacks: for the results, and new cases wait for them.
+    missing = _missing_photos(
+        session,
+        {i.id: [p["sha256"] for p in i.fields["photos"]] for i in ordered if i.type == "report"},
+    )
     new_items = [i for i in ordered if i.id in created]
     details = _store_details(session, user, new_items, zones)
     assigned = details.assigned
@@ -445,12 +450,11 @@ def push(
             feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
             for i in joined
         ]
-        + _route_new(session, details, now, settings.photo_grace_s),
+        + _route_new(session, details, missing, now, settings.photo_grace_s),
         at=now,
     )
 
     results: list[ItemResult] = []
-    photos_wanted: dict[uuid.UUID, list[str]] = {}
     seen: set[uuid.UUID] = set()
     for item in checked:
         if isinstance(item, Rejection):
@@ -478,13 +482,8 @@ def push(
                 result.joined_case = assigned[item.id].joined
             else:
                 result.case_id, result.joined_case = stored[item.id][2:]
-            photos_wanted[item.id] = [p["sha256"] for p in item.fields["photos"]]
+            result.missing_photos = missing.get(item.id, [])
         results.append(result)
-
-    missing = _missing_photos(session, photos_wanted)
-    for result in results:
-        if result.status in ("created", "duplicate") and result.id is not None:
-            result.missing_photos = missing.get(uuid.UUID(result.id), [])
     session.commit()
     return PushResult(now, clock.skew_s, results)
 

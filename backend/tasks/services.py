@@ -25,11 +25,11 @@ from backend.database import deferred_reads, new_id, utcnow
 from backend.delivery.models import DELIVERED, PENDING, Delivery
 from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.feed.services import append_item_status
+from backend.feed.services import append_item_status, append_item_statuses
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo
 from backend.reports.models import Report, ReportPhoto
-from backend.routing.rules import CaseFacts, route
+from backend.routing.rules import CaseFacts, Route, route
 from backend.routing.services import active_rule_set
 from backend.tasks.models import (
     ACKNOWLEDGED,
@@ -82,8 +82,8 @@ def _tell_reporters(
     """Append ``status`` to the feed of every phone that reported the task's case, or of the
     contact's author (nobody when retention has deleted the contact)."""
     if task.case_id is not None:
-        for report in _reports(session, task.case_id) if reports is None else reports:
-            append_item_status(session, report.id, status, note=note, data=data)
+        found = _reports(session, task.case_id) if reports is None else reports
+        append_item_statuses(session, [r.id for r in found], status, note=note, data=data)
     elif task.contact_id is not None:
         append_item_status(session, task.contact_id, status, note=note, data=data)
 
@@ -113,7 +113,7 @@ def route_new(
     indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
     three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
     and the rule set and organisations are read once per batch. The caller tells the phones:
-    returns item id -> the ``routed`` data (``routed_data``) for every item in ``item_ids``."""
+    returns item id -> the ``routed`` data (``_routed_data``) for every item in ``item_ids``."""
     if not subjects:
         return {}
     organisations = _organisations(session)
@@ -131,26 +131,12 @@ def route_new(
             organisations=organisations,
         )
         organisation = organisations[decision.organisation]
-        location = subject.location if subject.case_id is not None else None
         task_id = new_id()
         tasks.append(
-            {
+            _task_values(subject.facts, decision, organisation, subject.case_id, subject.location)
+            | {
                 "id": task_id,
-                "case_id": subject.case_id,
                 "contact_id": subject.contact_id,
-                "organisation_id": organisation.id,
-                "status": NEW,
-                "kind": subject.facts.kind,
-                "category": subject.facts.category,
-                "zone": subject.facts.zone,
-                "lat": location[0] if location else None,
-                "lon": location[1] if location else None,
-                "referral": subject.facts.referral,
-                "priority": decision.priority,
-                "deadline": decision.deadline,
-                "due_at": decision.due_at,
-                "rule_id": decision.rule_id,
-                "rule_set_version": decision.rule_set_version,
                 "rerouted_from_id": None,
                 "routed_at": received_at,
                 "resolved_at": None,
@@ -175,9 +161,7 @@ def route_new(
                 "updated_at": received_at,
             }
         )
-        data = {"organisation": organisation.slug, "task_id": str(task_id)}
-        if subject.case_id is not None:
-            data["case_id"] = str(subject.case_id)
+        data = _routed_data(organisation.slug, task_id, subject.case_id)
         by_item |= dict.fromkeys(subject.item_ids, data)
     session.execute(Task.__table__.insert(), tasks)
     session.execute(TaskEvent.__table__.insert(), events)
@@ -185,11 +169,41 @@ def route_new(
     return by_item
 
 
-def routed_data(task: Task) -> dict[str, Any]:
+def _task_values(
+    facts: CaseFacts,
+    decision: Route,
+    organisation: Organisation,
+    case_id: uuid.UUID | None,
+    location: tuple[float, float] | None,
+) -> dict[str, Any]:
+    """A new task's columns from what routing looked at and decided. Coordinates only for a
+    case: a contact's task keeps its zone, never where the person was met."""
+    where = location if case_id is not None else None
+    return {
+        "case_id": case_id,
+        "organisation_id": organisation.id,
+        "status": NEW,
+        "kind": facts.kind,
+        "category": facts.category,
+        "zone": facts.zone,
+        "lat": where[0] if where else None,
+        "lon": where[1] if where else None,
+        "referral": facts.referral,
+        "priority": decision.priority,
+        "deadline": decision.deadline,
+        "due_at": decision.due_at,
+        "rule_id": decision.rule_id,
+        "rule_set_version": decision.rule_set_version,
+    }
+
+
+def _routed_data(
+    organisation: str, task_id: uuid.UUID, case_id: uuid.UUID | None
+) -> dict[str, Any]:
     """What a phone learns with ``routed``: who has it, which task, which case."""
-    data = {"organisation": task.organisation.slug, "task_id": str(task.id)}
-    if task.case_id is not None:
-        data["case_id"] = str(task.case_id)
+    data = {"organisation": organisation, "task_id": str(task_id)}
+    if case_id is not None:
+        data["case_id"] = str(case_id)
     return data
 
 
@@ -302,22 +316,9 @@ def route_case(
     reports = _reports(session, case_id)
     if location is None and reports:
         location = (reports[0].lat, reports[0].lon)
-    task = Task(
-        case_id=case_id,
-        organisation=organisations[decision.organisation],
-        status=NEW,
-        kind=facts.kind,
-        category=facts.category,
-        zone=facts.zone,
-        lat=location[0] if location else None,
-        lon=location[1] if location else None,
-        referral=facts.referral,
-        priority=decision.priority,
-        deadline=decision.deadline,
-        due_at=decision.due_at,
-        rule_id=decision.rule_id,
-        rule_set_version=decision.rule_set_version,
-    )
+    organisation = organisations[decision.organisation]
+    task = Task(**_task_values(facts, decision, organisation, case_id, location))
+    task.organisation = organisation
     return _insert_task(session, task, reports=reports)
 
 
@@ -355,7 +356,13 @@ def _insert_task(
         subject_type="task",
         subject_id=task.id,
     )
-    _tell_reporters(session, task, "routed", data=routed_data(task), reports=reports)
+    _tell_reporters(
+        session,
+        task,
+        "routed",
+        data=_routed_data(task.organisation.slug, task.id, task.case_id),
+        reports=reports,
+    )
     return task
 
 
