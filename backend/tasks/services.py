@@ -385,7 +385,9 @@ def close_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) ->
     ``rejected`` with a ``merged`` event, and the organisation is told, so a department never
     works a duplicate. The reporters already heard ``merged`` from the merge. Caller commits."""
     task = session.execute(
-        select(Task).where(Task.case_id == case_id, Task.status.in_(OPEN)).with_for_update()
+        select(Task)
+        .where(Task.case_id == case_id, Task.status.in_(OPEN))
+        .with_for_update(of=Task)  # not the joined organisation's row
     ).scalar()
     if task is None:
         return
