@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import REPO
 from tests.servers import PostgresServer, RedisServer, free_port
 from tests.sync_items import batch, presence, report
+from tests.tasks import bin_number
 
 BATCH_ITEMS = 40
 ACKNOWLEDGED = {"created", "duplicate"}
@@ -144,7 +145,15 @@ class Pusher:
 
 
 def distinct_batches(count: int) -> list[list[dict[str, Any]]]:
-    return [[report() if i % 2 else presence() for i in range(BATCH_ITEMS)] for _ in range(count)]
+    # Reports at ten bins 55 m apart: the first report at a bin starts a case the push routes,
+    # the rest join it.
+    return [
+        [
+            report(location=bin_number((n * BATCH_ITEMS + i) // 2 % 10)) if i % 2 else presence()
+            for i in range(BATCH_ITEMS)
+        ]
+        for n in range(count)
+    ]
 
 
 def read_back(database_url: str) -> dict[str, Counter[str]]:
@@ -185,6 +194,28 @@ def check_sets(pusher: Pusher, database_url: str) -> None:
             assert response.status_code == 200
             assert {r["status"] for r in response.json()["results"]} == {"duplicate"}
     assert read_back(database_url)["sync_items"] == ledger
+    # Routing commits with the push or not at all: every case has exactly one task, handed to
+    # its organisation exactly once.
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            cases = conn.execute(text("SELECT count(*) FROM cases")).scalar()
+            unrouted = conn.execute(
+                text(
+                    "SELECT count(*) FROM cases c WHERE"
+                    " (SELECT count(*) FROM tasks t WHERE t.case_id = c.id) != 1"
+                )
+            ).scalar()
+            handed = conn.execute(
+                text(
+                    "SELECT count(*) FROM tasks t WHERE (SELECT count(*) FROM deliveries d"
+                    " WHERE d.subject_id = t.id AND d.event_type = 'task.created') != 1"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    bins = {i["location"]["lat"] for b in pusher.batches for i in b if i["type"] == "report"}
+    assert cases == len(bins) and unrouted == 0 and handed == 0, (cases, unrouted, handed)
 
 
 def server_env(database_url: str, redis_url: str) -> dict[str, str]:
