@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
-from backend.database import utcnow
+from backend.database import keyset_page, utcnow
 from backend.delivery.event import EVENT_TYPES, SUBJECT_PATHS
 from backend.delivery.models import DELIVERED, FAILED, PENDING, Delivery
 from backend.errors import Conflict, NotFound
@@ -96,6 +96,7 @@ def list_deliveries(
         query = query.where(Delivery.status == status)
     if organisation is not None:
         query = query.join(Delivery.organisation).where(Organisation.slug == organisation)
+    after = None
     if cursor is not None:
         anchor = session.get(Delivery, cursor)
         if anchor is None:
@@ -104,20 +105,9 @@ def list_deliveries(
                 code="cursor_not_found",
                 errors={"cursor": ["not the id of a delivery"]},
             )
-        query = query.where(
-            or_(
-                Delivery.created_at < anchor.created_at,
-                and_(Delivery.created_at == anchor.created_at, Delivery.id < anchor.id),
-            )
-        )
-    rows = list(
-        session.execute(
-            query.order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit + 1)
-        ).scalars()
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, rows[-1].id if more else None)
+        after = (anchor.created_at, anchor.id)
+    rows, next_cursor = keyset_page(session, query, Delivery.created_at, Delivery.id, after, limit)
+    return Page(rows, next_cursor)
 
 
 def retry_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery:

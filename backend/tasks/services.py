@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.cases.assignment import lock_case
 from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
-from backend.database import deferred_reads, new_id, utcnow
+from backend.database import deferred_reads, keyset_page, new_id, utcnow
 from backend.delivery.models import DELIVERED, PENDING, Delivery
 from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
@@ -474,6 +474,7 @@ def list_tasks(
         query = query.where(Task.category == category)
     if organisation is not None:
         query = query.join(Task.organisation).where(Organisation.slug == organisation)
+    after = None
     if cursor is not None:
         anchor = session.execute(select(Task).where(Task.id == cursor, _visible(user))).scalar()
         if anchor is None:
@@ -482,20 +483,9 @@ def list_tasks(
                 code="cursor_not_found",
                 errors={"cursor": ["not the id of a task"]},
             )
-        query = query.where(
-            or_(
-                Task.routed_at < anchor.routed_at,
-                and_(Task.routed_at == anchor.routed_at, Task.id < anchor.id),
-            )
-        )
-    rows = list(
-        session.execute(
-            query.order_by(Task.routed_at.desc(), Task.id.desc()).limit(limit + 1)
-        ).scalars()
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, rows[-1].id if more else None)
+        after = (anchor.routed_at, anchor.id)
+    rows, next_cursor = keyset_page(session, query, Task.routed_at, Task.id, after, limit)
+    return Page(rows, next_cursor)
 
 
 @dataclass(frozen=True)
