@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,16 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
 from rq import Queue  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from workers import Workers, delivered, percentile  # noqa: E402
 
 from tests.servers import RedisServer  # noqa: E402
-
-FLASK = str(Path(sys.executable).with_name("flask"))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -62,26 +54,7 @@ def main() -> None:
     from backend.reference.services import load_reference_data
 
     app = create_app()
-    workers: list[subprocess.Popen[bytes]] = []
-
-    def start_workers(n: int) -> None:
-        for _ in range(n):
-            workers.append(
-                subprocess.Popen(
-                    [FLASK, "--app", "wsgi", "worker"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-
-    def stop_workers() -> None:
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            proc.wait(30)
-        workers.clear()
+    workers = Workers(env)
 
     def push(org_id: uuid.UUID, n: int) -> list[uuid.UUID]:
         ids = [
@@ -97,15 +70,6 @@ def main() -> None:
         db.session.commit()
         return ids
 
-    def delivered(ids: list[uuid.UUID]) -> int:
-        count = db.session.execute(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == "delivered")
-        ).scalar_one()
-        db.session.rollback()
-        return int(count)
-
     try:
         with app.app_context():
             upgrade()
@@ -114,7 +78,7 @@ def main() -> None:
             db.session.commit()
             connection = Redis.from_url(redis_server.url(0))
 
-            start_workers(1)
+            workers.start(1)
             time.sleep(3)  # imports and the first relay pass
             # Baseline: a bare RQ job on the same worker.
             bare: list[float] = []
@@ -130,22 +94,22 @@ def main() -> None:
             for _ in range(args.latency_n):
                 (one,) = push(org, 1)
                 started = time.perf_counter()
-                while delivered([one]) == 0:
+                while delivered(db.session(), Delivery.id, [one]) == 0:
                     time.sleep(0.005)
                 latencies.append(time.perf_counter() - started)
-            stop_workers()
+            workers.stop()
 
             rates: dict[int, float] = {}
             for n in (1, 2):
                 ids = push(org, args.backlog)
                 started = time.perf_counter()
-                start_workers(n)
-                while delivered(ids) < len(ids):
+                workers.start(n)
+                while delivered(db.session(), Delivery.id, ids) < len(ids):
                     time.sleep(0.05)
                 rates[n] = len(ids) / (time.perf_counter() - started)
-                stop_workers()
+                workers.stop()
     finally:
-        stop_workers()
+        workers.stop()
         redis_server.cleanup()
 
     interval = app.config["RELAY_INTERVAL_SECONDS"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,16 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from workers import Workers, delivered, percentile  # noqa: E402
 
 from tests.servers import RedisServer  # noqa: E402
-
-FLASK = str(Path(sys.executable).with_name("flask"))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -75,7 +68,7 @@ def main() -> None:
 
     app = create_app()
     client = app.test_client()
-    workers: list[subprocess.Popen[bytes]] = []
+    workers = Workers(env)
     bins = iter(range(10**9))
 
     def new_bin() -> dict[str, float]:
@@ -86,25 +79,6 @@ def main() -> None:
             "lon": SERGELS_TORG["lon"] + (n % 50) * 0.0009,
             "accuracy_m": 5,
         }
-
-    def start_workers(n: int) -> None:
-        for _ in range(n):
-            workers.append(
-                subprocess.Popen(
-                    [FLASK, "--app", "wsgi", "worker"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-
-    def stop_workers() -> None:
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            proc.wait(30)
-        workers.clear()
 
     def push(items: list[dict[str, object]]) -> list[str]:
         response = client.post("/api/v1/sync/push", json=batch(items), headers=headers)
@@ -147,15 +121,6 @@ def main() -> None:
             db.session.commit()
         return ids
 
-    def delivered(subjects: list[uuid.UUID]) -> int:
-        count = db.session.execute(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.subject_id.in_(subjects), Delivery.status == "delivered")
-        ).scalar_one()
-        db.session.rollback()
-        return int(count)
-
     try:
         with app.app_context():
             upgrade()
@@ -182,9 +147,9 @@ def main() -> None:
             started = time.perf_counter()
             route(n, per_push=50)
             route_batch_rate = n / (time.perf_counter() - started)
-            start_workers(1)
+            workers.start(1)
             everything = list(db.session.execute(select(Delivery.subject_id)).scalars())
-            while delivered(everything) < len(everything):
+            while delivered(db.session(), Delivery.subject_id, everything) < len(everything):
                 time.sleep(0.1)
 
             def latency(make: Callable[[int], list[uuid.UUID]]) -> list[float]:
@@ -192,26 +157,26 @@ def main() -> None:
                 for _ in range(args.latency_n):
                     started = time.perf_counter()
                     (one,) = make(1)
-                    while delivered([one]) == 0:
+                    while delivered(db.session(), Delivery.subject_id, [one]) == 0:
                         time.sleep(0.005)
                     found.append(time.perf_counter() - started)
                 return found
 
             bare_latency = latency(lambda k: bare(org, k))
             routed_latency = latency(route)
-            stop_workers()
+            workers.stop()
 
             rates: dict[int, float] = {}
             for count in (1, 2):
                 subjects = route(args.backlog, per_push=50)
                 started = time.perf_counter()
-                start_workers(count)
-                while delivered(subjects) < len(subjects):
+                workers.start(count)
+                while delivered(db.session(), Delivery.subject_id, subjects) < len(subjects):
                     time.sleep(0.05)
                 rates[count] = len(subjects) / (time.perf_counter() - started)
-                stop_workers()
+                workers.stop()
     finally:
-        stop_workers()
+        workers.stop()
         redis_server.cleanup()
 
     interval = app.config["RELAY_INTERVAL_SECONDS"]
