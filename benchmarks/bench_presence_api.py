@@ -13,11 +13,9 @@ ratio to the baseline.
 
 from __future__ import annotations
 
-import gc
 import sys
 import tempfile
 import time
-import tracemalloc
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -26,28 +24,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_presence import ROUNDS, measure  # the same best-of-N time and traced peak
+
 from backend.presence.values import LOCAL_TZ
 
 WORKERS = 200
 HOURS = 12
-ROUNDS = 3
 DAY = date(2026, 5, 12)
 ZONES = ["sergels-torg", "drottninggatan", "hotorget", "kungstradgarden", "brunkebergstorg", None]
-
-
-def measure(fn: Callable[[], Any]) -> tuple[float, int]:
-    best = float("inf")
-    for _ in range(ROUNDS):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return best, peak
 
 
 def fill(session: Any, worker_ids: list[uuid.UUID]) -> int:
