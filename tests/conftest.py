@@ -21,7 +21,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from sqlalchemy import text
 
-from tests.servers import PostgresServer, RedisServer
+from tests.servers import Gunicorn, PostgresServer, RedisServer
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -181,7 +181,34 @@ def field_user(create_user: Callable[..., Account]) -> Account:
     return create_user(role="field")
 
 
-REPO = Path(__file__).resolve().parent.parent
+def server_env(app: Flask, **overrides: str) -> dict[str, str]:
+    """The environment that makes a process of the service (gunicorn, a worker, the CLI) use the
+    test's database, Redis and photo store, with the test app's rate limits."""
+    config = app.config
+    return {
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": config["REDIS_URL"],
+        "MEDIA_ROOT": config["MEDIA_ROOT"],
+        "SECRET_KEY": config["SECRET_KEY"],
+        "RATE_LIMIT_PUSH_PER_MINUTE": str(config["RATE_LIMIT_PUSH_PER_MINUTE"]),
+        "RATE_LIMIT_UPLOAD_PER_MINUTE": str(config["RATE_LIMIT_UPLOAD_PER_MINUTE"]),
+        **overrides,
+    }
+
+
+@pytest.fixture
+def live_server(app: Flask, tmp_path: Path) -> Iterator[Gunicorn]:
+    """The service under gunicorn with 2 worker processes, on the test's database and Redis.
+
+    The fixture's own session is released first: an open SQLite transaction of the test would
+    otherwise hold the lock that gunicorn's workers need to write.
+    """
+    from backend.extensions import db
+
+    db.session.remove()
+    server = Gunicorn(server_env(app), tmp_path / "gunicorn.log")
+    yield server
+    server.stop()
 
 
 def pytest_configure(config: Any) -> None:

@@ -1,8 +1,9 @@
-"""Real PostgreSQL and Redis servers for the tests, started from the machine's binaries.
+"""Real servers for the tests: PostgreSQL and Redis from the machine's binaries, and the service
+itself under gunicorn, started the way the README says.
 
 Each server lives in a temporary directory on a free loopback port and is stopped at the end of
-the session. PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` user that
-the Debian package creates.
+the session (gunicorn: of the test). PostgreSQL refuses to run as root, so as root it runs as the
+``postgres`` user that the Debian package creates.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -177,3 +182,68 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Gunicorn:
+    """The service as production runs it: ``gunicorn --workers N --bind ... wsgi:app`` in its own
+    process group, configured only through the environment (as the README's table says).
+
+    HTTP-level tests (uploads, the reference client, faults, load, browsers) use this rather
+    than Werkzeug's development server, which behaves differently (request body framing, worker
+    processes, timeouts).
+    """
+
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 2) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "60",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "wsgi:app",
+            ],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=self._log,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start: {self.log()}")
+            time.sleep(0.1)
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()

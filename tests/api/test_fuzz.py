@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
-from tests.conftest import REPO
+from tests.servers import REPO
 
 SPEC = json.loads((REPO / "openapi" / "openapi.json").read_text("utf-8"))
 OPERATIONS = [

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.servers import REPO
 
 SCRIPT = """
 import json, resource, sys

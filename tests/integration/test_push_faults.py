@@ -22,66 +22,18 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO
-from tests.servers import PostgresServer, RedisServer, free_port
+from tests.servers import REPO, Gunicorn, PostgresServer, RedisServer
 from tests.sync_items import batch, presence, report
 from tests.tasks import bin_number
 
 BATCH_ITEMS = 40
 ACKNOWLEDGED = {"created", "duplicate"}
-
-
-class Gunicorn:
-    """gunicorn with 2 workers on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-w",
-                "2",
-                "--timeout",
-                "60",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "wsgi:app",
-            ],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=self._log,
-            stderr=self._log,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert self.process.poll() is None, "gunicorn exited"
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
-
-    def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(15)
-        self._log.close()
 
 
 @dataclass
