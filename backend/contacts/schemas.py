@@ -12,7 +12,8 @@ class ContactQuerySchema(ma.Schema):
         validate=validate.OneOf(READ_REASONS),
         metadata={
             "description": "Why you read it (written to the audit log); required unless you "
-            "are its author"
+            "are its author. The author may give own_record, follow_up, correction; the "
+            "referred organisation referral_intake, follow_up, correction"
         },
     )
 

@@ -29,17 +29,26 @@ READ_REASONS = ("referral_intake", "follow_up", "correction", "own_record")
 """Why an individual contact is read: taking on a referral, following it up, correcting it,
 or the author looking at their own record (the default for the author)."""
 
+AUTHOR_REASONS = ("own_record", "follow_up", "correction")
+REFERRAL_REASONS = ("referral_intake", "follow_up", "correction")
+"""The reasons each reader may give: ``own_record`` is the author's alone and
+``referral_intake`` the referred organisation's alone, so the audit log never records a
+department reading "its own record" or a colleague "taking on a referral"."""
+
 AGGREGATE_ROLES = ("supervisor", "admin")
 
 
-def may_read(user: User, contact: Contact) -> bool:
+def allowed_reasons(user: User, contact: Contact) -> tuple[str, ...]:
+    """The reasons ``user`` may read ``contact`` for; empty when they may not read it."""
     if contact.user_id == user.id:
-        return True
-    return (
+        return AUTHOR_REASONS
+    if (
         user.role == "department"
         and contact.referral is not None
         and contact.referral == user.organisation.slug
-    )
+    ):
+        return REFERRAL_REASONS
+    return ()
 
 
 def _not_found() -> NotFound:
@@ -69,16 +78,22 @@ def read_contact(
     contact exists.
     """
     contact = session.get(Contact, contact_id)
-    if contact is None or not may_read(user, contact):
+    if contact is None or not (allowed := allowed_reasons(user, contact)):
         raise _not_found()
     if reason is None:
         if contact.user_id != user.id:
             raise Unprocessable(
                 "Say why you read this contact: it is written to the audit log.",
                 code="reason_required",
-                errors={"reason": [f"required, one of {', '.join(READ_REASONS)}"]},
+                errors={"reason": [f"required, one of {', '.join(allowed)}"]},
             )
         reason = "own_record"
+    if reason not in allowed:
+        raise Unprocessable(
+            f"You may not read this contact for {reason!r}; give one of {', '.join(allowed)}.",
+            code="reason_not_allowed",
+            errors={"reason": [f"not a reason you may give; one of {', '.join(allowed)}"]},
+        )
     # A GET's transaction began read-only (SQLite: DEFERRED); the audited read happens in a
     # writing transaction of its own (IMMEDIATE), so the row returned is the row whose read is
     # logged and the audit insert never fails to upgrade a read lock.

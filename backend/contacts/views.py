@@ -74,7 +74,13 @@ class ContactItem(MethodView):
     @blp.arguments(ContactQuerySchema, location="query")
     @blp.response(200, ContactSchema)
     @blp.alt_response(404, **_error("contact_not_found (also when not yours to read)"))
-    @blp.alt_response(422, **_error("reason_required, validation_error"))
+    @blp.alt_response(
+        422,
+        **_error(
+            "reason_required, reason_not_allowed (own_record is the author's, referral_intake "
+            "the referred organisation's; errors.reason lists yours), validation_error"
+        ),
+    )
     def get(self, args: dict[str, Any], contact_id: uuid.UUID) -> dict[str, Any]:
         """One contact, for its author or the organisation it was referred to; audited"""
         return services.read_contact(

@@ -94,6 +94,50 @@ def test_others_get_the_same_404_as_for_no_contact_and_nothing_is_audited(
     assert audit_rows() == []
 
 
+READS = {
+    # Each reader's reasons: own_record is the author's, referral_intake the referred unit's.
+    ("author", "own_record"): 200,
+    ("author", "follow_up"): 200,
+    ("author", "correction"): 200,
+    ("author", "referral_intake"): 422,
+    ("referred", "referral_intake"): 200,
+    ("referred", "follow_up"): 200,
+    ("referred", "correction"): 200,
+    ("referred", "own_record"): 422,
+}
+
+
+@pytest.mark.parametrize("reader,reason", list(READS), ids=[f"{r} gives {why}" for r, why in READS])
+def test_a_reason_is_checked_against_the_reader(client, create_user, stored, reader, reason):
+    author, contact_id = stored
+    account = (
+        author if reader == "author" else create_user(role="department", org="socialtjanst-uppsok")
+    )
+    response = client.get(
+        f"/api/v1/contacts/{contact_id}", query_string={"reason": reason}, headers=account.headers
+    )
+    assert response.status_code == READS[(reader, reason)], response.get_json()
+    if response.status_code == 200:
+        (row,) = audit_rows()
+        assert (row.reader_id, row.reason) == (account.id, reason)
+        return
+    body = response.get_json()
+    assert body["code"] == "reason_not_allowed"
+    allowed = {"author": "own_record", "referred": "referral_intake"}[reader]
+    (message,) = body["errors"]["reason"]
+    assert allowed in message and "follow_up" in message and reason not in message.split("; ")[1]
+    assert audit_rows() == []
+
+
+def test_a_reason_required_lists_the_readers_own_reasons(client, create_user, stored):
+    _, contact_id = stored
+    social = create_user(role="department", org="socialtjanst-uppsok")
+    body = client.get(f"/api/v1/contacts/{contact_id}", headers=social.headers).get_json()
+    assert body["code"] == "reason_required"
+    assert "referral_intake" in body["errors"]["reason"][0]
+    assert "own_record" not in body["errors"]["reason"][0]
+
+
 def test_admin_lists_the_audit_log_by_cursor_and_filter(client, create_user, stored, admin):
     author, contact_id = stored
     for _ in range(3):
