@@ -7,7 +7,7 @@ from backend.contacts.models import ContactRead
 from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo, Upload
+from backend.photos.models import Photo, PhotoUploader, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.retention.models import RetentionRun
@@ -27,6 +27,7 @@ __all__ = [
     "FeedStream",
     "Organisation",
     "Photo",
+    "PhotoUploader",
     "PresenceEvent",
     "Report",
     "ReportPhoto",

@@ -16,7 +16,7 @@ from backend.database import utcnow
 from backend.errors import BadRequest, ErrorSchema, PayloadTooLarge, UnsupportedMediaType
 from backend.extensions import db
 from backend.photos import jobs, services, uploads
-from backend.photos.models import Photo, Upload
+from backend.photos.models import Upload
 from backend.photos.schemas import ImageQuerySchema, PhotoSchema
 from backend.ratelimit import UPLOAD, rate_limited
 
@@ -81,8 +81,15 @@ class PhotoItem(MethodView):
             },
         }
     )
-    @blp.response(200, PhotoSchema, description="Already stored: nothing was rewritten")
-    @blp.alt_response(201, schema=PhotoSchema, description="Stored; sanitising is queued")
+    @blp.response(
+        200, PhotoSchema, description="You sent these bytes before: nothing was rewritten"
+    )
+    @blp.alt_response(
+        201,
+        schema=PhotoSchema,
+        description="Stored for you, sanitising queued; your reports may attach it now. Also "
+        "when someone else sent the same bytes before: nothing of their upload is shown",
+    )
     @blp.alt_response(400, **_error(400, "sha256_mismatch: the bytes hash to another SHA-256"))
     @blp.alt_response(413, **_error(413, "photo_too_large: larger than MAX_PHOTO_BYTES"))
     @blp.alt_response(415, **_error(415, "unsupported_format: not JPEG, PNG, WebP or HEIC"))
@@ -90,7 +97,7 @@ class PhotoItem(MethodView):
         422,
         **_error(422, "invalid_sha256, corrupt_image (broken or truncated), too_many_pixels"),
     )
-    def put(self, sha256: str) -> tuple[Photo, int]:
+    def put(self, sha256: str) -> tuple[services.PhotoView, int]:
         """Upload a whole photo, named by the SHA-256 of its bytes"""
         digest = services.check_sha256(sha256)
         user_id = current_user().id
@@ -136,7 +143,7 @@ class PhotoInfo(MethodView):
     @auth(blp)
     @blp.response(200, PhotoSchema)
     @blp.alt_response(404, **_error(404, "photo_not_found (also when not yours to see)"))
-    def get(self, sha256: str) -> Photo:
+    def get(self, sha256: str) -> services.PhotoView:
         """Get a photo's status, dimensions and perceptual hash"""
         return services.visible_photo(db.session(), current_user(), sha256)
 
