@@ -53,10 +53,14 @@ class Aggregates(MethodView):
     @blp.arguments(AggregateArgsSchema, location="query")
     @blp.response(200, AggregatesSchema)
     @blp.alt_response(
-        422, **_error("validation_error, unknown_zone, range_reversed, range_too_long")
+        422,
+        **_error(
+            "validation_error, unknown_zone, range_reversed, range_too_long, "
+            "range_spans_years (the range's weeks lie in two ISO years)"
+        ),
     )
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Contact counts by type, need, age group, zone, hour and week; small counts hidden"""
+        """Contact counts of a week, month, quarter or year, rounded down to base 5"""
         config = current_app.config
         return services.aggregates(
             db.session(),
@@ -64,7 +68,7 @@ class Aggregates(MethodView):
             args["to"],
             zone=args.get("zone"),
             max_days=config["CONTACT_AGGREGATE_MAX_DAYS"],
-            min_count=config["CONTACT_AGGREGATE_MIN_COUNT"],
+            base=config["CONTACT_AGGREGATE_ROUNDING_BASE"],
         )
 
 

@@ -1,5 +1,5 @@
-"""Contacts: who may read one, the audit row every read writes, aggregates with small counts
-suppressed, and the append-only audit log."""
+"""Contacts: who may read one and for which reason, the audit row every read writes, and the
+append-only audit log (aggregates: tests/api/test_contact_aggregates.py)."""
 
 from __future__ import annotations
 
@@ -174,38 +174,3 @@ def test_the_database_refuses_to_change_the_audit_log(client, stored, statement)
     db.session.rollback()
     (row,) = audit_rows()
     assert row.reason == "own_record"
-
-
-def test_aggregates_count_and_hide_small_cells(client, create_user):
-    worker = create_user(role="field")
-    items = [contact(contact_type="conversation", needs=["housing"]) for _ in range(3)]
-    items.append(contact(contact_type="first_aid", needs=[]))
-    assert client.post(PUSH, json=batch(items), headers=worker.headers).status_code == 200
-    supervisor = create_user(role="supervisor")
-    year = items[0]["captured_at"][:4]
-    body = client.get(
-        "/api/v1/contacts/aggregates",
-        query_string={"from": f"{year}-01-01", "to": f"{year}-12-31"},
-        headers=supervisor.headers,
-    ).get_json()
-    assert body["total"] == 4 and body["min_count"] == 3
-    assert body["by_type"] == [
-        {"key": "conversation", "count": 3, "suppressed": False},
-        {"key": "first_aid", "count": None, "suppressed": True},
-    ]
-    assert {c["key"]: c["count"] for c in body["by_need"]} == {"housing": 3, "none": None}
-    assert body["by_zone"] == [{"key": "sergels-torg", "count": 4, "suppressed": False}]
-    too_long = client.get(
-        "/api/v1/contacts/aggregates",
-        query_string={"from": "2025-01-01", "to": "2026-01-02"},  # 367 days; 366 allowed
-        headers=supervisor.headers,
-    )
-    assert (too_long.status_code, too_long.get_json()["code"]) == (422, "range_too_long")
-    for role, org in (("department", "socialtjanst-uppsok"), ("field", "city-i-samverkan")):
-        reader = create_user(role=role, org=org)
-        refused = client.get(
-            "/api/v1/contacts/aggregates",
-            query_string={"from": "2026-01-01", "to": "2026-12-31"},
-            headers=reader.headers,
-        )
-        assert refused.status_code == 403
