@@ -563,8 +563,10 @@ def record_event(
     routes the case on to ``reroute_to`` (422 ``unknown_organisation``) or the fallback.
     """
     task = apply_event(session, user, task_id, action, note, reroute_to)
-    session.commit()
+    # The view is read before the commit: a read after it would begin a new transaction that
+    # holds SQLite's write lock (a POST begins IMMEDIATE) until the request ends.
     (view,) = task_views(session, user, [task])
+    session.commit()
     return view
 
 
