@@ -116,14 +116,14 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
 class OpenCaps:
     """What one user may hold in unfinished uploads (UPLOAD_MAX_OPEN_* in the config)."""
 
-    uploads: int
-    bytes: int
+    max_uploads: int
+    max_bytes: int
 
 
 def open_caps_from(config: Mapping[str, Any]) -> OpenCaps:
     return OpenCaps(
-        uploads=config["UPLOAD_MAX_OPEN_PER_USER"],
-        bytes=config["UPLOAD_MAX_OPEN_BYTES_PER_USER"],
+        max_uploads=config["UPLOAD_MAX_OPEN_PER_USER"],
+        max_bytes=config["UPLOAD_MAX_OPEN_BYTES_PER_USER"],
     )
 
 
@@ -147,7 +147,7 @@ def _check_open_caps(
         "finish them (HEAD /api/v1/uploads/{id}, then PATCH from its Upload-Offset) or discard "
         "them (DELETE) first; they are listed in errors.open_uploads."
     )
-    if len(open_uploads) >= caps.uploads:
+    if len(open_uploads) >= caps.max_uploads:
         session.commit()
         raise Conflict(
             f"You have {len(open_uploads)} unfinished uploads, the most one user may have; "
@@ -155,11 +155,11 @@ def _check_open_caps(
             code="too_many_open_uploads",
             errors=listed,
         )
-    if held + length > caps.bytes:
+    if held + length > caps.max_bytes:
         session.commit()
         raise Conflict(
             f"Your unfinished uploads hold {held} bytes; with {length} more they would pass "
-            f"the {caps.bytes} one user may hold: " + advice,
+            f"the {caps.max_bytes} one user may hold: " + advice,
             code="open_uploads_too_large",
             errors=listed,
         )
