@@ -89,11 +89,9 @@ def with_args(**changes: Any) -> str:
     return url_for(request.endpoint, **{**(request.view_args or {}), **args})
 
 
-def map_config() -> str:
+def map_config() -> dict[str, str]:
     config = current_app.config
-    return json.dumps(
-        {"tiles": config["MAP_TILE_URL"], "attribution": config["MAP_TILE_ATTRIBUTION"]}
-    )
+    return {"tiles": config["MAP_TILE_URL"], "attribution": config["MAP_TILE_ATTRIBUTION"]}
 
 
 @bp.app_template_filter("json_script")
