@@ -63,19 +63,16 @@ def users_create(
         )
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
-    click.echo(
-        json.dumps(
-            {
-                "id": str(user.id),
-                "name": user.name,
-                "role": user.role,
-                "organisation": user.organisation.slug,
-                "email": user.email,
-                "token": token,
-            },
-            ensure_ascii=False,
-        )
-    )
+    created = {
+        "id": str(user.id),
+        "name": user.name,
+        "role": user.role,
+        "organisation": user.organisation.slug,
+        "token": token,
+    }
+    if user.email:
+        created["email"] = user.email
+    click.echo(json.dumps(created))
 
 
 @users_cli.command("set-password")

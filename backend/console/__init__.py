@@ -13,8 +13,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend.console import access, errors, i18n, security
+from backend.console import access, errors, i18n, security, views  # noqa: F401 (views: pages)
 from backend.console.blueprint import bp, csrf
+
+# The blueprint is one per process (its pages are decorated at import), so its hooks are
+# attached here, once, and every app made by create_app registers the same blueprint.
+access.register(bp)
+security.register(bp)
+errors.register(bp)
 
 
 def init_app(app: Flask) -> None:
@@ -26,9 +32,4 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     i18n.init_app(app)
-    from backend.console import views  # noqa: F401  (registers the pages on bp)
-
-    access.register(bp)
-    security.register(bp)
-    errors.register(bp)
     app.register_blueprint(bp)

@@ -64,6 +64,11 @@ def _load() -> User | None:
 
 
 def _before() -> None:
+    # A request's own: where an app context outlives requests (the test client inside an
+    # app context), g would otherwise carry the last request's user, language (Flask-Babel
+    # caches it in g._flask_babel) and CSRF token.
+    for key in ("staff", "lang_choice", "session_ended", "csrf_token", "_flask_babel"):
+        g.pop(key, None)
     i18n.take_choice()
     if request.endpoint == "console.static":
         return
@@ -94,7 +99,8 @@ def safe_next(target: str | None) -> str | None:
 
 def _to_sign_in() -> Response:
     target = request.full_path if request.method == "GET" else None
-    location = url_for("console.sign_in", next=safe_next(target))
+    ended = 1 if g.get("session_ended") else None
+    location = url_for("console.sign_in", next=safe_next(target), ended=ended)
     if request.headers.get("HX-Request"):
         # htmx would swap the sign-in page into a fragment; make it load the page instead.
         response = Response(status=401)

@@ -17,8 +17,16 @@ from backend.errors import HTTP_CODES, DomainError
 log = logging.getLogger(__name__)
 
 
-def _page(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Any:
-    body = render_template("console/error.html", status=status, code=code, message=message)
+def _page(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Any:
+    body = render_template(
+        "console/error.html", status=status, code=code, message=message, fields=fields or {}
+    )
     return body, status, headers or {}
 
 
@@ -38,7 +46,7 @@ def _titles() -> dict[int, str]:
 
 def domain_error(error: DomainError) -> Any:
     message = _titles().get(error.status, error.message)
-    return _page(error.status, error.code, message, error.headers)
+    return _page(error.status, error.code, message, error.headers, error.errors)
 
 
 def csrf_error(error: CSRFError) -> Any:

@@ -3,6 +3,7 @@ form submitted with nothing chosen gives the same URL meaning as no query at all
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -12,6 +13,9 @@ from backend.cases.schemas import MAX_SPLIT_REPORTS
 from backend.organisations.schemas import SLUG
 
 CASE_STATUSES = ("open", "resolved", "merged")
+DAYS = validate.Range(date(2000, 1, 1), date(2999, 12, 31))
+"""Days a page may ask for: no record of this service can lie outside (and year 1 or 9999
+would overflow the local day's bounds in UTC)."""
 
 
 class _Form(ma.Schema):
@@ -29,19 +33,19 @@ class CaseFilterSchema(_Form):
     status = ma.fields.String(validate=validate.OneOf(CASE_STATUSES))
     category = ma.fields.String(validate=validate.Length(1, 64))
     zone = ma.fields.String(validate=SLUG)
-    date = ma.fields.Date()
+    date = ma.fields.Date(validate=DAYS)
     overdue = ma.fields.Boolean()
     cursor = ma.fields.String(validate=validate.Length(max=200))
 
 
 class DayQuerySchema(_Form):
-    date = ma.fields.Date()
+    date = ma.fields.Date(validate=DAYS)
     zone = ma.fields.String(validate=SLUG)
 
 
 class RangeQuerySchema(_Form):
-    from_ = ma.fields.Date(data_key="from")
-    to = ma.fields.Date()
+    from_ = ma.fields.Date(data_key="from", validate=DAYS)
+    to = ma.fields.Date(validate=DAYS)
     zone = ma.fields.String(validate=SLUG)
 
 

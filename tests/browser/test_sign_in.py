@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import requests
+import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import PASSWORD, sign_in, wait_for
-
-import pytest
 
 pytestmark = pytest.mark.browser
 

@@ -35,7 +35,7 @@ def sign_in() -> Any:
     if g.get("staff") is not None:
         return redirect(url_for(nav.home_for(g.staff)))
     notice = None
-    if g.get("session_ended"):
+    if g.get("session_ended") or request.args.get("ended"):
         notice = _("Your session has ended; sign in again.")
     elif request.args.get("signed_out"):
         notice = _("You have signed out.")

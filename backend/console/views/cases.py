@@ -103,7 +103,7 @@ def _refused(case_id: uuid.UUID, error: DomainError) -> Any:
     """Re-show the case with what was wrong, answering the status the API would."""
     db.session.rollback()
     current = cases.get_case(db.session(), access.current_staff(), case_id)
-    return _detail(current, error.status, labels.name(labels.ERROR, error.code) or error.message)
+    return _detail(current, error.status, str(labels.ERROR.get(error.code, error.message)))
 
 
 @bp.post("/cases/<uuid:case_id>/split")

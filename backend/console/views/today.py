@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import render_template, url_for
+from flask import redirect, render_template, url_for
 
 from backend.cases import services as cases
-from backend.console import access, present
+from backend.console import access, nav, present
 from backend.console.blueprint import bp
 from backend.console.nav import TODAY_ROLES
 from backend.console.views.common import category_names, zone_names, zones_geojson
@@ -74,10 +74,13 @@ def _live(user: User, now: datetime) -> dict[str, Any]:
 
 
 @bp.get("/")
-@access.page(*TODAY_ROLES)
-def today() -> str:
-    """Idag: the map of open cases, who is on shift, today's coverage and overdue tasks."""
+@access.page()
+def today() -> Any:
+    """Idag: the map of open cases, who is on shift, today's coverage and overdue tasks.
+    The console's root: staff without this page (departments) go to their own first page."""
     user = access.current_staff()
+    if user.role not in TODAY_ROLES:
+        return redirect(url_for(nav.home_for(user)))
     session = db.session()
     now = utcnow()
     page = cases.list_cases(session, user, limit=MAP_CASES, status="open")
