@@ -35,7 +35,7 @@ translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F backend/console/babel.cfg -k _l -k lazy_gettext \
 	  --no-location --omit-header --sort-output -o $(CATALOGUE)/messages.pot .
 	$(VENV)/bin/pybabel update -i $(CATALOGUE)/messages.pot -d $(CATALOGUE) \
-	  --no-fuzzy-matching --ignore-obsolete
+	  --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	$(VENV)/bin/pybabel compile -d $(CATALOGUE)
 
 ## Screenshots of the console with demo data, in docs/screenshots/ (the same Chromium as the tests).
