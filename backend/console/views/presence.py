@@ -48,6 +48,8 @@ def presence_page() -> str:
     return render_template(
         "console/presence.html",
         log=log,
+        # By name, as a supervisor looks for a person (the log itself is ordered by id).
+        rows=sorted(log.workers, key=lambda w: workers.get(w.worker_id, w.worker_id).lower()),
         query=query,
         workers=workers,
         zones=zones,
