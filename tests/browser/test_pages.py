@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from backend.presence.log import day_bounds
 from backend.presence.values import LOCAL_TZ
-from tests.browser.conftest import push, sign_in, wait_for
+from tests.browser.conftest import push, sign_in, submit, wait_for
 from tests.photos import phone_jpeg, sha256
 from tests.sync_items import contact, presence, report
 from tests.tasks import bin_number
@@ -159,8 +159,7 @@ def test_case_detail_shows_the_photo_and_splits(browser, live_server, staff, day
     assert full.endswith(f"/console/photos/{day['photo']}?size=full")
     moved = day["bin_reports"][1]["id"]
     browser.find_element(By.ID, f"pick-{moved}").click()
-    browser.find_element(By.CSS_SELECTOR, "#split-form button[type=submit]").click()
-    wait_for(browser, ".flash")
+    submit(browser, "#split-form button[type=submit]")
     assert (
         "1 rapporter flyttades till ett nytt ärende."
         in browser.find_element(By.CSS_SELECTOR, ".flash").text
@@ -201,15 +200,11 @@ def test_presence_day_navigation_and_csv(browser, live_server, staff, day):
     assert "Ingen var på plats denna dag." in browser.page_source
 
 
-def test_contacts_shows_counts_with_small_ones_hidden(browser, live_server, staff, day):
-    sign_in(browser, live_server, staff("supervisor").email)
+def test_contacts_hide_small_counts_and_english_is_remembered(browser, live_server, staff, day):
+    sign_in(browser, live_server, staff("admin").email)
     browser.get(f"{live_server.url}/console/contacts")
     assert browser.find_element(By.ID, "contacts-total").text == "dolt"  # 2 < 3
     assert browser.find_elements(By.CSS_SELECTOR, "#by-type tr.is-suppressed")
-
-
-def test_english_is_remembered(browser, live_server, staff, day):
-    sign_in(browser, live_server, staff("admin").email)
     browser.find_element(By.LINK_TEXT, "English").click()
     wait_for(browser, "html[lang=en]")
     browser.find_element(By.LINK_TEXT, "Presence").click()
@@ -227,8 +222,7 @@ def test_a_sign_in_form_without_its_csrf_token_is_refused(
     browser.execute_script("document.querySelector('input[name=csrf_token]').remove()")
     browser.find_element(By.ID, "email").send_keys(supervisor.email)
     browser.find_element(By.ID, "password").send_keys("correct horse battery staple")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    heading = wait_for(browser, "main h1")
-    assert "Formuläret hade gått ut" in heading.text
+    submit(browser)
+    assert "Formuläret hade gått ut" in browser.find_element(By.CSS_SELECTOR, "main h1").text
     browser.get(f"{live_server.url}/console/")
     assert "/console/sign-in" in browser.current_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import PASSWORD, sign_in, wait_for
+from tests.browser.conftest import PASSWORD, sign_in, submit
 
 pytestmark = pytest.mark.browser
 
@@ -17,8 +17,7 @@ def test_supervisor_signs_in_lands_on_idag_and_signs_out(browser, live_server, s
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv"
     browser.find_element(By.ID, "email").send_keys(supervisor.email)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait_for(browser, "main h1")
+    submit(browser)
     assert browser.current_url.endswith("/console/cases")  # ... and back where they were going
     assert browser.find_element(By.CSS_SELECTOR, "main h1").text == "Ärenden"
     nav = [a.text for a in browser.find_elements(By.CSS_SELECTOR, ".main-nav a")]
@@ -27,8 +26,7 @@ def test_supervisor_signs_in_lands_on_idag_and_signs_out(browser, live_server, s
     assert (
         cookie["httpOnly"] is True and cookie["sameSite"] == "Lax" and cookie["path"] == "/console"
     )
-    browser.find_element(By.CSS_SELECTOR, ".sign-out button").click()
-    wait_for(browser, "#email")
+    submit(browser, ".sign-out button")
     assert "Du är utloggad." in browser.page_source
     browser.get(f"{live_server.url}/console/")
     assert "/console/sign-in" in browser.current_url
