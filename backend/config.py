@@ -206,11 +206,13 @@ def from_env() -> dict[str, Any]:
         "CONTACT_AGGREGATE_MAX_DAYS": _at_least(
             "CONTACT_AGGREGATE_MAX_DAYS", _int("CONTACT_AGGREGATE_MAX_DAYS", 366), 1
         ),
-        # A count of 1 or 2 in a cell (zone x hour, a rare need) can point at a person a reader
-        # knows was there. Official statistics suppress cells below 3 to 5; 3 is the least of
-        # those, an operator can raise it. 1 turns suppression off.
-        "CONTACT_AGGREGATE_MIN_COUNT": _at_least(
-            "CONTACT_AGGREGATE_MIN_COUNT", _int("CONTACT_AGGREGATE_MIN_COUNT", 3), 1
+        # Every contact count in an aggregate (each cell and the total) is rounded down to a
+        # multiple of this base, and counts below it (zero included) are shown suppressed.
+        # 5 is the base official statistics round social counts to (ONS, ABS); with it no
+        # exact count from 1 to 3 can be derived from an answer by any subtraction (README,
+        # "Contact aggregates"). Below 3 that guarantee is empty, so 3 is the least allowed.
+        "CONTACT_AGGREGATE_ROUNDING_BASE": _at_least(
+            "CONTACT_AGGREGATE_ROUNDING_BASE", _int("CONTACT_AGGREGATE_ROUNDING_BASE", 5), 3
         ),
         # Retention periods in days (the retention job deletes older records). Policy choices
         # of this service, made as defaults an operator changes to the data controller's

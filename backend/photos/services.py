@@ -11,13 +11,16 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
+from backend.cases.visibility import attached_visible
+from backend.database import utcnow
 from backend.errors import (
     BadRequest,
     Conflict,
@@ -27,8 +30,8 @@ from backend.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from backend.photos.models import Photo
-from backend.reports.models import ReportPhoto
+from backend.photos.models import Photo, PhotoUploader
+from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from media.errors import MediaError
 from media.storage import FileStorage, Storage, key
@@ -87,9 +90,78 @@ def check_whole_file(sha256: str, data: bytes) -> None:
 
 
 @dataclass(frozen=True)
+class PhotoView:
+    """A photo as one reader sees it (the attributes of ``PhotoSchema``).
+
+    An uploader sees their own upload: ``created_at`` is when they sent the bytes, and the
+    answer to the upload that made them a possessor reads as a first upload would, whoever
+    sent the same bytes before, so nothing of another uploader's record shows."""
+
+    sha256: str
+    size: int
+    content_type: str
+    status: str
+    failure_reason: str | None
+    width: int | None
+    height: int | None
+    phash: str | None
+    created_at: datetime
+    processed_at: datetime | None
+
+
+def photo_view(photo: Photo, possession: PhotoUploader | None = None) -> PhotoView:
+    return PhotoView(
+        sha256=photo.sha256,
+        size=photo.size,
+        content_type=photo.content_type,
+        status=photo.status,
+        failure_reason=photo.failure_reason,
+        width=photo.width,
+        height=photo.height,
+        phash=photo.phash,
+        created_at=possession.created_at if possession is not None else photo.created_at,
+        processed_at=photo.processed_at,
+    )
+
+
+def _as_first_upload(photo: Photo, possession: PhotoUploader) -> PhotoView:
+    """What the upload that stored ``photo`` answered: received, sanitising queued."""
+    return replace(
+        photo_view(photo, possession),
+        status="processing",
+        failure_reason=None,
+        width=None,
+        height=None,
+        phash=None,
+        processed_at=None,
+    )
+
+
+@dataclass(frozen=True)
 class Stored:
-    photo: Photo
+    photo: PhotoView
     created: bool
+    """True when this upload made its sender a possessor of the photo (201): also when the
+    same bytes were stored before for someone else."""
+
+
+def possession(session: Session, sha256: str, user_id: Any) -> PhotoUploader | None:
+    return session.get(PhotoUploader, (sha256, user_id))
+
+
+def _possess(session: Session, sha256: str, user_id: Any) -> tuple[PhotoUploader, bool]:
+    """Record that ``user_id`` has sent the bytes of ``sha256``; whether that is new."""
+    row = PhotoUploader(sha256=sha256, user_id=user_id, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # The same user's concurrent upload of the same bytes recorded it first.
+        existing = possession(session, sha256, user_id)
+        if existing is None:  # pragma: no cover - the constraint that failed is the PK
+            raise
+        return existing, False
+    return row, True
 
 
 def store_photo(
@@ -101,47 +173,57 @@ def store_photo(
     limits: Limits,
     enqueue: Callable[[str], bool],
 ) -> Stored:
-    """Store a whole uploaded photo once; the same bytes again change nothing.
+    """Store a whole uploaded photo once and record its sender as a possessor.
 
     The hash is checked first, then the bytes are checked without decoding them (format from
     the bytes, size and pixel caps, structure: media.validate), so a refused file is never
     stored. The one decode is the media job's, which fails the photo (``failed`` with the
     reason) if the image data turns out broken. The photo is queued for sanitising; if Redis
-    is down it stays ``processing`` and the sweep queues it.
+    is down it stays ``processing`` and the sweep queues it. Bytes someone else stored before
+    are checked and answered as a first upload (201), so an upload never tells that another
+    user sent the same photo; only the sender's own repeat is 200.
     """
     check_whole_file(sha256, data)
     existing = session.get(Photo, sha256)
     if existing is not None:
-        return Stored(existing, created=False)
+        mine = possession(session, sha256, uploader_id)
+        if mine is not None:
+            return Stored(photo_view(existing, mine), created=False)
     # End the read before decoding: on SQLite every transaction here holds the write lock.
     session.commit()
     try:
         info = validate(data, limits)
     except MediaError as exc:
         raise media_error(exc) from exc
-    # The raw file goes first: a row always has its bytes, and identical bytes written twice
-    # by two concurrent uploads of the same photo leave the same file.
-    storage.put(key("raw", sha256), data)
-    photo = Photo(
-        sha256=sha256,
-        size=len(data),
-        content_type=info.content_type,
-        status="processing",
-        uploaded_by=uploader_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(photo)
-    except IntegrityError:
-        # Someone else stored the same photo between our read and our insert.
-        session.rollback()
-        existing = session.get(Photo, sha256)
-        if existing is None:  # pragma: no cover - the constraint that failed is the PK
-            raise
-        return Stored(existing, created=False)
+    created = False
+    photo = session.get(Photo, sha256)
+    if photo is None:
+        # The raw file goes first: a row always has its bytes, and identical bytes written
+        # twice by two concurrent uploads of the same photo leave the same file.
+        storage.put(key("raw", sha256), data)
+        photo = Photo(
+            sha256=sha256,
+            size=len(data),
+            content_type=info.content_type,
+            status="processing",
+            uploaded_by=uploader_id,
+        )
+        try:
+            with session.begin_nested():
+                session.add(photo)
+            created = True
+        except IntegrityError:
+            # Someone else stored the same photo between our read and our insert.
+            photo = session.get(Photo, sha256)
+            if photo is None:  # pragma: no cover - the constraint that failed is the PK
+                raise
+    mine, new = _possess(session, sha256, uploader_id)
     session.commit()
-    enqueue(sha256)
-    return Stored(photo, created=True)
+    if created:
+        enqueue(sha256)
+    if not new:
+        return Stored(photo_view(photo, mine), created=False)
+    return Stored(_as_first_upload(photo, mine), created=True)
 
 
 def get_photo(session: Session, sha256: str) -> Photo:
@@ -151,48 +233,36 @@ def get_photo(session: Session, sha256: str) -> Photo:
     return photo
 
 
-def can_view(user: User, photo: Photo) -> bool:
-    """Who may see a photo: its uploader, supervisors/admins, and the department users of an
-    organisation holding a task (not one it rejected) for a case a report of which lists it.
-    """
-    if user.role in VIEWER_ROLES or photo.uploaded_by == user.id:
+def can_view(session: Session, user: User, photo: Photo) -> bool:
+    """Who may see a photo: supervisors and admins, whoever possesses it (has sent its bytes),
+    and the department users of an organisation working a case (an open task) a report of
+    which attaches it (``backend.cases.visibility.attached_visible``)."""
+    if user.role in VIEWER_ROLES or possession(session, photo.sha256, user.id) is not None:
         return True
     if user.role != "department":
         return False
-    from backend.reports.models import Report, ReportPhoto
-    from backend.tasks.models import REJECTED, Task
-
-    session = object_session(photo)
-    if session is None:  # pragma: no cover - photos come from get_photo's session
-        return False
-    return bool(
-        session.execute(
-            select(
-                exists().where(
-                    ReportPhoto.sha256 == photo.sha256,
-                    Report.id == ReportPhoto.report_id,
-                    Task.case_id == Report.case_id,
-                    Task.organisation_id == user.organisation_id,
-                    Task.status != REJECTED,
-                )
-            )
-        ).scalar()
-    )
+    return bool(session.execute(select(attached_visible(user, photo.sha256))).scalar())
 
 
-def visible_photo(session: Session, user: User, sha256: str) -> Photo:
+def _visible(session: Session, user: User, sha256: str) -> Photo:
     photo = get_photo(session, sha256)
-    if not can_view(user, photo):
+    if not can_view(session, user, photo):
         # 404 rather than 403: whether a photo exists is not for everyone to learn.
         raise NotFound("No photo with this SHA-256.", code="photo_not_found")
     return photo
+
+
+def visible_photo(session: Session, user: User, sha256: str) -> PhotoView:
+    """The photo's record as ``user`` sees it; 404 when they may not see it."""
+    photo = _visible(session, user, sha256)
+    return photo_view(photo, possession(session, photo.sha256, user.id))
 
 
 def served_image(
     session: Session, storage: Storage, user: User, sha256: str, size: str
 ) -> tuple[Photo, bytes]:
     """The sanitised image of ``size`` for ``user``; never the original bytes."""
-    photo = visible_photo(session, user, sha256)
+    photo = _visible(session, user, sha256)
     if photo.status == "processing":
         raise Conflict(
             "The photo has arrived and is being sanitised; ask again shortly.",
@@ -222,13 +292,22 @@ def report_photos(
     session: Session, report_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[str, str]]]:
     """The photos each report lists, in order, with their state: ``ready``, ``processing``,
-    ``failed`` or ``missing`` (listed by the report, not uploaded yet)."""
+    ``failed`` or ``missing`` (listed by the report, not uploaded by its reporter yet: the
+    same bytes from someone else attach nothing, as in the push's ``missing_photos``)."""
     found: dict[uuid.UUID, list[tuple[str, str]]] = {r: [] for r in report_ids}
     if not report_ids:
         return found
     rows = session.execute(
         select(ReportPhoto.report_id, ReportPhoto.sha256, Photo.status)
-        .outerjoin(Photo, Photo.sha256 == ReportPhoto.sha256)
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .outerjoin(
+            PhotoUploader,
+            and_(
+                PhotoUploader.sha256 == ReportPhoto.sha256,
+                PhotoUploader.user_id == Report.user_id,
+            ),
+        )
+        .outerjoin(Photo, Photo.sha256 == PhotoUploader.sha256)
         .where(ReportPhoto.report_id.in_(list(report_ids)))
         .order_by(ReportPhoto.report_id, ReportPhoto.position)
     )

@@ -17,7 +17,7 @@ from backend.errors import BadRequest, ErrorSchema, UnsupportedMediaType
 from backend.extensions import db
 from backend.photos import jobs, services, uploads
 from backend.photos.body import read_body
-from backend.photos.models import Photo, Upload
+from backend.photos.models import Upload
 from backend.photos.schemas import ImageQuerySchema, PhotoSchema
 from backend.ratelimit import UPLOAD, rate_limited
 
@@ -61,8 +61,15 @@ class PhotoItem(MethodView):
             },
         }
     )
-    @blp.response(200, PhotoSchema, description="Already stored: nothing was rewritten")
-    @blp.alt_response(201, schema=PhotoSchema, description="Stored; sanitising is queued")
+    @blp.response(
+        200, PhotoSchema, description="You sent these bytes before: nothing was rewritten"
+    )
+    @blp.alt_response(
+        201,
+        schema=PhotoSchema,
+        description="Stored for you, sanitising queued; your reports may attach it now. Also "
+        "when someone else sent the same bytes before: nothing of their upload is shown",
+    )
     @blp.alt_response(
         400,
         **_error(
@@ -89,7 +96,7 @@ class PhotoItem(MethodView):
             "(MAX_JPEG_SCANS), photo_too_complex (its structure took too long to check)",
         ),
     )
-    def put(self, sha256: str) -> tuple[Photo, int]:
+    def put(self, sha256: str) -> tuple[services.PhotoView, int]:
         """Upload a whole photo, named by the SHA-256 of its bytes"""
         digest = services.check_sha256(sha256)
         user_id = current_user().id
@@ -135,7 +142,7 @@ class PhotoInfo(MethodView):
     @auth(blp)
     @blp.response(200, PhotoSchema)
     @blp.alt_response(404, **_error(404, "photo_not_found (also when not yours to see)"))
-    def get(self, sha256: str) -> Photo:
+    def get(self, sha256: str) -> services.PhotoView:
         """Get a photo's status, dimensions and perceptual hash"""
         return services.visible_photo(db.session(), current_user(), sha256)
 

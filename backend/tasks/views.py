@@ -9,7 +9,6 @@ from flask_smorest import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.tasks import services
-from backend.tasks.models import Task
 from backend.tasks.schemas import (
     TaskDetailSchema,
     TaskEventInSchema,
@@ -54,6 +53,6 @@ class TaskEvents(MethodView):
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> Task:
+    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> services.TaskView:
         """Acknowledge, start, resolve or reject a task (a rejection routes the case on)"""
         return services.record_event(db.session(), current_user(), task_id, **body)

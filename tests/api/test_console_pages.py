@@ -273,6 +273,38 @@ def test_contacts_page_shows_counts_never_a_contact(app, create_user, pushed):
         assert item["id"] not in page
 
 
+def test_contacts_page_shows_bands_for_the_period_counted(app, client, create_user):
+    worker = create_user(role="field")
+    now, span = today()
+    items = [contact(captured_at=(now - span * (n + 1) / 20).isoformat()) for n in range(12)]
+    assert client.post("/api/v1/sync/push", json=batch(items), headers=worker.headers).status_code
+    staff, _ = _staff_client(app, create_user, "supervisor")
+    page = staff.get("/console/contacts").get_data(as_text=True)
+    # 12 contacts: shown as the band 10-14, never as 12.
+    assert re.search(r'id="contacts-total">10–14<', page)
+    assert ">12<" not in page
+    assert 'id="contacts-period"' in page and "Räknat för hela veckor" in page
+
+
+def test_a_department_sees_a_case_it_let_go_as_it_was_then(app, client, create_user, pushed):
+    trafik, account = _staff_client(app, create_user, "department", org="trafikkontoret")
+    case_id = pushed["results"][3]["case_id"]
+    working = trafik.get(f"/console/cases/{case_id}").get_data(as_text=True)
+    assert "Papperskorgen vid trappan är full" in working and 'id="history-view"' not in working
+    from backend.extensions import db
+    from backend.tasks.models import Task
+    from backend.tasks.services import record_event
+    from backend.users.services import get_user
+
+    task = db.session.query(Task).filter(Task.case_id == uuid.UUID(case_id)).one()
+    record_event(db.session(), get_user(db.session(), account.id), task.id, "reject")
+    push(client, pushed["worker"], [report(note="En man sover bakom korgen")])
+    page = trafik.get(f"/console/cases/{case_id}").get_data(as_text=True)
+    assert 'id="history-view"' in page
+    assert "Papperskorgen vid trappan är full" not in page and "sover" not in page
+    assert page.count('class="report"') == 2  # the two reports it had, not the third
+
+
 def test_english_by_parameter_is_remembered_and_accept_language_works(app, create_user):
     client, _ = _staff_client(app, create_user, "supervisor")
     english = client.get("/console/cases?lang=en").get_data(as_text=True)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.photos.jobs import process_photo
-from backend.photos.models import Photo
+from backend.photos.models import Photo, PhotoUploader
 from backend.photos.services import storage_from
 from backend.reports.models import Contact, PresenceEvent
 from backend.retention import jobs
@@ -98,6 +98,9 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     young = db.session.get(PresenceEvent, uuid.UUID(new_start["id"]))
     assert young.lat is not None
     assert {p.sha256 for p in db.session.execute(select(Photo)).scalars()} == {new_photo}
+    # Who uploaded it goes with the photo (the foreign key cascades on both databases).
+    uploaders = db.session.execute(select(PhotoUploader.sha256)).scalars()
+    assert set(uploaders) == {new_photo}
     assert not list(media.rglob(f"*{old_photo}*"))
     assert list(media.rglob(f"*{new_photo}*"))
 
