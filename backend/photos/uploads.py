@@ -10,19 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import BadRequest, Conflict, DomainError, NotFound, PayloadTooLarge
 from backend.photos import services
 from backend.photos.models import Upload
+from media.errors import StorageUnavailable
 from media.storage import Storage, key
 from media.validate import Limits
+
+log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = ("creation", "checksum", "termination", "expiration")
@@ -186,16 +190,33 @@ def finish(
     """Turn a complete upload into its photo, exactly as a PUT of the same bytes would.
 
     The upload is removed whether its bytes make a photo or are refused: a refused file will
-    be refused again, and the client must start over after a hash mismatch.
+    be refused again, and the client must start over after a hash mismatch. Only when the
+    store itself fails (StorageUnavailable) is the upload kept, to be finished later.
     """
     upload_key = key("uploads", upload.id.hex)
     sha256, owner_id, upload_id = upload.sha256, upload.owner_id, upload.id
     data = storage.get(upload_key)
     session.commit()
     try:
-        return services.store_photo(session, storage, sha256, data, owner_id, limits, enqueue)
-    finally:
+        stored = services.store_photo(session, storage, sha256, data, owner_id, limits, enqueue)
+    except StorageUnavailable:
+        raise
+    except BaseException:
         remove(session, storage, upload_id)
+        raise
+    remove(session, storage, upload_id)
+    return stored
+
+
+def rewind(session: Session, upload_id: uuid.UUID, length: int, offset: int) -> None:
+    """Put a complete upload back to ``offset``, where its last chunk began: the store failed
+    while the photo was being made, so the phone is told (by HEAD) to send that chunk again
+    rather than believing the upload done."""
+    session.rollback()
+    session.execute(
+        update(Upload).where(Upload.id == upload_id, Upload.offset == length).values(offset=offset)
+    )
+    session.commit()
 
 
 def remove(session: Session, storage: Storage, upload_id: uuid.UUID) -> None:
@@ -204,7 +225,12 @@ def remove(session: Session, storage: Storage, upload_id: uuid.UUID) -> None:
     if upload is not None:
         session.delete(upload)
     session.commit()
-    storage.delete(key("uploads", upload_id.hex))
+    try:
+        storage.delete(key("uploads", upload_id.hex))
+    except StorageUnavailable as exc:
+        # The row is gone, so nothing refers to these bytes any more; what the store kept
+        # is garbage (README: a lifecycle rule on PREFIX/uploads/ removes it).
+        log.warning("upload %s: its chunks were not deleted: %s", upload_id, exc.message)
 
 
 def expire(session: Session, storage: Storage, now: datetime) -> int:

@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.api.test_photos import media_files, run_media_jobs
+from tests.api.test_photos import run_media_jobs
 from tests.photos import phone_jpeg, sha256
 
 TUS = {"Tus-Resumable": "1.0.0"}
+
+# Every rule holds on both stores: chunks in MEDIA_ROOT/uploads or as objects in the bucket.
+pytestmark = pytest.mark.usefixtures("photo_store")
 
 
 def b64(text: str) -> str:
@@ -186,17 +189,17 @@ def test_chunk_past_the_declared_length_is_refused(client, field_user):
     assert head(client, field_user, location).headers["Upload-Offset"] == "0"
 
 
-def test_whole_file_hash_mismatch_discards_the_upload(app, client, field_user):
+def test_whole_file_hash_mismatch_discards_the_upload(app, client, field_user, photo_store):
     data = phone_jpeg()
     location = create(client, field_user, data, digest=sha256(b"other")).headers["Location"]
     response = patch(client, field_user, location, 0, data)
     assert response.status_code == 400
     assert response.get_json()["code"] == "sha256_mismatch"
     assert head(client, field_user, location).status_code == 404
-    assert media_files(app) == set()
+    assert photo_store.keys() == set()
 
 
-def test_hostile_file_over_tus_is_refused_at_the_last_chunk(app, client, field_user):
+def test_hostile_file_over_tus_is_refused_at_the_last_chunk(app, client, field_user, photo_store):
     from tests.photos import hostile_files
 
     data = hostile_files()["tiff_renamed_jpg"]
@@ -204,17 +207,19 @@ def test_hostile_file_over_tus_is_refused_at_the_last_chunk(app, client, field_u
     response = patch(client, field_user, location, 0, data)
     assert response.status_code == 415
     assert response.get_json()["code"] == "unsupported_format"
-    assert media_files(app) == set()
+    assert photo_store.keys() == set()
 
 
-def test_termination_discards_bytes(app, client, field_user):
+def test_termination_discards_bytes(app, client, field_user, photo_store):
     data = phone_jpeg()
     location = create(client, field_user, data).headers["Location"]
     patch(client, field_user, location, 0, data[:1000])
+    upload_id = location.rstrip("/").rsplit("/", 1)[1].replace("-", "")
+    assert photo_store.keys() == {f"uploads/{upload_id}"}
     response = client.delete(location, headers={**field_user.headers, **TUS})
     assert response.status_code == 204
     assert head(client, field_user, location).status_code == 404
-    assert media_files(app) == set()
+    assert photo_store.keys() == set()
 
 
 def test_another_users_upload_is_not_found(client, field_user, create_user):
@@ -225,7 +230,7 @@ def test_another_users_upload_is_not_found(client, field_user, create_user):
     assert patch(client, other, location, 0, data[:10]).status_code == 404
 
 
-def test_expired_upload_is_410_and_swept(app, client, field_user, runner):
+def test_expired_upload_is_410_and_swept(app, client, field_user, runner, photo_store):
     from backend.extensions import db
     from backend.photos.models import Upload
 
@@ -244,6 +249,6 @@ def test_expired_upload_is_410_and_swept(app, client, field_user, runner):
 
     result = runner.invoke(args=["photos", "sweep"])
     assert '"uploads_expired": 1' in result.output
-    assert media_files(app) == set()
+    assert photo_store.keys() == set()
     db.session.remove()
     assert db.session.execute(db.select(Upload)).first() is None
