@@ -254,8 +254,9 @@ def live_server(app: Flask, tmp_path: Path, request: pytest.FixtureRequest) -> I
     """
     from backend.extensions import db
 
-    if "photo_store" in request.fixturenames:
-        request.getfixturevalue("photo_store")  # configured before gunicorn reads the config
+    for store in ("photo_store", "s3_store"):
+        if store in request.fixturenames:
+            request.getfixturevalue(store)  # configured before gunicorn reads the config
     db.session.remove()
     server = Gunicorn(server_env(app), tmp_path / "gunicorn.log")
     yield server
@@ -315,15 +316,9 @@ def photo_store_kind() -> str:
     return "filesystem"  # replaced by the --store parametrisation (pytest_generate_tests)
 
 
-@pytest.fixture
-def photo_store(app: Flask, photo_store_kind: str, request: pytest.FixtureRequest) -> PhotoStore:
-    """The app's photos on the filesystem or in a fresh bucket of the session's S3 server.
-
-    With S3, nothing may ever be written under MEDIA_ROOT: checked after the test too.
-    """
-    if photo_store_kind == "filesystem":
-        return PhotoStore("filesystem", app, None)
-    server: S3Server = request.getfixturevalue("s3_server")
+def use_s3(app: Flask, server: S3Server, request: pytest.FixtureRequest) -> PhotoStore:
+    """Point the app at a fresh bucket of ``server``; with S3, nothing may ever be written
+    under MEDIA_ROOT: checked after the test."""
     store = PhotoStore("s3", app, server, server.create_bucket())
     app.config.update(
         {
@@ -340,6 +335,20 @@ def photo_store(app: Flask, photo_store_kind: str, request: pytest.FixtureReques
 
     request.addfinalizer(nothing_under_media_root)
     return store
+
+
+@pytest.fixture
+def photo_store(app: Flask, photo_store_kind: str, request: pytest.FixtureRequest) -> PhotoStore:
+    """The app's photos on the filesystem or in a fresh bucket of the session's S3 server."""
+    if photo_store_kind == "filesystem":
+        return PhotoStore("filesystem", app, None)
+    return use_s3(app, request.getfixturevalue("s3_server"), request)
+
+
+@pytest.fixture
+def s3_store(app: Flask, s3_server: S3Server, request: pytest.FixtureRequest) -> PhotoStore:
+    """For tests of S3 alone: the app's photos in a fresh bucket."""
+    return use_s3(app, s3_server, request)
 
 
 def pytest_configure(config: Any) -> None:
