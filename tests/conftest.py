@@ -254,7 +254,7 @@ def live_server(app: Flask, tmp_path: Path, request: pytest.FixtureRequest) -> I
     """
     from backend.extensions import db
 
-    for store in ("photo_store", "s3_store"):
+    for store in ("photo_store", "s3_store", "own_s3_store"):
         if store in request.fixturenames:
             request.getfixturevalue(store)  # configured before gunicorn reads the config
     db.session.remove()
@@ -349,6 +349,18 @@ def photo_store(app: Flask, photo_store_kind: str, request: pytest.FixtureReques
 def s3_store(app: Flask, s3_server: S3Server, request: pytest.FixtureRequest) -> PhotoStore:
     """For tests of S3 alone: the app's photos in a fresh bucket."""
     return use_s3(app, s3_server, request)
+
+
+@pytest.fixture
+def own_s3_store(app: Flask, request: pytest.FixtureRequest) -> Iterator[PhotoStore]:
+    """The app's photos on an S3 server of this test alone, which it may stop and start
+    (``own_s3_store.s3``); indirect parametrisation passes extra ``rclone serve s3`` flags."""
+    server = S3Server(extra_args=tuple(getattr(request, "param", ())))
+    server.start()
+    try:
+        yield use_s3(app, server, request)
+    finally:
+        server.cleanup()
 
 
 def pytest_configure(config: Any) -> None:

@@ -216,6 +216,7 @@ class S3Server:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sf-s3-")))
     access_key: str = field(default_factory=lambda: "AK" + secrets.token_hex(8).upper())
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     _client: Any = None
 
@@ -242,6 +243,7 @@ class S3Server:
                 # No rclone.conf: the local directory is the backend.
                 "--config",
                 "/dev/null",
+                *self.extra_args,
                 str(self.data),
             ],
             stdout=self._log,

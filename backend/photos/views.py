@@ -51,13 +51,18 @@ def _read_body(limit: int, allow_partial: bool = False) -> bytes:
     """Read the raw request body, at most ``limit`` bytes, checked before reading when the
     client announced its length. With ``allow_partial``, a client that disconnects midway
     still has what arrived stored (tus: resume from the stored offset)."""
-    request.max_content_length = limit
+    # One byte of slack: under gunicorn (wsgi.input_terminated) Werkzeug's stream raises 413
+    # on the read after exactly max_content_length bytes, so a body of exactly the limit
+    # would be refused; more than the limit is refused below. (Stopgap until issue 12's
+    # rewrite of body reading.)
+    request.max_content_length = limit + 1
+    too_large = PayloadTooLarge(
+        f"The body is over the {limit} bytes accepted here.",
+        code="photo_too_large",
+        errors={"body": [f"at most {limit} bytes"]},
+    )
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(
-            f"The body is {request.content_length} bytes; at most {limit} are accepted here.",
-            code="photo_too_large",
-            errors={"body": [f"at most {limit} bytes"]},
-        )
+        raise too_large
     body = bytearray()
     try:
         while chunk := request.stream.read(1 << 16):
@@ -65,6 +70,8 @@ def _read_body(limit: int, allow_partial: bool = False) -> bytes:
     except ClientDisconnected:
         if not allow_partial:
             raise
+    if len(body) > limit:
+        raise too_large
     return bytes(body)
 
 

@@ -48,7 +48,9 @@ def filesystem_photos(app, client, account):
     return ready, waiting, (partial, location, third)
 
 
-def test_migrate_copies_resumes_and_the_bucket_alone_serves(app, client, runner, field_user, s3_server):
+def test_migrate_copies_resumes_and_the_bucket_alone_serves(
+    app, client, runner, field_user, s3_server
+):
     ready, waiting, (partial, location, third) = filesystem_photos(app, client, field_user)
     served = {
         sha256(d): client.get(f"/api/v1/photos/{sha256(d)}", headers=field_user.headers).data
@@ -61,7 +63,7 @@ def test_migrate_copies_resumes_and_the_bucket_alone_serves(app, client, runner,
     first = runner.invoke(args=["photos", "migrate", "--to", target])
     assert first.exit_code == 0, first.output
     counts = json.loads(first.stdout.strip().splitlines()[-1])
-    assert (counts["listed"], counts["copied"], counts["skipped"], counts["missing"]) == (6, 6, 0, 0)
+    assert [counts[k] for k in ("listed", "copied", "skipped", "missing")] == [6, 6, 0, 0]
     assert "photos migrate: 100%" in first.stderr and "6/6" in first.stderr  # the progress bar
     stored = objects(s3_server, bucket)
     upload_id = location.rsplit("/", 1)[1].replace("-", "")

@@ -22,6 +22,9 @@ from media.sanitise import sanitise
 from tests.api.test_photos import run_media_jobs
 from tests.photos import phone_jpeg, sha256
 
+# The chunks in MEDIA_ROOT/uploads or as objects of the bucket: tuspy cannot tell.
+pytestmark = pytest.mark.usefixtures("photo_store")
+
 
 @pytest.fixture
 def server(app) -> Iterator[str]:
