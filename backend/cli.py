@@ -218,10 +218,8 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
         from backend.photos import jobs, services
         from media.errors import StorageUnavailable
 
-        storage = services.storage_from(current_app.config)
         try:
-            storage.check()
-            swept = jobs.sweep(db.session(), storage)
+            swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
             click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
         except StorageUnavailable as exc:
             # Photo jobs fail and are retried meanwhile (backend.photos.jobs.RETRY); deliveries

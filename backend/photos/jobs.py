@@ -125,10 +125,14 @@ def enqueue_processing(sha256: str) -> bool:
 
 def sweep(session: Session, storage: Storage) -> dict[str, int]:
     """Catch up after a crash or a Redis outage: discard expired uploads, turn uploads whose
-    bytes all arrived into photos, and queue every photo still ``processing``."""
+    bytes all arrived into photos, and queue every photo still ``processing``.
+
+    StorageUnavailable before anything is changed when the store is down: expiring uploads
+    then would delete their rows and leave their bytes behind."""
     from backend.errors import DomainError
     from backend.photos import uploads
 
+    storage.check()
     limits = services.limits_from(current_app.config)
     expired = uploads.expire(session, storage, utcnow())
     finished = 0

@@ -3,15 +3,21 @@ the credentials or cannot be reached (a clear 503 and readyz, never a 500, nothi
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
+from backend.extensions import db
 from tests.api.test_photos import put, run_media_jobs
 from tests.api.test_uploads import create, head, patch
+from tests.conftest import server_env
 from tests.photos import phone_jpeg, sha256
-from tests.servers import free_port
+from tests.servers import REPO, free_port
 
 
 def ready_photo(app, client, account) -> str:
@@ -104,3 +110,26 @@ def test_broken_store_is_a_clear_503_and_not_ready_and_stores_nothing(
     assert chunk.status_code == 503 and chunk.get_json()["code"] == "storage_unavailable"
     assert head(client, field_user, location).headers["Upload-Offset"] == "0"
     assert s3_store.objects() == before
+
+
+def test_worker_starts_and_works_while_the_bucket_is_missing(app, runner, s3_store):
+    """The worker's start-up photo sweep says why it was skipped; the rest of the worker
+    (deliveries, routing) runs on."""
+    app.config["PHOTO_STORAGE_URL"] = "s3://no-such-bucket/photos/"
+    swept = runner.invoke(args=["photos", "sweep"])
+    assert swept.exit_code == 1
+    assert "photo storage unavailable (no_such_bucket)" in swept.output
+    assert "does not exist" in swept.output
+
+    db.session.remove()
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "worker", "--burst"],
+        cwd=REPO,
+        env={**os.environ, **server_env(app)},
+        capture_output=True,
+        timeout=120,
+    )
+    log = done.stderr.decode()
+    assert done.returncode == 0, log
+    assert "photo storage unavailable (no_such_bucket)" in log
+    assert "worker: listening on" in log
