@@ -121,6 +121,7 @@ def base_app(
             # their own tests (tests/api/test_rate_limits.py), which turn them on.
             "RATE_LIMIT_PUSH_PER_MINUTE": 0,
             "RATE_LIMIT_UPLOAD_PER_MINUTE": 0,
+            "RATE_LIMIT_OPEN311_PER_MINUTE": 0,
             # The filesystem store unless a test asks for a bucket (photo_store); never
             # whatever the developer's shell exports.
             "PHOTO_STORAGE_URL": "",
@@ -238,6 +239,7 @@ def server_env(app: Flask, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": config["SECRET_KEY"],
         "RATE_LIMIT_PUSH_PER_MINUTE": str(config["RATE_LIMIT_PUSH_PER_MINUTE"]),
         "RATE_LIMIT_UPLOAD_PER_MINUTE": str(config["RATE_LIMIT_UPLOAD_PER_MINUTE"]),
+        "RATE_LIMIT_OPEN311_PER_MINUTE": str(config["RATE_LIMIT_OPEN311_PER_MINUTE"]),
         # Empty means unset to backend/config.py, and hides the developer's own AWS_* values.
         **{name: "" if config[name] is None else str(config[name]) for name in STORAGE_SETTINGS},
         **overrides,
