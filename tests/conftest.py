@@ -247,9 +247,22 @@ def server_env(app: Flask, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(app: Flask, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gunicorn]:
+def live_server_env() -> dict[str, str]:
+    """Environment variables (as the README's configuration table names them) that a test's
+    ``live_server`` runs with besides the test app's: override this fixture in a module, or
+    parametrize it (``@pytest.mark.parametrize("live_server_env", [{...}])``), to set some."""
+    return {}
+
+
+@pytest.fixture
+def live_server(
+    app: Flask,
+    tmp_path: Path,
+    live_server_env: dict[str, str],
+    request: pytest.FixtureRequest,
+) -> Iterator[Gunicorn]:
     """The service under gunicorn with 2 worker processes, on the test's database, Redis and,
-    when the test uses ``photo_store``, that store.
+    when the test uses ``photo_store`` (or ``s3_store``, ``own_s3_store``), that store.
 
     The fixture's own session is released first: an open SQLite transaction of the test would
     otherwise hold the lock that gunicorn's workers need to write.
@@ -260,7 +273,7 @@ def live_server(app: Flask, tmp_path: Path, request: pytest.FixtureRequest) -> I
         if store in request.fixturenames:
             request.getfixturevalue(store)  # configured before gunicorn reads the config
     db.session.remove()
-    server = Gunicorn(server_env(app), tmp_path / "gunicorn.log")
+    server = Gunicorn(server_env(app, **live_server_env), tmp_path / "gunicorn.log")
     yield server
     server.stop()
 
@@ -300,7 +313,7 @@ class PhotoStore:
         files = (p for p in root.rglob("*") if p.is_file())
         return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in files}
 
-    def keys(self) -> set[str]:
+    def stored_keys(self) -> set[str]:
         """Storage keys (``full/<sha256>``, ``uploads/<id>``) of what is stored."""
         result = set()
         for name in self.objects():

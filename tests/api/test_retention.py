@@ -68,7 +68,7 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     )
     db.session.commit()
     both = {f"{area}/{sha}" for area in ("full", "thumb") for sha in (old_photo, new_photo)}
-    assert photo_store.keys() == both
+    assert photo_store.stored_keys() == both
 
     caplog.set_level(logging.INFO)
     # Fifteen days on: ages are now 45 (old), 35 (mid) and 16 days (new).
@@ -99,7 +99,7 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     assert {p.sha256 for p in db.session.execute(select(Photo)).scalars()} == {new_photo}
     # The expired photo's objects are gone from the store (bucket or MEDIA_ROOT), the
     # other photo's are untouched.
-    assert photo_store.keys() == {f"full/{new_photo}", f"thumb/{new_photo}"}
+    assert photo_store.stored_keys() == {f"full/{new_photo}", f"thumb/{new_photo}"}
 
     (logged,) = db.session.execute(select(RetentionRun)).scalars()
     assert logged.id == result.id and logged.status == "done" and logged.as_of == moved
