@@ -133,3 +133,20 @@ def test_worker_starts_and_works_while_the_bucket_is_missing(app, runner, s3_sto
     assert done.returncode == 0, log
     assert "photo storage unavailable (no_such_bucket)" in log
     assert "worker: listening on" in log
+
+
+def test_console_shows_photos_from_the_bucket_through_the_service(
+    app, client, field_user, create_user, s3_store
+):
+    """Also in redirect mode: the console's CSP allows images from its own origin only."""
+    from tests.console import make_staff, sign_in
+
+    digest = ready_photo(app, client, field_user)
+    app.config["PHOTO_SERVE"] = "redirect"
+    console = app.test_client()
+    assert sign_in(console, make_staff(create_user, "supervisor").email).status_code == 302
+    shown = console.get(f"/console/photos/{digest}?size=thumb")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    api = client.get(f"/api/v1/photos/{digest}?size=thumb", headers=field_user.headers)
+    assert api.status_code == 302
+    assert requests.get(api.headers["Location"], timeout=5).content == shown.data
