@@ -6,16 +6,18 @@ the sanitised derivatives (``full/`` and ``thumb/``); they are never served.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,11 +32,12 @@ from backend.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from backend.photos.models import Photo, PhotoUploader
+from backend.photos.models import Photo, PhotoUploader, Upload
 from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from media.errors import MediaError
-from media.storage import FileStorage, Storage, key
+from media.s3 import S3Settings, S3Storage
+from media.storage import FileStorage, Storage, key, parse_url
 from media.validate import Limits, validate
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,41 @@ def limits_from(config: Mapping[str, Any]) -> Limits:
 
 
 def storage_from(config: Mapping[str, Any]) -> Storage:
-    return FileStorage(config["MEDIA_ROOT"])
+    """The photo store of this deployment, the one place it is chosen: the bucket of
+    ``PHOTO_STORAGE_URL`` when set, else the files under ``MEDIA_ROOT``."""
+    url = config["PHOTO_STORAGE_URL"]
+    if not url:
+        return FileStorage(config["MEDIA_ROOT"])
+    return storage_at(url, config)
+
+
+def storage_at(url: str, config: Mapping[str, Any]) -> Storage:
+    """The store a storage URL names (``s3://BUCKET/PREFIX``, ``file:///path``), reached
+    with the S3 settings of ``config``; ValueError for a malformed URL."""
+    where = parse_url(url)
+    if where.scheme == "file":
+        return FileStorage(where.path)
+    return _s3_storage(url, s3_settings(config), os.getpid())
+
+
+def s3_settings(config: Mapping[str, Any]) -> S3Settings:
+    return S3Settings(
+        endpoint_url=config["S3_ENDPOINT_URL"],
+        region=config["AWS_REGION"],
+        access_key_id=config["AWS_ACCESS_KEY_ID"],
+        secret_access_key=config["AWS_SECRET_ACCESS_KEY"],
+        session_token=config["AWS_SESSION_TOKEN"],
+        timeout_s=config["S3_TIMEOUT_SECONDS"],
+        max_attempts=config["S3_MAX_ATTEMPTS"],
+        presign_endpoint_url=config["S3_PRESIGN_ENDPOINT_URL"],
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _s3_storage(url: str, settings: S3Settings, pid: int) -> S3Storage:
+    # One client (and its connection pool) per process and configuration: making one costs
+    # ~20 ms, and the pid keeps a client from crossing a fork (RQ forks a horse per job).
+    return S3Storage.open(url, settings)
 
 
 def check_sha256(value: str) -> str:
@@ -258,10 +295,9 @@ def visible_photo(session: Session, user: User, sha256: str) -> PhotoView:
     return photo_view(photo, possession(session, photo.sha256, user.id))
 
 
-def served_image(
-    session: Session, storage: Storage, user: User, sha256: str, size: str
-) -> tuple[Photo, bytes]:
-    """The sanitised image of ``size`` for ``user``; never the original bytes."""
+def servable_photo(session: Session, user: User, sha256: str) -> Photo:
+    """The photo ``user`` may see, once its sanitised images exist; 404 when not visible,
+    409 ``photo_processing``, 422 ``photo_failed``."""
     photo = _visible(session, user, sha256)
     if photo.status == "processing":
         raise Conflict(
@@ -276,7 +312,59 @@ def served_image(
             code="photo_failed",
             errors={"photo": [reason]},
         )
-    return photo, storage.get(key(size, photo.sha256))
+    return photo
+
+
+@dataclass(frozen=True)
+class ServedImage:
+    """A sanitised image to send: its bytes, or a short-lived URL of the store holding it."""
+
+    data: bytes | None = None
+    url: str | None = None
+
+
+def served_image(
+    storage: Storage, photo: Photo, size: str, redirect_seconds: int | None = None
+) -> ServedImage:
+    """The sanitised image of ``size`` of a servable photo, never the original bytes. With
+    ``redirect_seconds``, a presigned URL valid that long where the store can make one."""
+    image_key = key(size, photo.sha256)
+    if redirect_seconds is not None:
+        url = storage.url(image_key, redirect_seconds, SERVED_CONTENT_TYPE)
+        if url is not None:
+            return ServedImage(url=url)
+    try:
+        return ServedImage(data=storage.get(image_key))
+    except FileNotFoundError as exc:
+        # The row says ready but the file is gone (restored database, a store emptied by
+        # hand): the photo has to be sent again.
+        log.error("photo %s is ready but its %s image is missing", photo.sha256, size)
+        raise NotFound("No photo with this SHA-256.", code="photo_not_found") from exc
+
+
+def stored_keys(session: Session) -> Iterator[str]:
+    """Every storage key the database says exists: the sanitised images of ready photos, the
+    originals of photos still processing, unfinished uploads. Streamed, oldest first."""
+    photos = select(Photo.sha256, Photo.status).order_by(Photo.created_at, Photo.sha256)
+    for sha256, status in session.execute(photos.execution_options(yield_per=1000)):
+        if status == "ready":
+            yield key("full", sha256)
+            yield key("thumb", sha256)
+        elif status == "processing":
+            yield key("raw", sha256)
+    for upload_id in session.execute(select(Upload.id).order_by(Upload.created_at)).scalars():
+        yield key("uploads", upload_id.hex)
+
+
+def count_stored_keys(session: Session) -> int:
+    images = session.execute(
+        select(func.count()).select_from(Photo).where(Photo.status == "ready")
+    ).scalar_one()
+    originals = session.execute(
+        select(func.count()).select_from(Photo).where(Photo.status == "processing")
+    ).scalar_one()
+    uploads = session.execute(select(func.count()).select_from(Upload)).scalar_one()
+    return int(2 * images + originals + uploads)
 
 
 def unprocessed(session: Session) -> list[str]:

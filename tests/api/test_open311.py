@@ -369,7 +369,7 @@ def test_a_resend_is_stored_once(client, issue_key):
 
 
 def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
-    app, client, field_user, issue_key, monkeypatch
+    app, client, field_user, issue_key, monkeypatch, photo_store
 ):
     from backend.photos.jobs import process_photo
     from tests.photos import phone_jpeg, sha256
@@ -391,6 +391,7 @@ def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
     assert served.status_code == 200 and served.content_type == "image/jpeg"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert served.data != photo and b"Exif" not in served.data[:4096]  # sanitised, not raw
+    assert photo_store.stored_keys() == {f"full/{digest}", f"thumb/{digest}"}  # files or bucket
     tampered = client.get("/" + path[:-2] + ("AA" if not path.endswith("AA") else "BB"))
     assert tampered.status_code == 404
     assert tampered.get_json()[0]["code"] == "media_not_found"
