@@ -42,6 +42,17 @@ def may_read(user: User, contact: Contact) -> bool:
     )
 
 
+def reasons_for(session: Session, user: User, contact_id: uuid.UUID) -> tuple[str, ...]:
+    """The reasons ``user`` may give to read the contact (the console offers these); empty
+    when they may not read it at all. ``own_record`` is its author's alone."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not may_read(user, contact):
+        return ()
+    if contact.user_id == user.id:
+        return READ_REASONS
+    return tuple(reason for reason in READ_REASONS if reason != "own_record")
+
+
 def _not_found() -> NotFound:
     return NotFound("No contact with this id.", code="contact_not_found")
 

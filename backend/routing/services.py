@@ -19,7 +19,14 @@ from backend.errors import Conflict, Unprocessable
 from backend.organisations.models import Organisation
 from backend.reference.models import Category, Zone
 from backend.routing.models import StoredRuleSet
-from backend.routing.rules import Reference, RuleSet, RuleSetError, load_rule_set, validate_rule_set
+from backend.routing.rules import (
+    Reference,
+    RuleSet,
+    RuleSetError,
+    load_rule_set,
+    parse_rule_file,
+    validate_rule_set,
+)
 
 _cache: dict[int, RuleSet] = {}
 MAX_VERSION = 2**31 - 1
@@ -88,6 +95,31 @@ def save_rule_set(
         raise _not_newer(rule_set.version, active_rule_set(session).version) from None
     session.commit()
     return rule_set
+
+
+def save_rule_file(
+    session: Session, filename: str, data: bytes, created_by: uuid.UUID | None = None
+) -> RuleSet:
+    """:func:`save_rule_set` for an uploaded file (TOML or JSON); a file that cannot be read
+    is 422 ``invalid_rule_set`` too, with the problem under ``file``. Nothing changes on error."""
+    try:
+        parsed = parse_rule_file(filename, data)
+    except RuleSetError as exc:
+        raise Unprocessable(
+            "The rule file could not be read; nothing was changed.",
+            code="invalid_rule_set",
+            errors=exc.errors,
+        ) from exc
+    return save_rule_set(session, parsed, created_by)
+
+
+def versions(session: Session, limit: int) -> list[StoredRuleSet]:
+    """The stored rule-set versions, newest (the active one) first."""
+    return list(
+        session.execute(
+            select(StoredRuleSet).order_by(StoredRuleSet.version.desc()).limit(limit)
+        ).scalars()
+    )
 
 
 def _not_newer(given: int, active: int) -> Conflict:
