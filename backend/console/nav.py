@@ -35,15 +35,40 @@ class Item:
 
 
 ADMIN_NAV = (
-    Item("console.admin_users", _l("Users"), ADMIN_ROLES, also=("console.admin_user",)),
+    Item(
+        "console.admin_users",
+        _l("Users"),
+        ADMIN_ROLES,
+        also=(
+            "console.admin_user",
+            "console.admin_user_create",
+            "console.admin_user_update",
+            "console.admin_token_issue",
+        ),
+    ),
     Item(
         "console.admin_organisations",
         _l("Organisations"),
         ADMIN_ROLES,
-        also=("console.admin_organisation",),
+        also=(
+            "console.admin_organisation",
+            "console.admin_organisation_create",
+            "console.admin_organisation_update",
+            "console.admin_organisation_secret",
+        ),
     ),
-    Item("console.admin_rules", _l("Routing rules"), ADMIN_ROLES),
-    Item("console.admin_deliveries", _l("Deliveries"), ADMIN_ROLES),
+    Item(
+        "console.admin_rules",
+        _l("Routing rules"),
+        ADMIN_ROLES,
+        also=("console.admin_rules_upload",),
+    ),
+    Item(
+        "console.admin_deliveries",
+        _l("Deliveries"),
+        ADMIN_ROLES,
+        also=("console.admin_delivery_retry",),
+    ),
     Item("console.admin_audit", _l("Contact reads"), ADMIN_ROLES),
     Item("console.admin_retention", _l("Retention"), ADMIN_ROLES),
 )
@@ -51,7 +76,12 @@ ADMIN_NAV = (
 
 NAV = (
     Item("console.today", _l("Today"), TODAY_ROLES),
-    Item("console.tasks_board", _l("Tasks"), TASK_ROLES, also=("console.task",)),
+    Item(
+        "console.tasks_board",
+        _l("Tasks"),
+        TASK_ROLES,
+        also=("console.task", "console.task_event", "console.task_contact"),
+    ),
     Item("console.cases", _l("Cases"), CASE_ROLES, also=("console.case",)),
     Item("console.presence", _l("Presence"), PRESENCE_ROLES),
     Item("console.contacts", _l("Contacts"), CONTACT_ROLES),

@@ -177,6 +177,12 @@ def qr_svg(text: str, title: str) -> Markup:
     correction M (15 %) survives a scratched screen or a reflection."""
     code = segno.make(text, error="m", micro=False)
     svg = code.svg_inline(
-        scale=5, border=4, dark="#000000", light="#ffffff", title=title, svgclass="qr"
+        scale=5,
+        border=4,
+        dark="#000000",
+        light="#ffffff",
+        title=title,
+        svgclass="qr",
+        omitsize=True,  # a viewBox instead: the stylesheet gives it its size
     )
     return Markup(svg.replace("<svg ", '<svg role="img" ', 1))
