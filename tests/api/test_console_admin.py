@@ -151,6 +151,9 @@ def test_role_organisation_deactivation_and_revocation_bite_at_once(app, admin_c
         },
     )
     assert saved.status_code == 302
+    from backend.extensions import db
+
+    db.session.remove()  # the test's requests share one session; a served request has its own
     me = app.test_client().get("/api/v1/me", headers=worker.headers).get_json()
     assert (me["role"], me["organisation"]) == ("department", "norrmalm-sdf")
     # A second token, then revoke the first one alone.
@@ -159,7 +162,6 @@ def test_role_organisation_deactivation_and_revocation_bite_at_once(app, admin_c
     html = admin_client.get(page).get_data(as_text=True)
     first = re.findall(rf"{page}/tokens/([0-9a-f-]{{36}})/revoke", html)
     assert len(first) == 2
-    from backend.extensions import db
     from backend.users.models import ApiToken
 
     original = db.session.execute(

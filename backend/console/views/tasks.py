@@ -87,7 +87,10 @@ def _detail(
     user = access.current_staff()
     session = db.session()
     detail = tasks.task_detail(session, user, task_id)
+    # Shown: the task as the API's detail gives it to this reader (need-to-know decides what
+    # of the case that is); the row itself only for the service calls.
     task = detail.task
+    shown = detail
     history = tasks.case_tasks(session, user, task.case_id) if task.case_id else [task]
     states = photos.report_photos(session, [r.report.id for r in detail.reports])
     # Only the photos the task's reading lists (the need-to-know rule decides that list).
@@ -100,13 +103,13 @@ def _detail(
     actions = tasks.allowed_actions(user, task)
     now = utcnow()
     map_data = None
-    if task.lat is not None and task.lon is not None:
+    if shown.lat is not None and shown.lon is not None:
         map_data = {
             "zones": zones_geojson(),
             "cases": [
                 {
                     "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [task.lon, task.lat]},
+                    "geometry": {"type": "Point", "coordinates": [shown.lon, shown.lat]},
                     "properties": {
                         "id": str(task.case_id or task.id).replace("-", "")[:8],
                         "category": category_names().get(task.category or "", task.category),
@@ -121,7 +124,7 @@ def _detail(
     reasons = contacts.reasons_for(session, user, task.contact_id) if task.contact_id else ()
     body = render_template(
         "console/tasks/detail.html",
-        task=task,
+        task=shown,
         reports=detail.reports,
         photos=shots,
         history=history,
