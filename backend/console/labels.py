@@ -171,6 +171,22 @@ ERROR = {
 }
 
 
+def deadline(policy: str) -> str:
+    """A rule's deadline policy in words (``backend.routing.deadlines`` parses the same
+    names; an unknown one is shown as it is)."""
+    if policy == "immediate":
+        return str(_l("at once (4 hours, any day)"))
+    kind, _, rest = policy.partition("(")
+    hours = rest.rstrip(")")
+    if not hours.isdigit():
+        return policy
+    if kind == "working_hours":
+        return str(_l("%(hours)s working hours", hours=hours))
+    if kind == "hours":
+        return str(_l("%(hours)s hours, any day", hours=hours))
+    return policy
+
+
 def name(table: dict[str, object], code: str | None) -> str:
     if code is None:
         return ""

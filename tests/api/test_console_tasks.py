@@ -96,6 +96,7 @@ def test_a_department_works_a_task_to_resolved_and_the_phone_hears_each_step(
     assert _buttons(page) == ["acknowledge", "reject"]
     assert "Papperskorgen vid trappan är full" in page  # the report's note while it holds it
     assert 'id="task-map-data"' in page
+    assert "24 arbetstimmar" in page and "<code>bins-and-glass</code>" in page  # why it is due
     for action, then in (("acknowledge", ["start", "reject"]), ("start", ["resolve", "reject"])):
         answer = _act(staff, task_id, action=action)
         assert answer.status_code == 302
