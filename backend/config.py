@@ -343,6 +343,12 @@ def _console(public_base_url: str) -> dict[str, Any]:
         # The map's background tiles, a Leaflet URL template such as
         # https://tile.openstreetmap.org/{z}/{x}/{y}.png, and the attribution its licence asks
         # for. Empty: no tiles, and the map still draws the zones and the cases (offline use).
+        # How often an open task board asks for new tasks. Deliveries reach an inbox within
+        # RELAY_INTERVAL_SECONDS of routing, so 30 s shows a new task within half a minute;
+        # like the overview's polling it does not keep a session alive.
+        "CONSOLE_BOARD_POLL_SECONDS": _at_least(
+            "CONSOLE_BOARD_POLL_SECONDS", _int("CONSOLE_BOARD_POLL_SECONDS", 30), 1
+        ),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
     }

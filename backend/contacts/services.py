@@ -55,6 +55,15 @@ def allowed_reasons(user: User, contact: Contact) -> tuple[str, ...]:
     return ()
 
 
+def reasons_for(session: Session, user: User, contact_id: uuid.UUID) -> tuple[str, ...]:
+    """The reasons ``user`` may give to read the contact (the console offers these); empty
+    when they may not read it at all (``allowed_reasons``)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return ()
+    return allowed_reasons(user, contact)
+
+
 def _not_found() -> NotFound:
     return NotFound("No contact with this id.", code="contact_not_found")
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
+from sqlalchemy import case as when
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +59,58 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (OPEN, REJECTED),
 }
 """action -> (statuses it may leave, status it leads to)."""
+
+READER_ROLES = ("department", "supervisor", "admin")
+"""Roles that read tasks (a department its own organisation's)."""
+EVENT_ROLES = ("department", "admin")
+"""Roles that act on tasks (``POST /tasks/{id}/events``, the console's buttons); supervisors
+follow tasks but do not work them."""
+
+
+def actions_from(status: str) -> tuple[str, ...]:
+    """The actions the workflow allows on a task that is ``status``, in ``ACTIONS``' order."""
+    return tuple(action for action, (leaves, _) in ACTIONS.items() if status in leaves)
+
+
+def allowed_actions(user: User, task: Task) -> tuple[str, ...]:
+    """What ``user`` may do to ``task`` now: the console shows these as buttons, and
+    :func:`apply_event` refuses anything else. ``task`` is one ``user`` may see."""
+    if user.role not in EVENT_ROLES:
+        return ()
+    return actions_from(task.status)
+
+
+def successor_of(session: Session, task: Task) -> Task | None:
+    """The task a rejection of ``task`` routed its case (or contact) on to."""
+    return session.execute(select(Task).where(Task.rerouted_from_id == task.id)).scalar()
+
+
+def handed_over(session: Session, task: Task) -> tuple[Organisation, TaskEvent] | None:
+    """Who passed ``task`` on, and their rejection (its note says why): written for the next
+    organisation as much as for the reporters, so the task's reader sees it although the
+    rejected task itself is another organisation's."""
+    if task.rerouted_from_id is None:
+        return None
+    row = session.execute(
+        select(Organisation, TaskEvent)
+        .join(Task, Task.organisation_id == Organisation.id)
+        .join(TaskEvent, TaskEvent.task_id == Task.id)
+        .where(Task.id == task.rerouted_from_id, TaskEvent.action == "reject")
+        .order_by(TaskEvent.at.desc())
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def reroute_targets(session: Session, task: Task) -> list[Organisation]:
+    """The organisations a rejection of ``task`` may route its case to: the active ones
+    other than the task's own (:func:`apply_event` refuses the others)."""
+    return list(
+        session.execute(
+            select(Organisation)
+            .where(Organisation.active, Organisation.id != task.organisation_id)
+            .order_by(Organisation.name)
+        ).scalars()
+    )
 
 
 def _organisations(session: Session) -> dict[str, Organisation]:
@@ -526,6 +579,43 @@ def most_overdue(session: Session, user: User, *, now: datetime, limit: int) -> 
     return list(session.execute(query.order_by(Task.due_at, Task.id).limit(limit)).scalars())
 
 
+def board(
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    limit: int,
+    status: str | None = None,
+    overdue: bool | None = None,
+    zone: str | None = None,
+    category: str | None = None,
+    organisation: str | None = None,
+) -> list[Task]:
+    """A department's board: the tasks of ``list_tasks``' filters, overdue first, then open
+    tasks by due time (the next deadline on top), then closed ones, most recent first."""
+    late = when((and_(Task.status.in_(OPEN), Task.due_at < now), 0), else_=1)
+    still_open = when((Task.status.in_(OPEN), 0), else_=1)
+    due = when((Task.status.in_(OPEN), Task.due_at))
+    query = _filtered(
+        select(Task),
+        user,
+        now,
+        status=status,
+        overdue=overdue,
+        zone=zone,
+        category=category,
+        organisation=organisation,
+    )
+    ordered = query.order_by(
+        late,
+        still_open,
+        due,
+        Task.updated_at.desc(),
+        Task.id,
+    )
+    return list(session.execute(ordered.limit(limit)).scalars())
+
+
 def list_tasks(
     session: Session,
     user: User,
@@ -654,7 +744,7 @@ def apply_event(
         select(Task).where(Task.id == task_id).with_for_update(of=Task)
     ).scalar_one()
     allowed_from, target = ACTIONS[action]
-    if task.status not in allowed_from:
+    if action not in actions_from(task.status):
         raise Conflict(
             f"A task that is {task.status} cannot be {action}d.",
             code="invalid_transition",

@@ -27,7 +27,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Tasks(MethodView):
-    @auth(blp, "department", "supervisor", "admin")
+    @auth(blp, *services.READER_ROLES)
     @blp.arguments(TaskQuerySchema, location="query")
     @blp.response(200, TaskPageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -38,7 +38,7 @@ class Tasks(MethodView):
 
 @blp.route("/<uuid:task_id>")
 class TaskById(MethodView):
-    @auth(blp, "department", "supervisor", "admin")
+    @auth(blp, *services.READER_ROLES)
     @blp.response(200, TaskDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, task_id: uuid.UUID) -> services.TaskDetail:
@@ -48,7 +48,7 @@ class TaskById(MethodView):
 
 @blp.route("/<uuid:task_id>/events")
 class TaskEvents(MethodView):
-    @auth(blp, "department", "admin")
+    @auth(blp, *services.EVENT_ROLES)
     @blp.arguments(TaskEventInSchema)
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, response="NOT_FOUND")
