@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ _STEPS: dict[str, tuple[str, ...]] = {NEW: (), ACKNOWLEDGED: ("acknowledge",)}
 _STEPS[IN_PROGRESS] = (*_STEPS[ACKNOWLEDGED], "start")
 _STEPS[RESOLVED] = (*_STEPS[IN_PROGRESS], "resolve")
 _ORDER = (NEW, ACKNOWLEDGED, IN_PROGRESS, RESOLVED)
+
+log = logging.getLogger(__name__)
 
 
 # Services -------------------------------------------------------------------------------------
@@ -701,4 +704,10 @@ def media(session: Session, storage: Storage, secret_key: str, token: str, max_a
         or not can_view(session, user, photo)
     ):
         raise NotFound("No media at this link.", code="media_not_found")
-    return storage.get(key("full", photo.sha256))
+    try:
+        return storage.get(key("full", photo.sha256))
+    except FileNotFoundError:
+        # The row says ready but the image is gone (a restored database, a store emptied by
+        # hand): as the photo API answers, not a 500.
+        log.error("photo %s is ready but its full image is missing", photo.sha256)
+        raise NotFound("No media at this link.", code="media_not_found") from None

@@ -414,6 +414,28 @@ def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
     assert client.get("/" + path).status_code == 404
 
 
+def test_a_media_link_to_an_image_gone_from_the_store_is_404(
+    app, client, field_user, issue_key, photo_store
+):
+    from backend.photos.jobs import process_photo
+    from backend.photos.services import storage_from
+    from tests.photos import phone_jpeg, sha256
+
+    key = issue_key()
+    photo = phone_jpeg()
+    digest = sha256(photo)
+    client.put(f"/api/v1/photos/{digest}", data=photo, headers=field_user.headers)
+    assert process_photo(digest) == "ready"
+    item = report(photos=[{"sha256": digest, "size": len(photo), "content_type": "image/jpeg"}])
+    push(client, field_user, item)
+    (found,) = requests_json(client, key)
+    path = found["media_url"].split("://", 1)[1].split("/", 1)[1]
+    storage_from(app.config).delete(f"full/{digest}")
+    gone = client.get("/" + path)
+    assert gone.status_code == 404
+    assert gone.get_json()[0]["code"] == "media_not_found"
+
+
 def test_a_request_it_let_go_shows_the_case_as_it_was_then(
     client, field_user, create_user, issue_key
 ):
