@@ -31,6 +31,7 @@ from backend.photos.models import Photo
 from backend.reports.models import Report, ReportPhoto
 from backend.routing.rules import CaseFacts, Route, route
 from backend.routing.services import active_rule_set
+from backend.stats.dirty import mark_dirty
 from backend.tasks.models import (
     ACKNOWLEDGED,
     IN_PROGRESS,
@@ -625,5 +626,6 @@ def record_event(
         )
         successor.organisation = successor_org
         _insert_task(session, successor, user_id=user.id)
+    mark_dirty(session, [], task.updated_at)
     session.commit()
     return task
