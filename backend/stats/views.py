@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -82,4 +82,6 @@ class Weekly(MethodView):
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             response.headers["Vary"] = "Accept"
             return response
-        return answer
+        # Serialised as it is: the service builds exactly the documented shape, and dumping a
+        # year's table through the schema again took longer than computing it.
+        return jsonify(answer)
