@@ -485,3 +485,26 @@ def test_a_deadline_passing_without_any_event_is_counted_by_the_nightly_run(
     assert jobs.next_run(at("05-14", "03:30")) == at("05-15", "03:30")
     assert jobs.next_run(at("05-14", "03:29")) == at("05-14", "03:30")
     assert timedelta(0) < jobs.next_run(datetime.now(UTC)) - datetime.now(UTC) <= timedelta(days=1)
+
+
+def test_rebuild_fills_the_aggregates_of_existing_data(runner, client, create_user):
+    field, supervisor = create_user(role="field"), create_user(role="supervisor")
+    today = datetime.now(LOCAL_TZ).date()
+    response = client.post("/api/v1/sync/push", json=batch([report()]), headers=field.headers)
+    assert response.status_code == 200
+    db.session.remove()
+    query = {"from": today.isoformat(), "to": today.isoformat()}
+    before = client.get(WEEKLY, query_string=query, headers=supervisor.headers).get_json()
+    assert before["total"]["reports"]["total"] == 0 and before["pending_days"]
+    start = (today - timedelta(days=2)).isoformat()
+    result = runner.invoke(args=["stats", "rebuild", "--from", start])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == '{"days": 3}'
+    db.session.remove()
+    after = client.get(WEEKLY, query_string=query, headers=supervisor.headers).get_json()
+    assert after["total"]["reports"]["total"] == 1 and after["pending_days"] == []
+    assert runner.invoke(args=["stats", "rebuild", "--from", "soon"]).exit_code == 2
+    reversed_ = runner.invoke(
+        args=["stats", "rebuild", "--from", "2026-05-02", "--to", "2026-05-01"]
+    )
+    assert reversed_.exit_code == 2
