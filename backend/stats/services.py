@@ -1,11 +1,12 @@
-"""Statistics use cases: mark days out of date, recompute a day, answer the weekly table.
+"""Statistics use cases: recompute a day's aggregates, answer the weekly table.
 
 The weekly answer reads only the ``stats_*_days`` aggregates (plus the contact aggregates,
 which ``backend.contacts.services.aggregates`` computes with its own suppression). Those are
 kept current by recomputing whole days: every push and task event marks the local days it
-touched (``mark_dirty``, in its own transaction), a job recomputes each marked day
-(``refresh_day``), and a nightly job recomputes the recent days whose figures depend on the
-clock (a deadline passing, an open shift).
+touched (``backend.stats.dirty.mark_dirty``, in the transaction of the change), a job
+recomputes each marked day (``refresh_day``, run by ``backend.stats.jobs``), and a nightly job
+recomputes the recent days whose figures depend on the clock (a deadline passing, an open
+shift).
 """
 
 from __future__ import annotations
