@@ -8,7 +8,7 @@ from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.open311.models import Open311Key, Open311Update
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo, Upload
+from backend.photos.models import Photo, PhotoUploader, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.retention.models import RetentionRun
@@ -22,13 +22,14 @@ from backend.stats.models import (
 )
 from backend.sync.models import SyncItem
 from backend.tasks.models import Task, TaskEvent
-from backend.users.models import ApiToken, User
+from backend.users.models import ApiToken, ConsoleSession, User
 
 __all__ = [
     "ApiToken",
     "Case",
     "Category",
     "Change",
+    "ConsoleSession",
     "Contact",
     "ContactRead",
     "Delivery",
@@ -37,6 +38,7 @@ __all__ = [
     "Open311Update",
     "Organisation",
     "Photo",
+    "PhotoUploader",
     "PresenceEvent",
     "Report",
     "ReportPhoto",

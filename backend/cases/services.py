@@ -14,34 +14,32 @@ import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend.cases import visibility
 from backend.cases.assignment import category_settings, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from backend.feed.services import append_item_statuses
+from backend.presence.log import day_bounds
 from backend.reports.models import Report
+from backend.tasks.models import OPEN as OPEN_TASK
+from backend.tasks.models import Task
 from backend.users.models import User
 from sync.cells import cell_of, lock_keys
 
-SEES_ALL = frozenset({"supervisor", "admin"})
+SEES_ALL = visibility.SEES_ALL
+READER_ROLES = ("supervisor", "admin", "department")
+"""Roles that read cases (a department only those it holds or held a task for)."""
 
 
 def _visible(query: Select[Any], user: User) -> Select[Any]:
-    if user.role in SEES_ALL:
-        return query
-    if user.role == "department":
-        from backend.tasks.models import Task
-
-        return query.where(
-            exists().where(Task.case_id == Case.id, Task.organisation_id == user.organisation_id)
-        )
-    return query.where(false())
+    return query.where(visibility.visible_cases(user))
 
 
 def visible_cases(query: Select[Any], user: User) -> Select[Any]:
@@ -52,7 +50,7 @@ def visible_cases(query: Select[Any], user: User) -> Select[Any]:
 
 @dataclass
 class Page:
-    cases: list[Case]
+    cases: list[visibility.CaseView]
     cursor: str | None
     has_more: bool
 
@@ -78,6 +76,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     return parsed
 
 
+def _overdue(now: datetime) -> Any:
+    """The case has an open task past its due time."""
+    return exists().where(Task.case_id == Case.id, Task.status.in_(OPEN_TASK), Task.due_at < now)
+
+
 def list_cases(
     session: Session,
     user: User,
@@ -87,15 +90,28 @@ def list_cases(
     status: str | None = None,
     category: str | None = None,
     zone: str | None = None,
+    day: date | None = None,
+    overdue: bool | None = None,
+    now: datetime | None = None,
 ) -> Page:
-    """Newest first; the cursor continues after the last case of the previous page."""
+    """Newest first; the cursor continues after the last case of the previous page. Each case
+    as ``user`` sees it (``backend.cases.visibility``), the status filter included.
+
+    ``day``: the case's first report was captured that local (Stockholm) day; ``overdue``:
+    the case's open task is past due (false: it is not)."""
     query = _visible(select(Case), user)
     if status:
-        query = query.where(Case.status == status)
+        query = query.where(visibility.status_is(user, status))
     if category:
         query = query.where(Case.category == category)
     if zone:
         query = query.where(Case.zone == zone)
+    if day is not None:
+        start, end = day_bounds(day)
+        query = query.where(Case.first_at >= start, Case.first_at < end)
+    if overdue is not None:
+        late = _overdue(now or utcnow())
+        query = query.where(late if overdue else ~late)
     if cursor:
         at, case_id = _decode_cursor(cursor)
         query = query.where(
@@ -108,7 +124,9 @@ def list_cases(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, _encode_cursor(rows[-1]) if has_more else None, has_more)
+    cursor_out = _encode_cursor(rows[-1]) if has_more else None
+    grants = visibility.access(session, user, [c.id for c in rows])
+    return Page(visibility.case_views(session, rows, grants), cursor_out, has_more)
 
 
 def _case_not_found() -> NotFound:
@@ -116,7 +134,8 @@ def _case_not_found() -> NotFound:
 
 
 def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
-    """The case (its ``reports`` load oldest first); 404 when the caller cannot see it."""
+    """The case row (its ``reports`` load oldest first); 404 when the caller cannot see it.
+    Corrections work on the row; what is shown is :func:`case_detail`."""
     query = _visible(select(Case).where(Case.id == case_id), user)
     case = session.execute(query).scalar_one_or_none()
     if case is None:
@@ -124,14 +143,46 @@ def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
     return case
 
 
+def case_detail(session: Session, user: User, case_id: uuid.UUID) -> visibility.CaseView:
+    """The case as ``user`` sees it: in full, or a department's history of it; 404 when the
+    caller cannot see it at all."""
+    return visibility.case_view(session, user, get_case(session, user, case_id))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What happened between two instants, for the cases ``user`` may see."""
+
+    reports: int  # reports captured
+    new_cases: int  # cases whose first report was captured
+    resolved: int  # cases resolved
+
+
+def activity(session: Session, user: User, lo: datetime, hi: datetime) -> Activity:
+    """Counts of reports, new and resolved cases in ``[lo, hi)`` (the overview's "today
+    against yesterday")."""
+    visible = _visible(select(Case.id), user).scalar_subquery()
+    reports = session.execute(
+        select(func.count()).where(
+            Report.occurred_at >= lo, Report.occurred_at < hi, Report.case_id.in_(visible)
+        )
+    ).scalar_one()
+    new = session.execute(
+        _visible(select(func.count(Case.id)), user).where(Case.first_at >= lo, Case.first_at < hi)
+    ).scalar_one()
+    resolved = session.execute(
+        _visible(select(func.count(Case.id)), user).where(
+            Case.resolved_at >= lo, Case.resolved_at < hi
+        )
+    ).scalar_one()
+    return Activity(int(reports), int(new), int(resolved))
+
+
 def _check_responsible(session: Session, user: User, case: Case, field: str | None = None) -> None:
     """A department corrects only the cases it is working now (holds an open task for); a
     case it rejected or finished is another organisation's to correct."""
     if user.role != "department":
         return
-    from backend.tasks.models import OPEN as OPEN_TASK
-    from backend.tasks.models import Task
-
     holds = session.execute(
         select(Task.id).where(
             Task.case_id == case.id,
@@ -147,6 +198,18 @@ def _check_responsible(session: Session, user: User, case: Case, field: str | No
             if field
             else {},
         )
+
+
+def may_correct(session: Session, user: User, case: Case) -> bool:
+    """Whether ``user`` may split or merge ``case`` now (the console shows the forms only
+    then; ``split`` and ``merge`` check the same again)."""
+    if case.status != OPEN or user.role not in READER_ROLES:
+        return False
+    try:
+        _check_responsible(session, user, case)
+    except Forbidden:
+        return False
+    return True
 
 
 def _lock_case(session: Session, case: Case) -> None:
@@ -201,7 +264,7 @@ def _tell_reporters(session: Session, report_ids: Sequence[uuid.UUID], case_id: 
 
 def split(
     session: Session, user: User, case_id: uuid.UUID, report_ids: Sequence[uuid.UUID]
-) -> Case:
+) -> visibility.CaseView:
     """Move ``report_ids`` out of the case into one new case. Commits; returns the new case.
 
     The new case's place, category and dedup group are its earliest report's. The old case keeps
@@ -263,10 +326,13 @@ def split(
     # route the new case to another organisation.
     created = session.get(Case, new.id)
     assert created is not None
-    return created
+    (view,) = visibility.case_views(session, [created], {created.id: visibility.FULL_ACCESS})
+    return view
 
 
-def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID) -> Case:
+def merge(
+    session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID
+) -> visibility.CaseView:
     """Move every report of ``other_id`` into ``case_id``; the other case becomes ``merged``.
 
     Commits; returns the merged case with its reports.
@@ -323,7 +389,7 @@ def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID)
     close_for_merge(session, other.id, case.id)
     session.commit()
     session.expire_all()
-    return get_case(session, user, case.id)
+    return case_detail(session, user, case.id)
 
 
 def resolve_case(

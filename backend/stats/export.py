@@ -17,7 +17,10 @@ Columns:
 ================  ==============================================================
 
 Contacts are the rows of the contact aggregates' ``by_week`` and ``total`` (suppressed cells
-empty, with a ``suppressed`` row saying so).
+empty, with a ``suppressed`` row saying so). Their total is that of the period the contact
+aggregates answer for (issue 14: the week, month, quarter or ISO year holding the range), so
+the ``total`` block's contact rows name it in ``key`` (``2026-Q2``); none for a range whose
+weeks lie in two ISO years.
 """
 
 from __future__ import annotations
@@ -96,9 +99,10 @@ def _contact_rows(contacts: dict[str, Any] | None) -> dict[str, list[tuple[Any, 
             ("contacts", "", "", "count", cell["count"]),
             ("contacts", "", "", "suppressed", cell["suppressed"]),
         ]
+    period = contacts["period"]
     rows["total"] = [
-        ("contacts", "", "", "count", contacts["total"]),
-        ("contacts", "", "", "suppressed", contacts["total_suppressed"]),
+        ("contacts", "", period, "count", contacts["total"]),
+        ("contacts", "", period, "suppressed", contacts["total_suppressed"]),
     ]
     return rows
 

@@ -141,5 +141,9 @@ class WeeklySchema(ma.Schema):
     contacts = ma.fields.Nested(
         AggregatesSchema,
         allow_none=True,
-        metadata={"description": "GET /contacts/aggregates for the range (small counts hidden)"},
+        metadata={
+            "description": "GET /contacts/aggregates for the period (week, month, quarter or "
+            "ISO year) holding the range, counts rounded down to fives; null for a department, "
+            "with organisation, or for a range whose weeks lie in two ISO years"
+        },
     )

@@ -74,7 +74,7 @@ class Weekly(MethodView):
             zone=args.get("zone"),
             organisation=args.get("organisation"),
             max_days=config["STATS_WEEKLY_MAX_DAYS"],
-            contact_settings=services.ContactSettings(config["CONTACT_AGGREGATE_MIN_COUNT"]),
+            contact_settings=services.ContactSettings(config["CONTACT_AGGREGATE_ROUNDING_BASE"]),
         )
         if _wants_csv():
             response = Response(encode_csv(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE)

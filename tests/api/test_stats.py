@@ -508,3 +508,40 @@ def test_rebuild_fills_the_aggregates_of_existing_data(runner, client, create_us
         args=["stats", "rebuild", "--from", "2026-05-02", "--to", "2026-05-01"]
     )
     assert reversed_.exit_code == 2
+
+
+def test_referred_contacts_are_not_counted_as_tasks(app, client, create_user):
+    """A referred contact routes a task to the outreach team: counted per organisation and
+    week, those tasks would publish the contact counts issue 14 rounds down to fives."""
+    field = create_user(role="field")
+    supervisor = create_user(role="supervisor")
+    push_at(
+        client,
+        field,
+        at("05-05", "12:05"),
+        [contact(captured_at=iso(at("05-05", "12:00")))],  # referred to the outreach team
+    )
+    with time_machine.travel(at("05-05", "12:10"), tick=False):
+        refresh_statistics(app)
+    body = client.get(
+        WEEKLY, query_string={"from": "2026-05-04", "to": "2026-05-10"}, headers=supervisor.headers
+    ).get_json()
+    (week,) = body["weeks"]
+    assert week["cases"] == {"opened": 0, "resolved": 0}
+    assert week["reports"]["by_kind"] == []
+    assert all(o["received"] == 0 for o in week["organisations"])
+    # The one contact is in the contact section only, rounded down to nothing.
+    assert body["contacts"]["total"] is None and body["contacts"]["total_suppressed"] is True
+
+
+def test_contacts_follow_the_periods_issue_14_answers(client, create_user):
+    supervisor = create_user(role="supervisor")
+    body = client.get(
+        WEEKLY, query_string={"from": "2026-03-02", "to": "2026-03-29"}, headers=supervisor.headers
+    ).get_json()
+    assert (body["contacts"]["period"], body["contacts"]["period_kind"]) == ("2026-03", "month")
+    # Weeks of two ISO years: no contact answer covers them (two could be subtracted).
+    across = client.get(
+        WEEKLY, query_string={"from": "2025-12-15", "to": "2026-01-11"}, headers=supervisor.headers
+    ).get_json()
+    assert len(across["weeks"]) == 4 and across["contacts"] is None
