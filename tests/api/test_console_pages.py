@@ -303,7 +303,11 @@ def test_statistik_shows_the_weekly_figures_and_their_csv(app, create_user, push
     response = client.get("/console/stats")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "<h1>Statistik" in page and 'href="/console/stats"' in page
+    assert "<h1>Statistik" in page
+    start = page.index('class="main-nav"')
+    nav = page[start : page.index("</nav>", start)]
+    assert re.findall(r">([^<>]+)</a>", nav)[-1] == "Statistik"
+    assert 'href="/console/stats" aria-current="page"' in nav
     week = datetime.now(UTC).astimezone(LOCAL_TZ).date().isocalendar()
     # Eight weeks, this one last; three reports in two cases, all in this week.
     assert page.count('<tr data-week="') == 2 * 8
