@@ -294,3 +294,17 @@ def test_shift_start_without_zone_on_sergels_torg_is_logged_there(
     assert response.status_code == 200, response.get_json()
     zones = {i[0] for i in intervals(response.get_json(), worker.id)}
     assert zones == {"sergels-torg"}
+
+
+def test_daily_log_json_names_each_worker_for_a_supervisor_and_the_worker(
+    client, create_user, old_items_accepted
+):
+    worker = create_user(role="field", name="Åsa Öberg \u2028 <b>")
+    supervisor = create_user(role="supervisor")
+    push(client, worker, [presence(captured_at=iso(local("09:00", day="2026-11-04")))])
+    for reader in (supervisor, worker):
+        body = client.get(
+            DAILY, query_string={"date": "2026-11-04"}, headers=reader.headers
+        ).get_json()
+        (day,) = [w for w in body["workers"] if w["worker_id"] == str(worker.id)]
+        assert day["name"] == "Åsa Öberg \u2028 <b>"
