@@ -3,6 +3,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app wsgi
 PYTEST_ARGS ?=
+# Where `make run` serves: `make run PORT=5001 HOST=0.0.0.0` (or the same in the environment).
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
 
 .PHONY: run test lint typecheck pytest openapi bench clean translations screenshots
 
@@ -15,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 ## Set up and serve the API on the embedded defaults (SQLite, local Redis) with demo data.
 run: $(VENV)/.installed
 	-@bash .ci/system-deps redis-server
-	$(FLASK) run-demo
+	@$(FLASK) run-demo --host '$(HOST)' --port '$(PORT)'
 
 ## Set up and run ruff, mypy and the whole pytest suite (SQLite, PostgreSQL, Redis).
 test: $(VENV)/.installed

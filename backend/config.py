@@ -14,7 +14,9 @@ from media import jpeg
 from media.storage import parse_url
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+# The service's own files (embedded database, photos, `make run`'s demo tokens and Redis data);
+# INSTANCE_PATH moves them, e.g. so that a test's `make run` leaves the checkout's alone.
+INSTANCE = Path(os.environ.get("INSTANCE_PATH") or ROOT / "instance").resolve()
 
 
 def _int(name: str, default: int) -> int:

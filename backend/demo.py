@@ -11,11 +11,14 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlparse
 
 import click
@@ -25,6 +28,71 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+STOP_TIMEOUT_S = 15
+"""How long each child may take to stop on Ctrl-C: gunicorn's default graceful timeout is 30 s,
+but a demo's requests are short; RQ finishes the job it is working on first."""
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served, or None when it is free (checked by binding it,
+    the way gunicorn will, so a taken port is found before anything starts)."""
+    if not 0 < port < 65536:
+        return f"port {port} is not a TCP port (1-65535)"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"host {host!r} cannot be resolved ({exc})"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As gunicorn binds: SO_REUSEADDR, so a port in TIME_WAIT counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except PermissionError:
+            return f"port {port} on {host} needs privileges (choose one above 1023)"
+        except OSError as exc:
+            return f"port {port} on {host} is already in use ({exc.strerror})"
+    return None
+
+
+def _reusable_tokens(tokens_file: Path) -> list[dict[str, Any]] | None:
+    """The earlier run's demo tokens and passwords when every one still works on this
+    database, so a second ``make run`` does not invalidate what a phone or browser holds."""
+    from backend.auth import user_for_token
+    from backend.cli import DEMO_USERS
+    from backend.extensions import db
+    from backend.users.passwords import verify
+
+    try:
+        entries = json.loads(tokens_file.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entries, list) or len(entries) != len(DEMO_USERS):
+        return None
+    session = db.session()
+    for entry, (name, _role, _org, email) in zip(entries, DEMO_USERS, strict=True):
+        if not isinstance(entry, dict) or entry.get("name") != name:
+            return None
+        user = user_for_token(session, str(entry.get("token", "")))
+        if user is None or str(user.id) != entry.get("id"):
+            return None
+        if email and not verify(user.password_hash, str(entry.get("password", ""))):
+            return None
+    return entries
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], base: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def _redis_up(url: str) -> bool:
@@ -53,6 +121,7 @@ def _start_local_redis(url: str, workdir: Path) -> subprocess.Popen[bytes] | Non
             "yes",
         ],
         stdout=subprocess.DEVNULL,
+        start_new_session=True,
     )
     for _ in range(100):
         if _redis_up(url):
@@ -63,8 +132,8 @@ def _start_local_redis(url: str, workdir: Path) -> subprocess.Popen[bytes] | Non
 
 
 @click.command("run-demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on")
+@click.option("--port", default=5000, show_default=True, type=int, help="TCP port to serve on")
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
 @with_appcontext
 def run_demo(host: str, port: int, workers: int) -> None:
@@ -76,17 +145,27 @@ def run_demo(host: str, port: int, workers: int) -> None:
     from backend.reference.services import load_reference_data
     from backend.routing.services import seed_rule_set
 
+    problem = port_problem(host, port)
+    if problem:
+        click.echo(f"Cannot start: {problem}; choose another, e.g. `make run PORT=5001`.", err=True)
+        sys.exit(1)
     app = current_app
     click.echo("1/4 migrating the database ...", err=True)
     upgrade()
     click.echo("2/4 loading reference data and demo users ...", err=True)
     load_reference_data(db.session())
     seed_rule_set(db.session())
-    tokens = seed_demo_users(db.session())
+    tokens_file = Path(app.instance_path) / "demo-tokens.json"
+    tokens = _reusable_tokens(tokens_file)
+    if tokens is None:
+        tokens = seed_demo_users(db.session())
+        tokens_file.parent.mkdir(parents=True, exist_ok=True)
+        tokens_file.write_text(json.dumps(tokens, ensure_ascii=False, indent=2), "utf-8")
+        tokens_file.chmod(0o600)
+    else:
+        click.echo(f"    reusing the demo tokens and logins in {tokens_file}", err=True)
     # This process lives as long as the service: hold no transaction (and no SQLite lock).
     db.session.remove()
-    tokens_file = Path(app.instance_path) / "demo-tokens.json"
-    tokens_file.write_text(json.dumps(tokens, ensure_ascii=False, indent=2), "utf-8")
 
     children: list[subprocess.Popen[bytes]] = []
     redis_url = app.config["REDIS_URL"]
@@ -101,7 +180,11 @@ def run_demo(host: str, port: int, workers: int) -> None:
     env = dict(os.environ)
     flask_bin = str(Path(sys.executable).with_name("flask"))
     if redis_ok:
-        children.append(subprocess.Popen([flask_bin, "--app", "wsgi", "worker"], env=env))
+        children.append(
+            subprocess.Popen(
+                [flask_bin, "--app", "wsgi", "worker"], env=env, start_new_session=True
+            )
+        )
     else:
         click.echo(
             "    NO REDIS: redis-server is not installed and could not be installed. Falling back "
@@ -125,9 +208,34 @@ def run_demo(host: str, port: int, workers: int) -> None:
                 "wsgi:app",
             ],
             env=env,
+            # Ctrl-C in the terminal goes to the whole foreground process group; the children
+            # live in sessions of their own so that only this process gets it and stops them in
+            # order (Redis last: a worker that loses Redis first prints its tracebacks).
+            start_new_session=True,
         )
     )
-    base = f"http://{host}:{port}"
+
+    def stop(_signum: int = 0, _frame: FrameType | None = None, code: int = 0) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if _signum:
+            click.echo("\nstopping: web server, worker, then Redis ...", err=True)
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        sys.exit(code)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    base = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+    if not _wait_until_serving(children[-1], base, timeout_s=60):
+        click.echo(f"Cannot start: gunicorn did not serve {base} (see its log above).", err=True)
+        stop(code=1)
     click.echo(
         f"\nSamverkan Field is running at {base}\n"
         f"  Console:    {base}/console/\n"
@@ -143,15 +251,7 @@ def run_demo(host: str, port: int, workers: int) -> None:
         click.echo(f"    {entry['role']:<11} {entry['token']}")
     click.echo(f"  Try: curl -H 'Authorization: Bearer {tokens[0]['token']}' {base}/api/v1/me\n")
 
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        for child in reversed(children):
-            child.terminate()
-        for child in children:
-            child.wait(15)
-        sys.exit(0)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
-    stop(0, None)
+    click.echo("A part of the service exited on its own; stopping the rest.", err=True)
+    stop(code=1)

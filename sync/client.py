@@ -13,6 +13,8 @@ pass an adapter over Flask's test client to drop responses on purpose.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import random
 import sqlite3
@@ -25,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import tenacity
@@ -91,6 +94,15 @@ class HttpTransport:
             raise TransportError(str(error)) from error
 
 
+def _refusal(what: str, response: Response) -> str:
+    """One line for a refusal resending cannot fix, from the service's error shape."""
+    body = response.body if isinstance(response.body, dict) else {}
+    code = body.get("code") or "error"
+    message = body.get("message") or ""
+    line = f"{what} refused: {response.status} {code}"
+    return f"{line}: {message}" if message else line
+
+
 def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw) if raw else None
@@ -120,6 +132,9 @@ CREATE TABLE IF NOT EXISTS statuses (
     status TEXT NOT NULL, at TEXT NOT NULL, note TEXT, data TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS photos (
+    sha256 TEXT PRIMARY KEY, content_type TEXT NOT NULL, data BLOB NOT NULL
+);
 """
 
 
@@ -229,8 +244,7 @@ class FieldClient:
         if response.status in (408, 429) or response.status >= 500:
             raise Retryable(f"server answered {response.status}")
         if response.status != 200:
-            code = (response.body or {}).get("code")
-            raise Fatal(f"push refused: {response.status} {code}")
+            raise Fatal(_refusal("push", response))
         return self._apply(response.body["results"])
 
     def _apply(self, results: list[dict[str, Any]]) -> PushSummary:
@@ -258,23 +272,79 @@ class FieldClient:
                     )
         return summary
 
-    def sync(self, attempts: int = 8, max_wait_s: float = 60) -> PushSummary:
-        """Push until the outbox is empty, backing off (with jitter) while the server fails."""
-        total = PushSummary()
-        retrying = tenacity.Retrying(
+    def retrying(
+        self,
+        attempts: int = 8,
+        max_wait_s: float = 60,
+        on_retry: Callable[[str, float], None] | None = None,
+    ) -> tenacity.Retrying:
+        """Retries of a ``Retryable`` failure (no response, connection refused, 5xx, 429)."""
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if on_retry is not None and state.outcome is not None and state.next_action:
+                on_retry(str(state.outcome.exception()), state.next_action.sleep)
+
+        return tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Retryable),
             stop=tenacity.stop_after_attempt(attempts),
             # Full jitter, so phones that regain signal together do not resend in step.
             wait=tenacity.wait_random_exponential(multiplier=1, max=max_wait_s),
             sleep=self.sleep,
+            before_sleep=before_sleep,
             reraise=True,
         )
+
+    def sync(
+        self,
+        attempts: int = 8,
+        max_wait_s: float = 60,
+        on_batch: Callable[[int], None] | None = None,
+        on_retry: Callable[[str, float], None] | None = None,
+    ) -> PushSummary:
+        """Push until the outbox is empty, backing off (with jitter) while the server fails."""
+        total = PushSummary()
+        retrying = self.retrying(attempts, max_wait_s, on_retry)
         while self.pending():
             summary = retrying(self.push_once)
+            if on_batch is not None:
+                on_batch(summary.sent)
             total.sent += summary.sent
             for status, count in summary.by_status.items():
                 total.by_status[status] = total.by_status.get(status, 0) + count
         return total
+
+    def attach_photo(self, data: bytes, content_type: str) -> dict[str, Any]:
+        """Keep a photo's bytes in the outbox (as the phone keeps the file) and return the
+        descriptor a report lists; the bytes are uploaded when the server says it lacks them."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO photos (sha256, content_type, data) VALUES (?, ?, ?)",
+                (sha256, content_type, data),
+            )
+        return {"sha256": sha256, "size": len(data), "content_type": content_type}
+
+    def missing_photos(self) -> int:
+        return int(
+            self.db.execute("SELECT count(DISTINCT sha256) FROM missing_photos").fetchone()[0]
+        )
+
+    def upload_missing_photos(self, on_photo: Callable[[], None] | None = None) -> int:
+        """Upload every photo the server asked for whose bytes this outbox holds."""
+        rows = self.db.execute(
+            "SELECT DISTINCT p.sha256, p.content_type, p.data FROM photos p "
+            "JOIN missing_photos m ON m.sha256 = p.sha256"
+        ).fetchall()
+        uploaded = 0
+        for sha256, content_type, data in rows:
+            try:
+                if self.upload_photo(sha256, bytes(data), content_type):
+                    uploaded += 1
+            except TransportError as error:
+                raise Retryable(f"no response: {error}") from error
+            if on_photo is not None:
+                on_photo()
+        return uploaded
 
     def upload_photo(self, sha256: str, data: bytes, content_type: str) -> bool:
         """Upload one missing photo (``PUT /api/v1/photos/{sha256}``, the photo issue)."""
@@ -343,7 +413,12 @@ class FieldClient:
             )
 
     def fetch_config(self) -> dict[str, Any]:
-        response = self.transport.request("GET", "/api/v1/sync/config", headers=self.headers)
+        try:
+            response = self.transport.request("GET", "/api/v1/sync/config", headers=self.headers)
+        except TransportError as error:
+            raise Retryable(f"no response: {error}") from error
+        if response.status in (401, 403):
+            raise Fatal(_refusal("config", response))
         if response.status != 200:
             raise Retryable(f"config answered {response.status}")
         with self.db:
@@ -367,8 +442,28 @@ NOTES = (
 )
 
 
-def demo_item(rng: random.Random, config: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """One realistic item: mostly reports, some contacts, a few presence pings."""
+def demo_photo(rng: random.Random) -> bytes:
+    """A small real JPEG (a coloured scene with a random block), so the demo's photos decode
+    and are sanitised like a phone's; Pillow is the service's own dependency."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    x, y = rng.randrange(280), rng.randrange(200)
+    draw.rectangle((x, y, x + 40, y + 40), fill=tuple(rng.randrange(256) for _ in range(3)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def demo_item(
+    rng: random.Random,
+    config: dict[str, Any],
+    now: datetime,
+    attach: Callable[[bytes, str], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One realistic item: mostly reports, some contacts, a few presence pings. With
+    ``attach`` (``FieldClient.attach_photo``) reports carry real photos kept for upload."""
     location = {
         "lat": round(rng.uniform(*AREA["lat"]), 6),
         "lon": round(rng.uniform(*AREA["lon"]), 6),
@@ -378,6 +473,18 @@ def demo_item(rng: random.Random, config: dict[str, Any], now: datetime) -> dict
     roll = rng.random()
     if roll < 0.7:
         category = rng.choice(config["categories"])
+        photos = []
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            if attach is not None:
+                photos.append(attach(demo_photo(rng), "image/jpeg"))
+            else:
+                photos.append(
+                    {
+                        "sha256": uuid.uuid4().hex * 2,
+                        "size": rng.randint(400_000, 4_000_000),
+                        "content_type": "image/jpeg",
+                    }
+                )
         return {
             "type": "report",
             "captured_at": captured,
@@ -385,14 +492,7 @@ def demo_item(rng: random.Random, config: dict[str, Any], now: datetime) -> dict
             "category": category["code"],
             "location": location,
             "note": rng.choice(NOTES),
-            "photos": [
-                {
-                    "sha256": uuid.uuid4().hex * 2,
-                    "size": rng.randint(400_000, 4_000_000),
-                    "content_type": "image/jpeg",
-                }
-                for _ in range(rng.choice((0, 1, 1, 2)))
-            ],
+            "photos": photos,
         }
     if roll < 0.85:
         vocabulary = config["contact"]
@@ -408,40 +508,105 @@ def demo_item(rng: random.Random, config: dict[str, Any], now: datetime) -> dict
     return {"type": "presence", "captured_at": captured, "event": "ping", "location": location}
 
 
+DEFAULT_OUTBOX = str(Path("instance") / "demo-outbox.sqlite3")
+
+
 def _demo(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    Path(args.outbox).parent.mkdir(parents=True, exist_ok=True)
     client = FieldClient(args.outbox, HttpTransport(args.url), args.token, args.device_id)
-    rng = random.Random(args.seed)
-    config = client.fetch_config()
-    now = datetime.now(UTC)
-    for _ in range(args.items):
-        client.queue(demo_item(rng, config, now))
-    pushed = client.sync()
-    pulled = client.pull()
+
+    def on_retry(reason: str, wait_s: float) -> None:
+        tqdm.write(f"{reason}; retrying in {wait_s:.1f} s", file=sys.stderr)
+
+    try:
+        retrying = client.retrying(args.attempts, on_retry=on_retry)
+        config = retrying(client.fetch_config)
+        rng = random.Random(args.seed)
+        now = datetime.now(UTC)
+        for _ in range(args.items):
+            client.queue(demo_item(rng, config, now, client.attach_photo))
+        with tqdm(
+            total=client.pending(), desc="push", unit="item", file=sys.stderr, disable=args.quiet
+        ) as bar:
+            pushed = client.sync(args.attempts, on_batch=bar.update, on_retry=on_retry)
+        with tqdm(
+            total=client.missing_photos(),
+            desc="photos",
+            unit="photo",
+            file=sys.stderr,
+            disable=args.quiet,
+        ) as bar:
+            uploaded = retrying(client.upload_missing_photos, lambda: bar.update(1))
+        pulled = retrying(client.pull)
+        pending = client.pending()
+    except (Retryable, Fatal) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
     print(
         json.dumps(
             {
                 "queued": args.items,
                 "pushed": pushed.by_status,
+                "photos_uploaded": uploaded,
                 "pulled_changes": pulled,
-                "pending": client.pending(),
+                "pending": pending,
             }
         )
     )
-    client.close()
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sync.client", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sync.client",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="queue demo items offline, then push and pull")
-    demo.add_argument("--url", default="http://127.0.0.1:5000")
-    demo.add_argument("--token", required=True)
-    demo.add_argument("--outbox", default="demo-outbox.sqlite3")
-    demo.add_argument("--device-id", default=None)
-    demo.add_argument("--items", type=int, default=120)
-    demo.add_argument("--seed", type=int, default=None)
+    demo = sub.add_parser(
+        "demo",
+        help="queue demo items offline, then push, upload their photos and pull",
+        description="Queue realistic items around Sergels Torg in a local outbox, push them, "
+        "upload the photos the server asks for and pull the status feed. Prints a JSON "
+        "summary on stdout; progress and errors go to stderr; exits 1 when the server cannot "
+        "be reached or refuses.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    demo.add_argument("--url", default="http://127.0.0.1:5000", help="the service's base URL")
+    demo.add_argument(
+        "--token",
+        required=True,
+        help="a field worker's API token (role field; `make run` prints one and writes it to "
+        "instance/demo-tokens.json)",
+    )
+    demo.add_argument(
+        "--outbox", default=DEFAULT_OUTBOX, help="SQLite file of the phone's outbox (kept)"
+    )
+    demo.add_argument(
+        "--device-id", default=None, help="the device id sent with pushes (default: random)"
+    )
+    demo.add_argument("--items", type=int, default=120, help="how many items to queue")
+    demo.add_argument("--seed", type=int, default=None, help="random seed, for repeatable items")
+    demo.add_argument(
+        "--attempts",
+        type=int,
+        default=8,
+        help="tries per request while the server is unreachable or failing (backoff with "
+        "jitter, at most 60 s apart)",
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.items < 0 or args.attempts < 1:
+        parser.error("--items must be >= 0 and --attempts >= 1")
     return _demo(args)
 
 

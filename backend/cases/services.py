@@ -397,6 +397,7 @@ def resolve_case(
     case_id: uuid.UUID,
     at: datetime | None = None,
     data: dict[str, Any] | None = None,
+    note: str | None = None,
 ) -> Case:
     """Mark a case resolved (the routing work calls this when its task is resolved).
 
@@ -422,7 +423,11 @@ def resolve_case(
     case.route_after = None
     reports = session.execute(select(Report.id).where(Report.case_id == case.id)).scalars()
     append_item_statuses(
-        session, list(reports), "resolved", data={**(data or {}), "case_id": str(case.id)}
+        session,
+        list(reports),
+        "resolved",
+        note=note,
+        data={**(data or {}), "case_id": str(case.id)},
     )
     session.flush()
     return case

@@ -12,8 +12,9 @@ How a worker's events become intervals (per worker, events sorted by time, ties 
   *sign of presence*. ``ping`` and ``zone_enter`` move the worker to their zone; ``zone_exit``
   moves them out of that zone (to no zone) unless they are already elsewhere; a repeated
   ``shift_start`` during a shift continues it.
-- Zone ``None`` means present but in no known zone: a ping outside every zone polygon, or a
-  shift start that named no zone. It is shown as its own interval with zone ``null``.
+- Zone ``None`` means present but in no known zone: an event outside every zone polygon that
+  named no zone (the push fills a missing zone from the polygons). It is shown as its own
+  interval with zone ``null``.
 - A shift with no ``shift_end`` within ``max_shift`` of its start has lost its end: it closes
   at ``min(last sign + grace, start + max_shift)``, and that close is *inferred*. A
   ``shift_start`` more than ``grace`` after the last sign of an open shift means the same

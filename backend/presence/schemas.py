@@ -56,6 +56,7 @@ class FiledCountSchema(ma.Schema):
 
 class WorkerDaySchema(ma.Schema):
     worker_id = ma.fields.String()
+    name = ma.fields.String(metadata={"description": "The worker's display name"})
     first_seen = ma.fields.String(allow_none=True, metadata=LOCAL_TIME)
     last_seen = ma.fields.String(allow_none=True, metadata=LOCAL_TIME)
     intervals = ma.fields.List(ma.fields.Nested(IntervalSchema))

@@ -76,10 +76,10 @@ class Daily(MethodView):
             worker=args.get("worker"),
             now=utcnow(),
         )
+        worker_names, zone_names = services.names(
+            session, (w.worker_id for w in answer.log.workers)
+        )
         if _wants_csv():
-            worker_names, zone_names = services.names(
-                session, (w.worker_id for w in answer.log.workers)
-            )
             text = export.daily_log_csv(
                 answer.log, worker_names=worker_names, zone_names=zone_names
             )
@@ -88,7 +88,12 @@ class Daily(MethodView):
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             response.headers["Vary"] = "Accept"
             return response
-        return export.daily_log_json(answer.log, include_contacts=answer.include_contacts)
+        body = export.daily_log_json(answer.log, include_contacts=answer.include_contacts)
+        # The readers of a day's log are the supervisors (and admins) who lead these workers,
+        # and a field worker reading their own: each may see the names, as the CSV shows them.
+        for worker in body["workers"]:
+            worker["name"] = worker_names.get(worker["worker_id"], "")
+        return body
 
 
 @blp.route("/summary")

@@ -266,10 +266,11 @@ def detail_rows(
                 | {k: f[k] for k in ("contact_type", "age_group", "needs", "referral")}
             )
         else:
-            # A ping always places the worker where its location is, so a ping without a
-            # zone gets one from the polygons; other events keep the zone the phone named.
+            # An event of any kind without a zone gets one from the polygons, so a shift
+            # started on Sergels Torg by a phone that named no zone is not logged "nowhere";
+            # a zone the phone named is kept (the worker may know better than the GPS).
             zone = f["zone"]
-            if zone is None and f["event"] == "ping":
+            if zone is None:
                 zone = _zone_of(zones, loc)
             presence.append({**common, **where, "event": f["event"], "zone": zone})
     return placed, [

@@ -429,7 +429,7 @@ def _insert_task(
     return task
 
 
-def on_task_resolved(session: Session, task: Task) -> None:
+def on_task_resolved(session: Session, task: Task, note: str | None = None) -> None:
     """The one place a resolved task reaches the case and its reporters (in the resolving
     transaction): the case is resolved (``cases.services.resolve_case``, which tells every
     reporter once), and a contact's author hears that the referral was dealt with."""
@@ -438,9 +438,9 @@ def on_task_resolved(session: Session, task: Task) -> None:
     task.resolved_at = task.resolved_at or utcnow()
     data = {"organisation": task.organisation.slug, "task_id": str(task.id)}
     if task.case_id is not None:
-        resolve_case(session, task.case_id, at=task.resolved_at, data=data)
+        resolve_case(session, task.case_id, at=task.resolved_at, data=data, note=note)
     elif task.contact_id is not None:
-        append_item_status(session, task.contact_id, RESOLVED, data=data)
+        append_item_status(session, task.contact_id, RESOLVED, note=note, data=data)
 
 
 def close_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) -> None:
@@ -785,14 +785,16 @@ def apply_event(
         subject_type="task",
         subject_id=task.id,
     )
+    # The department's note goes to the reporters' phones with every status ("Vi tar den",
+    # "Tömd 18:05": issue 22); before, only a rejection's note did.
     if target == RESOLVED:
-        on_task_resolved(session, task)
+        on_task_resolved(session, task, note=note)
     else:
         _tell_reporters(
             session,
             task,
             target,
-            note=note if target == REJECTED else None,
+            note=note,
             data={"organisation": task.organisation.slug, "task_id": str(task.id)},
         )
     if successor_org is not None:

@@ -247,3 +247,64 @@ def test_summary_adds_up_the_daily_logs_and_bounds_the_range(
         SUMMARY, query_string={"from": "2026-05-01", "to": "2026-05-08"}, headers=supervisor.headers
     )
     assert (too_long.status_code, too_long.get_json()["code"]) == (422, "range_too_long")
+
+
+@pytest.mark.parametrize("event", ["shift_start", "zone_enter", "zone_exit", "shift_end"])
+def test_every_event_without_a_zone_gets_it_from_the_polygons(client, create_user, app, event):
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.reports.models import PresenceEvent
+
+    worker = create_user(role="field")
+    inside = presence(event=event, zone=None)  # located inside the sergels-torg polygon
+    outside = presence(event=event, zone=None, location={"lat": 59.40, "lon": 18.20})
+    named = presence(event=event, zone="hotorget")  # what the phone names is kept
+    push(client, worker, [inside, outside, named])
+    stored = dict(
+        db.session.execute(
+            select(PresenceEvent.id, PresenceEvent.zone).where(PresenceEvent.user_id == worker.id)
+        ).all()
+    )
+    assert {str(k): v for k, v in stored.items()} == {
+        inside["id"]: "sergels-torg",
+        outside["id"]: None,
+        named["id"]: "hotorget",
+    }
+
+
+def test_shift_start_without_zone_on_sergels_torg_is_logged_there(
+    client, create_user, old_items_accepted
+):
+    worker = create_user(role="field")
+    supervisor = create_user(role="supervisor")
+    push(
+        client,
+        worker,
+        [
+            presence(
+                event="shift_start", captured_at=iso(local("10:00", day="2026-11-03")), zone=None
+            ),
+            presence(
+                event="shift_end", captured_at=iso(local("10:30", day="2026-11-03")), zone=None
+            ),
+        ],
+    )
+    response = client.get(DAILY, query_string={"date": "2026-11-03"}, headers=supervisor.headers)
+    assert response.status_code == 200, response.get_json()
+    zones = {i[0] for i in intervals(response.get_json(), worker.id)}
+    assert zones == {"sergels-torg"}
+
+
+def test_daily_log_json_names_each_worker_for_a_supervisor_and_the_worker(
+    client, create_user, old_items_accepted
+):
+    worker = create_user(role="field", name="Åsa Öberg \u2028 <b>")
+    supervisor = create_user(role="supervisor")
+    push(client, worker, [presence(captured_at=iso(local("09:00", day="2026-11-04")))])
+    for reader in (supervisor, worker):
+        body = client.get(
+            DAILY, query_string={"date": "2026-11-04"}, headers=reader.headers
+        ).get_json()
+        (day,) = [w for w in body["workers"] if w["worker_id"] == str(worker.id)]
+        assert day["name"] == "Åsa Öberg \u2028 <b>"

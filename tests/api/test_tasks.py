@@ -131,8 +131,20 @@ def test_the_whole_life_of_a_task_reaches_the_phone(client, field_user, create_u
         response = _event(client, trafik, task.id, action, note=f"{action} klart")
         assert response.status_code == 200, response.get_json()
         assert response.get_json()["status"] == status
-    statuses = [c["status"] for c in _pull(client, field_user) if c["id"] == pushed["id"]]
-    assert statuses == ["received", "routed", "acknowledged", "in_progress", "resolved"]
+    changes = [c for c in _pull(client, field_user) if c["id"] == pushed["id"]]
+    assert [c["status"] for c in changes] == [
+        "received",
+        "routed",
+        "acknowledged",
+        "in_progress",
+        "resolved",
+    ]
+    # The department's notes reach the reporter's phone with each status.
+    assert [c["note"] for c in changes[2:]] == [
+        "acknowledge klart",
+        "start klart",
+        "resolve klart",
+    ]
     detail = client.get(f"{TASKS}/{task.id}", headers=trafik.headers).get_json()
     assert detail["resolved_at"] is not None
     assert [(e["action"], e["user_id"]) for e in detail["events"]] == [
