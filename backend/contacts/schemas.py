@@ -4,7 +4,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.contacts.services import READ_REASONS
+from backend.fields import Day, Timestamp
 from backend.organisations.schemas import SLUG
+from backend.reference import catalogue
 
 
 class ContactQuerySchema(ma.Schema):
@@ -28,12 +30,19 @@ class ContactSchema(ma.Schema):
 
 
 class AggregateArgsSchema(ma.Schema):
-    from_ = ma.fields.Date(required=True, data_key="from", metadata={"description": "First day"})
-    to = ma.fields.Date(
+    from_ = Day(required=True, data_key="from", metadata={"description": "First day"})
+    to = Day(
         required=True,
-        metadata={"description": "Last day, inclusive; at most CONTACT_AGGREGATE_MAX_DAYS days"},
+        metadata={
+            "description": "Last day, inclusive: on or after from (range_reversed), at most "
+            "CONTACT_AGGREGATE_MAX_DAYS days (range_too_long)"
+        },
     )
-    zone = ma.fields.String(validate=SLUG, metadata={"description": "Only this zone"})
+    zone = ma.fields.String(
+        validate=SLUG,
+        # Enumerated in the document; the service answers another slug with unknown_zone.
+        metadata={"description": "Only this zone", "enum": list(catalogue.zone_slugs())},
+    )
 
 
 class CellSchema(ma.Schema):
@@ -70,14 +79,14 @@ class AggregatesSchema(ma.Schema):
 
 class AuditArgsSchema(ma.Schema):
     cursor = ma.fields.String(
-        validate=validate.Length(max=64),
-        metadata={"description": "next_cursor of the previous page"},
+        # Checked by the service (400 invalid_cursor), the pattern is the document's.
+        metadata={"description": "next_cursor of the previous page", "pattern": r"^[0-9]{0,18}$"},
     )
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 500))
     contact_id = ma.fields.UUID()
     reader_id = ma.fields.UUID()
-    since = ma.fields.AwareDateTime(metadata={"description": "Reads at or after this time"})
-    until = ma.fields.AwareDateTime(metadata={"description": "Reads before this time"})
+    since = Timestamp(metadata={"description": "Reads at or after this time"})
+    until = Timestamp(metadata={"description": "Reads before this time"})
 
 
 class ContactReadSchema(ma.Schema):

@@ -4,9 +4,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from backend.api import Blueprint
 from backend.errors import ServiceUnavailable
 from backend.extensions import db, redis
 
