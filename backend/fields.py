@@ -107,3 +107,10 @@ class OneOf(ma.fields.Raw):
         super().__init__(**kwargs)
         self.schemas = schemas
         self.discriminator = discriminator
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        # Whatever the value (null included), the caller judges it: marshmallow would refuse a
+        # null before the caller saw it.
+        return value
