@@ -250,3 +250,22 @@ def test_summary_adds_up_the_daily_logs_and_bounds_the_range(
         SUMMARY, query_string={"from": "2026-05-01", "to": "2026-05-08"}, headers=supervisor.headers
     )
     assert (too_long.status_code, too_long.get_json()["code"]) == (422, "range_too_long")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://x/","y")', "+46 8 508 000 00", "-1", "@attacker", "\tAnna", "\rAnna"],
+)
+def test_a_name_that_is_a_formula_reaches_the_csv_as_text(
+    client, create_user, old_items_accepted, name
+):
+    worker, _ = _day_with_two_workers(client, create_user, name=name)
+    supervisor = create_user(role="supervisor")
+    response = client.get(
+        DAILY,
+        query_string={"date": "2026-05-12"},
+        headers={**supervisor.headers, "Accept": "text/csv"},
+    )
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    names = {row["worker"] for row in rows if row["worker_id"] == str(worker.id)}
+    assert names == {"'" + name}
