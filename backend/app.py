@@ -73,6 +73,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_converters(app, api)
     _register_blueprints(api)
     serve_docs_assets(app)
+    # GeoReport v2 is its own contract (formats, key, error document): outside the OpenAPI one.
+    from backend.open311.views import register as register_open311
+
+    register_open311(app)
 
     @app.before_request
     def _reads_do_not_lock() -> None:

@@ -275,6 +275,10 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(retention_cli)
 
+    from backend.open311.cli import open311_cli
+
+    app.cli.add_command(open311_cli)
+
     from backend.demo import run_demo
 
     app.cli.add_command(run_demo)

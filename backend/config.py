@@ -147,6 +147,18 @@ def from_env() -> dict[str, Any]:
         # and a 25 MiB photo sent over tus in 1 MiB chunks is ~26 requests: 600 a minute lets a
         # phone send two such reports' photos in a minute after a shift without signal.
         "RATE_LIMIT_UPLOAD_PER_MINUTE": _int("RATE_LIMIT_UPLOAD_PER_MINUTE", 600),
+        # Every Open311 call made with one API key (GET and POST alike) counts against this.
+        # A department's case system polls requests.json every 30 s or so and posts an update
+        # per status change: 120 a minute is several times that, and stops a client that
+        # loops at full speed from taking the workers the phones' pushes need.
+        "RATE_LIMIT_OPEN311_PER_MINUTE": _int("RATE_LIMIT_OPEN311_PER_MINUTE", 120),
+        # How long a media_url in an Open311 answer works. A link copied into a contractor's
+        # work order should last the working day it is dispatched on; longer would let a
+        # forwarded link to a photo of passers-by outlive its purpose. Every requests.json
+        # answer carries fresh links.
+        "OPEN311_MEDIA_URL_TTL_SECONDS": _at_least(
+            "OPEN311_MEDIA_URL_TTL_SECONDS", _int("OPEN311_MEDIA_URL_TTL_SECONDS", 86_400), 60
+        ),
         # A new case whose reports list photos the server lacks waits for them this long
         # before it is routed anyway (the reports show `awaiting_photos` meanwhile): a 12 MB
         # photo over a weak 1 Mbit/s link takes ~100 s, so 10 minutes covers a report's

@@ -10,10 +10,11 @@ A client acts on ``code``; ``message`` is for people; ``errors`` names the field
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import marshmallow as ma
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -132,6 +133,25 @@ HTTP_CODES = {
 }
 
 
+ErrorRenderer = Callable[[int, str, str, dict[str, Any]], Response]
+"""Renders an error for a protocol with an error document of its own (Open311)."""
+
+
+def render_errors_under(app: Flask, prefix: str, renderer: ErrorRenderer) -> None:
+    """Every error answered under the path ``prefix`` is rendered by ``renderer`` instead:
+    404, 405, 413, 429 and 500 there are in that protocol's format too."""
+    app.extensions.setdefault("error_renderers", []).append((prefix, renderer))
+
+
+def _renderer() -> ErrorRenderer | None:
+    if not has_request_context():
+        return None
+    for prefix, renderer in current_app.extensions.get("error_renderers", []):
+        if request.path.startswith(prefix):
+            return cast(ErrorRenderer, renderer)
+    return None
+
+
 def error_response(
     status: int,
     code: str,
@@ -139,7 +159,13 @@ def error_response(
     errors: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    response = jsonify({"status": status, "code": code, "message": message, "errors": errors or {}})
+    renderer = _renderer()
+    if renderer is not None:
+        response = renderer(status, code, message, errors or {})
+    else:
+        response = jsonify(
+            {"status": status, "code": code, "message": message, "errors": errors or {}}
+        )
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value

@@ -6,6 +6,7 @@ from backend.cases.models import Case
 from backend.contacts.models import ContactRead
 from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
+from backend.open311.models import Open311Key, Open311Update
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo, Upload
 from backend.reference.models import Category, Zone
@@ -25,6 +26,8 @@ __all__ = [
     "ContactRead",
     "Delivery",
     "FeedStream",
+    "Open311Key",
+    "Open311Update",
     "Organisation",
     "Photo",
     "PresenceEvent",

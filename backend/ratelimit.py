@@ -58,6 +58,9 @@ PUSH = Limit("push", "RATE_LIMIT_PUSH_PER_MINUTE")
 # PUT of a whole photo and tus POST/PATCH share one budget: a phone uses one or the other.
 UPLOAD = Limit("upload", "RATE_LIMIT_UPLOAD_PER_MINUTE")
 LIMITS = (PUSH, UPLOAD)
+"""The limits advertised to phones. Open311 keys have a budget of their own, told in the
+README (a department's system never reads the phones' config)."""
+OPEN311 = Limit("open311", "RATE_LIMIT_OPEN311_PER_MINUTE")
 
 
 def _limiter() -> FixedWindowRateLimiter:

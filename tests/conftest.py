@@ -86,6 +86,7 @@ def base_app(
             # their own tests (tests/api/test_rate_limits.py), which turn them on.
             "RATE_LIMIT_PUSH_PER_MINUTE": 0,
             "RATE_LIMIT_UPLOAD_PER_MINUTE": 0,
+            "RATE_LIMIT_OPEN311_PER_MINUTE": 0,
         }
     )
     with app.app_context():
@@ -192,6 +193,7 @@ def server_env(app: Flask, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": config["SECRET_KEY"],
         "RATE_LIMIT_PUSH_PER_MINUTE": str(config["RATE_LIMIT_PUSH_PER_MINUTE"]),
         "RATE_LIMIT_UPLOAD_PER_MINUTE": str(config["RATE_LIMIT_UPLOAD_PER_MINUTE"]),
+        "RATE_LIMIT_OPEN311_PER_MINUTE": str(config["RATE_LIMIT_OPEN311_PER_MINUTE"]),
         **overrides,
     }
 

@@ -45,6 +45,12 @@ def _visible(query: Select[Any], user: User) -> Select[Any]:
     return query.where(false())
 
 
+def visible_cases(query: Select[Any], user: User) -> Select[Any]:
+    """``query`` (over ``Case``) narrowed to the cases ``user`` may see: the one visibility
+    rule, for every reader of cases (the case API and Open311)."""
+    return _visible(query, user)
+
+
 @dataclass
 class Page:
     cases: list[Case]

@@ -20,7 +20,7 @@ from backend.organisations.models import Organisation
 from backend.reference.models import Category, Zone
 
 DATA_DIR = Path(__file__).parent / "data"
-CATEGORY_SETTINGS = ("dedup_radius_m", "dedup_window_min", "dedup_group")
+CATEGORY_SETTINGS = ("dedup_radius_m", "dedup_window_min", "dedup_group", "open311_attributes")
 
 
 @dataclass

@@ -539,6 +539,22 @@ def record_event(
     409 ``invalid_transition`` when the task's status does not allow the action; a rejection
     routes the case on to ``reroute_to`` (422 ``unknown_organisation``) or the fallback.
     """
+    task = apply_event(session, user, task_id, action, note, reroute_to)
+    session.commit()
+    return task
+
+
+def apply_event(
+    session: Session,
+    user: User,
+    task_id: uuid.UUID,
+    action: str,
+    note: str | None = None,
+    reroute_to: str | None = None,
+) -> Task:
+    """:func:`record_event` in the caller's transaction (the caller commits): an Open311
+    update that resolves a new task is three actions, and they commit together with the
+    update's own row or not at all."""
     found = session.execute(select(Task.case_id).where(Task.id == task_id, _visible(user))).first()
     if found is None:
         raise NotFound("No task with this id.", code="task_not_found")
@@ -625,5 +641,4 @@ def record_event(
         )
         successor.organisation = successor_org
         _insert_task(session, successor, user_id=user.id)
-    session.commit()
     return task

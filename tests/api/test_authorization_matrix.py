@@ -170,6 +170,21 @@ ROUTES: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/admin/rules"): admin_only(200),
     ("PUT", "/api/v1/admin/rules"): admin_only(200, _next_rules()),
+    # Open311 GeoReport v2: the service list is public (the spec: no key); everything else
+    # needs an organisation's api_key, which no bearer token is (403 in the spec's format;
+    # tests/api/test_open311.py covers the keys), and a media link needs its signature.
+    ("GET", "/open311/v2/discovery.{fmt}"): public(200),
+    ("GET", "/open311/v2/services.{fmt}"): public(200),
+    ("GET", "/open311/v2/services/{service_code}.{fmt}"): public(200),
+    ("GET", "/open311/v2/requests.{fmt}"): Row({None: 403, **dict.fromkeys(ANY, 403)}),
+    ("POST", "/open311/v2/requests.{fmt}"): Row({None: 403, **dict.fromkeys(ANY, 403)}),
+    ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): Row(
+        {None: 403, **dict.fromkeys(ANY, 403)}
+    ),
+    ("POST", "/open311/v2/servicerequestupdates.{fmt}"): Row(
+        {None: 403, **dict.fromkeys(ANY, 403)}
+    ),
+    ("GET", "/open311/v2/media/{token}"): Row({None: 404, **dict.fromkeys(ANY, 404)}),
 }
 
 NOT_ROUTES = {
@@ -185,7 +200,7 @@ def _served_routes(app) -> set[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.rule in NOT_ROUTES or rule.rule.startswith("/api/docs"):
             continue
-        path = re.sub(r"<(?:[a-z0-9]+:)?([a-z_0-9]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z0-9]+(?:\([^)]*\))?:)?([a-z_0-9]+)>", r"{\1}", rule.rule)
         # Flask adds HEAD to every GET route; a HEAD of its own (tus) needs its own row.
         implicit = {"OPTIONS", "HEAD"} if "GET" in rule.methods else {"OPTIONS"}
         for method in rule.methods - implicit:
@@ -326,6 +341,10 @@ def test_matrix(client, create_user, objects, method, path, role):
         "case_id": objects["case_id"],
         "contact_id": objects["contact_id"],
         "task_id": objects["task_id"],
+        "fmt": "json",
+        "service_code": "damage.building",
+        "service_request_id": objects["case_id"],
+        "token": "not-a-signed-link",
     }
     url = path.format(**placeholders)
     if row.query:
@@ -346,7 +365,11 @@ def test_matrix(client, create_user, objects, method, path, role):
     assert response.status_code == row.expect[role], response.get_data(as_text=True)[:300]
     if response.status_code >= 400 and method != "HEAD":
         error = response.get_json()
-        assert set(error) == {"status", "code", "message", "errors"}
+        if path.startswith("/open311/"):
+            # The GeoReport v2 errors document: [{code, description}].
+            assert [set(e) for e in error] == [{"code", "description"}]
+        else:
+            assert set(error) == {"status", "code", "message", "errors"}
         # A refusal never echoes the object it refused.
         text = response.get_data(as_text=True)
         assert str(other.id) not in text
