@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from media import jpeg
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -101,9 +103,24 @@ def from_env() -> dict[str, Any]:
         # 48 MP sensors (8064 x 6048 = 48.8 MP) are the largest in common phones; a decoded
         # RGB image of this many pixels is 150 MB, the memory bound of one decode.
         "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),
+        # Each scan of a JPEG costs its decode a pass over every block; cameras write 1,
+        # progressive encoders 10 to 18 (media/jpeg.py says where the default comes from).
+        "MAX_JPEG_SCANS": _at_least("MAX_JPEG_SCANS", _int("MAX_JPEG_SCANS", jpeg.MAX_SCANS), 1),
         # tus 1.0 expiration: an unfinished resumable upload is kept this long after its last
         # PATCH, enough for a phone to finish a photo after a shift spent without signal.
         "UPLOAD_EXPIRY_SECONDS": _int("UPLOAD_EXPIRY_SECONDS", 24 * 3600),
+        # Unfinished tus uploads one user may hold (their bytes stay on disk until finished or
+        # expired). A phone starts at most one report's photos at once (the app allows 6,
+        # SYNC_MAX_PHOTOS_PER_REPORT 10), so 10 uploads; and 200 MiB: ten 48 MP JPEGs of
+        # 20 MB. Past either, a new upload is 409 until one is finished or deleted.
+        "UPLOAD_MAX_OPEN_PER_USER": _at_least(
+            "UPLOAD_MAX_OPEN_PER_USER", _int("UPLOAD_MAX_OPEN_PER_USER", 10), 1
+        ),
+        "UPLOAD_MAX_OPEN_BYTES_PER_USER": _at_least(
+            "UPLOAD_MAX_OPEN_BYTES_PER_USER",
+            _int("UPLOAD_MAX_OPEN_BYTES_PER_USER", 200 * 1024 * 1024),
+            1,
+        ),
         # SQLite waits this long for another writer before giving up; long enough that several
         # gunicorn workers queue up behind each other instead of reporting "database is locked".
         "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30_000),

@@ -1,10 +1,11 @@
 """Photos per second through the whole pipeline, beside a bare Pillow decode + encode.
 
 Both run in the same process on the same 12-megapixel (4032 x 3024) phone-like JPEGs, made in
-this run: the pipeline is what the upload and the media job do (validate with its 1/8 draft
-decode, decode at draft scale, orientation, sRGB, fresh pixels, resize to 2000 px, thumbnail,
-perceptual hash, two atomic fsynced writes); the baseline is Image.open + load + save as JPEG
-at the same quality, with no resizing. The ratio is pipeline / baseline throughput.
+this run: the pipeline is what the upload and the media job do (validate: the structural
+check, no decode; then the one decode, at draft scale, orientation, sRGB, fresh pixels, resize
+to 2000 px, thumbnail, perceptual hash, two atomic fsynced writes); the baseline is Image.open
++ load + save as JPEG at the same quality, with no resizing. The ratio is pipeline / baseline
+throughput.
 
     .venv/bin/python benchmarks/bench_photos.py [--photos 8] [--rounds 3]
 """

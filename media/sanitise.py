@@ -86,8 +86,7 @@ def sanitise(
 
     Raises MediaError when the photo is refused; any other exception is an I/O fault.
     """
-    image = open_image(data, limits)
-    fmt = str(image.format)
+    fmt, image = open_image(data, limits)
     try:
         # A 12 MP photo (4032 x 3024) bound for 2000 px is decoded at 2016 x 1512: a quarter
         # of the pixels, and of the decoding and resampling work.

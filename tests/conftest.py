@@ -199,7 +199,15 @@ def server_env(app: Flask, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(app: Flask, tmp_path: Path) -> Iterator[Gunicorn]:
+def live_server_env() -> dict[str, str]:
+    """Environment variables (as the README's configuration table names them) that a test's
+    ``live_server`` runs with besides the test app's: override this fixture in a module, or
+    parametrize it (``@pytest.mark.parametrize("live_server_env", [{...}])``), to set some."""
+    return {}
+
+
+@pytest.fixture
+def live_server(app: Flask, tmp_path: Path, live_server_env: dict[str, str]) -> Iterator[Gunicorn]:
     """The service under gunicorn with 2 worker processes, on the test's database and Redis.
 
     The fixture's own session is released first: an open SQLite transaction of the test would
@@ -208,7 +216,7 @@ def live_server(app: Flask, tmp_path: Path) -> Iterator[Gunicorn]:
     from backend.extensions import db
 
     db.session.remove()
-    server = Gunicorn(server_env(app), tmp_path / "gunicorn.log")
+    server = Gunicorn(server_env(app, **live_server_env), tmp_path / "gunicorn.log")
     yield server
     server.stop()
 

@@ -18,8 +18,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from backend.database import utcnow
+from backend.errors import DomainError
 from backend.extensions import db, redis
-from backend.photos import services
+from backend.photos import services, uploads
 from backend.photos.models import Photo
 from backend.routing.queues import MEDIA
 from media.errors import MediaError
@@ -125,21 +126,33 @@ def enqueue_processing(sha256: str) -> bool:
 
 def sweep(session: Session, storage: Storage) -> dict[str, int]:
     """Catch up after a crash or a Redis outage: discard expired uploads, turn uploads whose
-    bytes all arrived into photos, and queue every photo still ``processing``."""
-    from backend.errors import DomainError
-    from backend.photos import uploads
+    bytes all arrived into photos, and queue every photo still ``processing``.
 
+    One bad upload never stops the sweep (it runs at every worker start): a refused or lost
+    one is discarded with its reason logged, any other failure is logged and the upload left
+    for the next sweep.
+    """
     limits = services.limits_from(current_app.config)
     expired = uploads.expire(session, storage, utcnow())
-    finished = 0
+    finished = discarded = 0
     for upload in uploads.complete_unfinished(session):
+        upload_id = upload.id
         try:
             uploads.finish(session, storage, upload, limits, enqueue_processing)
             finished += 1
         except DomainError as exc:
-            log.info("upload %s refused at sweep: %s", upload.id, exc.code)
+            discarded += 1
+            log.info("upload %s refused at sweep: %s", upload_id, exc.code)
+        except Exception:
+            session.rollback()
+            log.exception("upload %s could not be finished; the next sweep tries again", upload_id)
     queued = 0
     for sha256 in services.unprocessed(session):
         queued += enqueue_processing(sha256)
     session.commit()
-    return {"uploads_expired": expired, "uploads_finished": finished, "photos_queued": queued}
+    return {
+        "uploads_expired": expired,
+        "uploads_finished": finished,
+        "uploads_discarded": discarded,
+        "photos_queued": queued,
+    }

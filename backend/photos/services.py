@@ -42,7 +42,11 @@ VIEWER_ROLES = ("supervisor", "admin")
 
 
 def limits_from(config: Mapping[str, Any]) -> Limits:
-    return Limits(max_bytes=config["MAX_PHOTO_BYTES"], max_pixels=config["MAX_PHOTO_PIXELS"])
+    return Limits(
+        max_bytes=config["MAX_PHOTO_BYTES"],
+        max_pixels=config["MAX_PHOTO_PIXELS"],
+        max_jpeg_scans=config["MAX_JPEG_SCANS"],
+    )
 
 
 def storage_from(config: Mapping[str, Any]) -> Storage:
@@ -97,9 +101,11 @@ def store_photo(
 ) -> Stored:
     """Store a whole uploaded photo once; the same bytes again change nothing.
 
-    The hash is checked first, then the bytes are validated completely (format from the bytes,
-    size and pixel caps, a full decode), so a refused file is never stored. The photo is
-    queued for sanitising; if Redis is down it stays ``processing`` and the sweep queues it.
+    The hash is checked first, then the bytes are checked without decoding them (format from
+    the bytes, size and pixel caps, structure: media.validate), so a refused file is never
+    stored. The one decode is the media job's, which fails the photo (``failed`` with the
+    reason) if the image data turns out broken. The photo is queued for sanitising; if Redis
+    is down it stays ``processing`` and the sweep queues it.
     """
     check_whole_file(sha256, data)
     existing = session.get(Photo, sha256)

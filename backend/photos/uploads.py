@@ -10,19 +10,31 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.errors import BadRequest, Conflict, DomainError, NotFound, PayloadTooLarge
+from backend.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+)
 from backend.photos import services
 from backend.photos.models import Upload
+from backend.users.models import User
 from media.storage import Storage, key
 from media.validate import Limits
+
+log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = ("creation", "checksum", "termination", "expiration")
@@ -45,6 +57,15 @@ class ChecksumMismatch(DomainError):
     status = 460
     code = "checksum_mismatch"
     message = "The chunk does not match its Upload-Checksum; it was discarded, send it again."
+
+
+class UploadLost(DomainError):
+    status = 410
+    code = "upload_lost"
+    message = (
+        "The server no longer has all of this upload's bytes (logged for the operators); "
+        "the upload was discarded: start a new upload."
+    )
 
 
 class TusVersionUnsupported(DomainError):
@@ -91,14 +112,77 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
         ) from exc
 
 
+@dataclass(frozen=True)
+class OpenCaps:
+    """What one user may hold in unfinished uploads (UPLOAD_MAX_OPEN_* in the config)."""
+
+    max_uploads: int
+    max_bytes: int
+
+
+def open_caps_from(config: Mapping[str, Any]) -> OpenCaps:
+    return OpenCaps(
+        max_uploads=config["UPLOAD_MAX_OPEN_PER_USER"],
+        max_bytes=config["UPLOAD_MAX_OPEN_BYTES_PER_USER"],
+    )
+
+
+def _check_open_caps(
+    session: Session, owner_id: uuid.UUID, length: int, caps: OpenCaps, now: datetime
+) -> None:
+    """409 when one more upload of ``length`` bytes would pass the owner's caps. The owner's
+    row is locked first, so two concurrent creations cannot both pass (on SQLite the write
+    lock every POST takes already serialises them)."""
+    session.execute(select(User.id).where(User.id == owner_id).with_for_update())
+    open_uploads = list(
+        session.execute(
+            select(Upload.id, Upload.length)
+            .where(Upload.owner_id == owner_id, Upload.expires_at > now)
+            .order_by(Upload.created_at)
+        ).all()
+    )
+    held = sum(upload_length for _, upload_length in open_uploads)
+    listed = {"open_uploads": [str(upload_id) for upload_id, _ in open_uploads]}
+    advice = (
+        "finish them (HEAD /api/v1/uploads/{id}, then PATCH from its Upload-Offset) or discard "
+        "them (DELETE) first; they are listed in errors.open_uploads."
+    )
+    if len(open_uploads) >= caps.max_uploads:
+        session.commit()
+        raise Conflict(
+            f"You have {len(open_uploads)} unfinished uploads, the most one user may have; "
+            + advice,
+            code="too_many_open_uploads",
+            errors=listed,
+        )
+    if held + length > caps.max_bytes:
+        session.commit()
+        raise Conflict(
+            f"Your unfinished uploads hold {held} bytes; with {length} more they would pass "
+            f"the {caps.max_bytes} one user may hold: " + advice,
+            code="open_uploads_too_large",
+            errors=listed,
+        )
+
+
 def create_upload(
     session: Session,
     owner_id: uuid.UUID,
     length: int,
     metadata: dict[str, str],
     max_bytes: int,
+    caps: OpenCaps,
+    now: datetime,
     expires_at: datetime,
 ) -> Upload:
+    if length == 0:
+        # The worker's sweep once crashed on such an upload: it is "complete" at offset 0 and
+        # has no file. No photo is empty.
+        raise Unprocessable(
+            "A photo is never empty: Upload-Length must be at least 1.",
+            code="empty_photo",
+            errors={"Upload-Length": ["at least 1"]},
+        )
     if length > max_bytes:
         raise PayloadTooLarge(
             f"The photo is {length} bytes; at most {max_bytes} are accepted.",
@@ -112,6 +196,7 @@ def create_upload(
             errors={"Upload-Metadata": ["sha256 is required"]},
         )
     sha256 = services.check_sha256(metadata["sha256"])
+    _check_open_caps(session, owner_id, length, caps, now)
     upload = Upload(
         owner_id=owner_id,
         sha256=sha256,
@@ -170,10 +255,24 @@ def append(
             code="upload_length_exceeded",
             errors={"Upload-Length": [f"{upload.length}"]},
         )
-    upload.offset = storage.write_at(key("uploads", upload.id.hex), offset, data)
+    upload_key = key("uploads", upload.id.hex)
+    stored = storage.size(upload_key)
+    if stored < offset:
+        # Appending would zero-fill the gap (write_at truncates up to the offset) and the
+        # whole-file hash would fail only at the last chunk: say so now.
+        _discard_lost(session, storage, upload.id, f"its file has {stored} of {offset} bytes")
+    upload.offset = storage.write_at(upload_key, offset, data)
     upload.expires_at = expires_at
     session.commit()
     return upload
+
+
+def _discard_lost(session: Session, storage: Storage, upload_id: uuid.UUID, why: str) -> NoReturn:
+    """Remove an upload whose stored bytes are gone or short (a disk fault, an operator's
+    clean-up, a MEDIA_ROOT not shared by every web host); raises 410 ``upload_lost``."""
+    log.warning("upload %s discarded: %s", upload_id, why)
+    remove(session, storage, upload_id)
+    raise UploadLost()
 
 
 def finish(
@@ -186,12 +285,19 @@ def finish(
     """Turn a complete upload into its photo, exactly as a PUT of the same bytes would.
 
     The upload is removed whether its bytes make a photo or are refused: a refused file will
-    be refused again, and the client must start over after a hash mismatch.
+    be refused again, and the client must start over after a hash mismatch. An upload whose
+    file is missing or shorter than its length is removed too (410 ``upload_lost``).
     """
     upload_key = key("uploads", upload.id.hex)
-    sha256, owner_id, upload_id = upload.sha256, upload.owner_id, upload.id
-    data = storage.get(upload_key)
+    sha256, owner_id, upload_id, length = upload.sha256, upload.owner_id, upload.id, upload.length
+    try:
+        data = storage.get(upload_key)
+    except FileNotFoundError:
+        session.commit()
+        _discard_lost(session, storage, upload_id, f"its file is missing ({length} bytes due)")
     session.commit()
+    if len(data) != length:
+        _discard_lost(session, storage, upload_id, f"its file has {len(data)} of {length} bytes")
     try:
         return services.store_photo(session, storage, sha256, data, owner_id, limits, enqueue)
     finally:

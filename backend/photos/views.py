@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from werkzeug.exceptions import ClientDisconnected
 from werkzeug.http import http_date
 
 from backend import config
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.database import utcnow
-from backend.errors import BadRequest, ErrorSchema, PayloadTooLarge, UnsupportedMediaType
+from backend.errors import BadRequest, ErrorSchema, UnsupportedMediaType
 from backend.extensions import db
 from backend.photos import jobs, services, uploads
+from backend.photos.body import read_body
 from backend.photos.models import Photo, Upload
 from backend.photos.schemas import ImageQuerySchema, PhotoSchema
 from backend.ratelimit import UPLOAD, rate_limited
@@ -47,27 +48,6 @@ def _error(status: int, text: str) -> Any:
     return {"schema": ErrorSchema, "description": text}
 
 
-def _read_body(limit: int, allow_partial: bool = False) -> bytes:
-    """Read the raw request body, at most ``limit`` bytes, checked before reading when the
-    client announced its length. With ``allow_partial``, a client that disconnects midway
-    still has what arrived stored (tus: resume from the stored offset)."""
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(
-            f"The body is {request.content_length} bytes; at most {limit} are accepted here.",
-            code="photo_too_large",
-            errors={"body": [f"at most {limit} bytes"]},
-        )
-    body = bytearray()
-    try:
-        while chunk := request.stream.read(1 << 16):
-            body += chunk
-    except ClientDisconnected:
-        if not allow_partial:
-            raise
-    return bytes(body)
-
-
 @blp.route("/<sha256:sha256>")
 class PhotoItem(MethodView):
     @auth(blp, *UPLOADERS)
@@ -84,18 +64,37 @@ class PhotoItem(MethodView):
     )
     @blp.response(200, PhotoSchema, description="Already stored: nothing was rewritten")
     @blp.alt_response(201, schema=PhotoSchema, description="Stored; sanitising is queued")
-    @blp.alt_response(400, **_error(400, "sha256_mismatch: the bytes hash to another SHA-256"))
+    @blp.alt_response(
+        400,
+        **_error(
+            400,
+            "sha256_mismatch: the bytes hash to another SHA-256; incomplete_body: the "
+            "connection ended before Content-Length bytes arrived",
+        ),
+    )
     @blp.alt_response(413, **_error(413, "photo_too_large: larger than MAX_PHOTO_BYTES"))
-    @blp.alt_response(415, **_error(415, "unsupported_format: not JPEG, PNG, WebP or HEIC"))
+    @blp.alt_response(
+        415,
+        **_error(
+            415,
+            "unsupported_format: not JPEG, PNG, WebP or HEIC, or a JPEG coding cameras do not "
+            "write (arithmetic, lossless, hierarchical, 12-bit)",
+        ),
+    )
     @blp.alt_response(
         422,
-        **_error(422, "invalid_sha256, corrupt_image (broken or truncated), too_many_pixels"),
+        **_error(
+            422,
+            "invalid_sha256, empty_photo, corrupt_image (broken, truncated, or too little data "
+            "for its declared size), too_many_pixels (MAX_PHOTO_PIXELS), too_many_scans "
+            "(MAX_JPEG_SCANS), photo_too_complex (its structure took too long to check)",
+        ),
     )
     def put(self, sha256: str) -> tuple[Photo, int]:
         """Upload a whole photo, named by the SHA-256 of its bytes"""
         digest = services.check_sha256(sha256)
         user_id = current_user().id
-        data = _read_body(current_app.config["MAX_PHOTO_BYTES"])
+        data = read_body(current_app.config["MAX_PHOTO_BYTES"])
         stored = services.store_photo(
             db.session(),
             services.storage_from(current_app.config),
@@ -160,9 +159,14 @@ def _tus_headers(response: Response) -> Response:
     return response
 
 
+TUS_INTEGER = re.compile(r"[0-9]{1,18}")
+"""tus integers: ASCII digits only (str.isdigit would take "²", which int() refuses), and short
+enough for a 64-bit column."""
+
+
 def _int_header(name: str) -> int:
     raw = request.headers.get(name)
-    if raw is None or not raw.isdigit():
+    if raw is None or not TUS_INTEGER.fullmatch(raw):
         raise BadRequest(
             f"The {name} header must be a non-negative integer.",
             code="invalid_tus_header",
@@ -200,7 +204,7 @@ TUS_412 = {
 }
 BASE64 = r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 # tus metadata is comma-separated "key base64(value)" pairs; this service needs sha256.
-UPLOAD_METADATA = rf"^(.*,)?\s*sha256 {BASE64}\s*(,.*)?$"
+UPLOAD_METADATA = rf"^(.*,)?\s*sha256 [A-Za-z0-9+/]{{4}}{BASE64}\s*(,.*)?$"
 
 
 @uploads_blp.route("/")
@@ -229,8 +233,9 @@ class Uploads(MethodView):
                 "in": "header",
                 "name": "Upload-Length",
                 "required": True,
-                "description": "Bytes of the whole photo; more than Tus-Max-Size is 413",
-                "schema": {"type": "integer", "minimum": 0, "maximum": config.MAX_PHOTO_BYTES},
+                "description": "Bytes of the whole photo: at least 1 (empty_photo), more than "
+                "Tus-Max-Size is 413",
+                "schema": {"type": "integer", "minimum": 1, "maximum": config.MAX_PHOTO_BYTES},
             },
             {
                 "in": "header",
@@ -247,9 +252,18 @@ class Uploads(MethodView):
     )
     @uploads_blp.alt_response(412, **TUS_412)
     @uploads_blp.alt_response(
+        409,
+        **_error(
+            409,
+            "too_many_open_uploads (UPLOAD_MAX_OPEN_PER_USER), open_uploads_too_large "
+            "(UPLOAD_MAX_OPEN_BYTES_PER_USER): errors.open_uploads lists the ids of your "
+            "unfinished uploads, to resume or DELETE",
+        ),
+    )
+    @uploads_blp.alt_response(
         413, **_error(413, "photo_too_large: Upload-Length over Tus-Max-Size")
     )
-    @uploads_blp.alt_response(422, **_error(422, "invalid_sha256"))
+    @uploads_blp.alt_response(422, **_error(422, "invalid_sha256, empty_photo (Upload-Length 0)"))
     def post(self) -> Response:
         """Start a resumable upload (tus creation)"""
         user_id = current_user().id
@@ -261,13 +275,16 @@ class Uploads(MethodView):
             )
         length = _int_header("Upload-Length")
         metadata = uploads.parse_metadata(request.headers.get("Upload-Metadata", ""))
+        now = utcnow()
         upload = uploads.create_upload(
             db.session(),
             user_id,
             length,
             metadata,
             current_app.config["MAX_PHOTO_BYTES"],
-            uploads.expiry(utcnow(), current_app.config["UPLOAD_EXPIRY_SECONDS"]),
+            uploads.open_caps_from(current_app.config),
+            now,
+            uploads.expiry(now, current_app.config["UPLOAD_EXPIRY_SECONDS"]),
         )
         headers = _state(upload)
         headers["Location"] = url_for("uploads.UploadItem", upload_id=upload.id)
@@ -322,16 +339,35 @@ class UploadItem(MethodView):
     )
     @uploads_blp.response(204, description="Stored; Upload-Offset is the new offset")
     @uploads_blp.alt_response(
-        400, **_error(400, "sha256_mismatch (whole file), invalid_tus_header")
+        400,
+        **_error(
+            400,
+            "sha256_mismatch (whole file), invalid_tus_header, incomplete_body (a chunk with "
+            "Upload-Checksum cut short: nothing stored)",
+        ),
     )
     @uploads_blp.alt_response(404, **_error(404, "upload_not_found"))
     @uploads_blp.alt_response(409, **_error(409, "offset_mismatch: HEAD and resume"))
-    @uploads_blp.alt_response(410, **_error(410, "upload_expired"))
+    @uploads_blp.alt_response(
+        410,
+        **_error(
+            410,
+            "upload_expired; upload_lost: the server lost the upload's bytes, it was "
+            "discarded: start a new upload",
+        ),
+    )
     @uploads_blp.alt_response(413, **_error(413, "upload_length_exceeded"))
     @uploads_blp.alt_response(
         415, **_error(415, "invalid_content_type, unsupported_format (last chunk)")
     )
-    @uploads_blp.alt_response(422, **_error(422, "corrupt_image, too_many_pixels (last chunk)"))
+    @uploads_blp.alt_response(
+        422,
+        **_error(
+            422,
+            "corrupt_image, too_many_pixels, too_many_scans, photo_too_complex (last chunk; "
+            "as for PUT)",
+        ),
+    )
     @uploads_blp.alt_response(460, **_error(460, "checksum_mismatch: the chunk was discarded"))
     @uploads_blp.alt_response(412, **TUS_412)
     def patch(self, upload_id: uuid.UUID) -> Response:
@@ -353,7 +389,12 @@ class UploadItem(MethodView):
             raise uploads.offset_mismatch(offset, stored)
         # A chunk with a checksum is all or nothing; without one, what arrived before a
         # disconnect is kept so the phone resumes from there.
-        data = _read_body(length - offset, allow_partial=checksum is None)
+        data = read_body(
+            length - offset,
+            code="upload_length_exceeded",
+            field="Upload-Length",
+            allow_partial=checksum is None,
+        )
         if checksum is not None:
             algorithm, digest = checksum
             if uploads.CHECKSUMS[algorithm](data).digest() != digest:

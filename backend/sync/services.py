@@ -513,6 +513,10 @@ def sync_config(session: Session, settings: SyncSettings, config: dict[str, Any]
             "max_note_chars": settings.limits.max_note_chars,
             "max_photos_per_report": settings.limits.max_photos_per_report,
             "max_photo_bytes": settings.limits.max_photo_bytes,
+            "max_photo_pixels": config["MAX_PHOTO_PIXELS"],
+            # Unfinished tus uploads one user may hold at once, and their Upload-Lengths.
+            "max_open_uploads": config["UPLOAD_MAX_OPEN_PER_USER"],
+            "max_open_upload_bytes": config["UPLOAD_MAX_OPEN_BYTES_PER_USER"],
             "max_item_age_days": settings.clock.max_age_days,
             "max_future_s": settings.clock.max_future_s,
             "clock_correction_threshold_s": settings.clock.correction_threshold_s,

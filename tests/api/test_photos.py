@@ -10,7 +10,15 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from backend.routing.queues import MEDIA
-from tests.photos import SECRETS, hostile_files, phone_jpeg, sha256
+from tests.photos import (
+    INTERNALS,
+    REFUSAL_CODES,
+    SECRETS,
+    hostile_files,
+    phone_jpeg,
+    sha256,
+    truncated_with_end_marker,
+)
 from tests.unit.test_media import assert_no_metadata, assert_upright_scene
 
 
@@ -123,8 +131,10 @@ def test_hostile_upload_is_a_clear_4xx_and_other_photos_unaffected(app, client, 
     response = put(client, field_user, data)
     assert response.status_code in (413, 415, 422), response.get_json()
     body = response.get_json()
-    assert body["code"] in ("too_many_pixels", "unsupported_format", "corrupt_image", "empty_photo")
+    assert body["code"] in REFUSAL_CODES
     assert body["errors"]["photo"]
+    for internal in INTERNALS:
+        assert internal not in body["message"], body["message"]
     info = client.get(f"/api/v1/photos/{sha256(data)}/info", headers=field_user.headers)
     assert info.status_code == 404
 
@@ -142,6 +152,48 @@ def test_body_over_the_photo_limit_is_413_before_reading(app, client, field_user
         app.config["MAX_PHOTO_BYTES"] = saved
     assert response.status_code == 413
     assert response.get_json()["code"] == "photo_too_large"
+
+
+FRAMINGS = {
+    # Werkzeug's development server: Content-Length, the stream is not ended by the server.
+    "dev-server": {},
+    # gunicorn: Content-Length, and the server ends the stream (wsgi.input_terminated), where
+    # Werkzeug's limited stream refused the read after exactly the limit.
+    "gunicorn": {"wsgi.input_terminated": True},
+    # gunicorn with Transfer-Encoding: chunked: no length at all.
+    "gunicorn-chunked": {"wsgi.input_terminated": True, "no_length": True},
+}
+
+
+def put_framed(client, account, data: bytes, framing: str):
+    environ = dict(FRAMINGS[framing])
+    if environ.pop("no_length", False):
+        return client.put(
+            f"/api/v1/photos/{sha256(data)}",
+            input_stream=io.BytesIO(data),
+            headers=account.headers,
+            environ_overrides=environ,
+        )
+    return client.put(
+        f"/api/v1/photos/{sha256(data)}",
+        data=data,
+        headers=account.headers,
+        environ_overrides=environ,
+    )
+
+
+@pytest.mark.parametrize("framing", sorted(FRAMINGS))
+def test_exactly_max_photo_bytes_is_judged_by_content_one_more_is_413(
+    app, client, field_user, monkeypatch, framing
+):
+    monkeypatch.setitem(app.config, "MAX_PHOTO_BYTES", 50_000)
+    photo = phone_jpeg()
+    exact = photo + bytes(50_000 - len(photo))
+    assert put_framed(client, field_user, exact, framing).status_code == 201
+    not_a_photo = b"II*\x00" + bytes(50_000 - 4)  # a TIFF header: the content decides
+    assert put_framed(client, field_user, not_a_photo, framing).status_code == 415
+    over = put_framed(client, field_user, exact + b"\0", framing)
+    assert (over.status_code, over.get_json()["code"]) == (413, "photo_too_large")
 
 
 def test_photo_larger_than_normal_body_limit_is_accepted(client, field_user):
@@ -190,6 +242,25 @@ def test_failed_processing_is_recorded_and_never_served(app, client, field_user)
     assert served.status_code == 422
     assert served.get_json()["code"] == "photo_failed"
     assert served.get_json()["errors"]["photo"] == ["corrupt_image"]
+    assert media_files(app) == set()
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.9])
+def test_jpeg_cut_short_behind_an_end_marker_fails_in_the_job_instead_of_going_grey(
+    app, client, field_user, fraction
+):
+    # The structure is intact (the scan is followed by an end marker), so the upload is
+    # accepted without a decode; libjpeg would pad the missing blocks grey, the job refuses.
+    data = truncated_with_end_marker(phone_jpeg(), fraction)
+    assert put(client, field_user, data).status_code == 201
+    run_media_jobs(app)
+    info = client.get(f"/api/v1/photos/{sha256(data)}/info", headers=field_user.headers)
+    assert (info.get_json()["status"], info.get_json()["failure_reason"]) == (
+        "failed",
+        "corrupt_image",
+    )
+    served = client.get(f"/api/v1/photos/{sha256(data)}", headers=field_user.headers)
+    assert (served.status_code, served.get_json()["code"]) == (422, "photo_failed")
     assert media_files(app) == set()
 
 

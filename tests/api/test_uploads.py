@@ -162,12 +162,43 @@ def test_other_tus_version_is_412(client, field_user):
             413,
             "photo_too_large",
         ),
+        ({"Upload-Length": "0", "Upload-Metadata": f"sha256 {b64('a' * 64)}"}, 422, "empty_photo"),
+        *(
+            ({"Upload-Length": bad, "Upload-Metadata": f"sha256 {b64('a' * 64)}"}, 400, code)
+            for bad, code in [
+                ("-1", "invalid_tus_header"),
+                ("1e6", "invalid_tus_header"),
+                ("0x10", "invalid_tus_header"),
+                ("9" * 19, "invalid_tus_header"),
+                ("", "invalid_tus_header"),
+            ]
+        ),
+        (
+            {"Upload-Length": "10", "Upload-Defer-Length": "1", "Upload-Metadata": "sha256 YQ=="},
+            400,
+            "invalid_tus_header",
+        ),
     ],
 )
 def test_creation_errors(client, field_user, headers, status, code):
     response = client.post("/api/v1/uploads/", headers={**field_user.headers, **TUS, **headers})
     assert response.status_code == status
     assert response.get_json()["code"] == code
+
+
+@pytest.mark.parametrize("offset", ["-1", "abc", "1.5", "", "9" * 30])
+def test_garbage_upload_offset_is_400_and_changes_nothing(client, field_user, offset):
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    headers = {
+        **field_user.headers,
+        **TUS,
+        "Upload-Offset": offset,
+        "Content-Type": "application/offset+octet-stream",
+    }
+    response = client.patch(location, data=data[:10], headers=headers)
+    assert (response.status_code, response.get_json()["code"]) == (400, "invalid_tus_header")
+    assert head(client, field_user, location).headers["Upload-Offset"] == "0"
 
 
 def test_patch_needs_offset_octet_stream(client, field_user):
@@ -245,5 +276,111 @@ def test_expired_upload_is_410_and_swept(app, client, field_user, runner):
     result = runner.invoke(args=["photos", "sweep"])
     assert '"uploads_expired": 1' in result.output
     assert media_files(app) == set()
+    db.session.remove()
+    assert db.session.execute(db.select(Upload)).first() is None
+
+
+def test_open_uploads_per_user_are_capped_listed_and_freed_by_finishing_or_deleting(
+    app, client, field_user, create_user, monkeypatch
+):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN_PER_USER", 2)
+    photos = [phone_jpeg(seed=s) for s in (1, 2, 3)]
+    first, second = (create(client, field_user, p).headers["Location"] for p in photos[:2])
+    refused = create(client, field_user, photos[2])
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["code"] == "too_many_open_uploads"
+    assert {f"/api/v1/uploads/{i}" for i in body["errors"]["open_uploads"]} == {first, second}
+    # Another user is not affected by this one's uploads.
+    assert create(client, create_user(role="field"), photos[2]).status_code == 201
+
+    assert client.delete(first, headers={**field_user.headers, **TUS}).status_code == 204
+    third = create(client, field_user, photos[2])
+    assert third.status_code == 201
+    # Finishing an upload frees its place too.
+    assert patch(client, field_user, second, 0, photos[1]).status_code == 204
+    assert create(client, field_user, phone_jpeg(seed=4)).status_code == 201
+
+
+def test_open_upload_bytes_per_user_are_capped_and_expired_uploads_do_not_count(
+    app, client, field_user, monkeypatch
+):
+    from backend.extensions import db
+    from backend.photos.models import Upload
+
+    data, other = phone_jpeg(), phone_jpeg(seed=9)
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN_BYTES_PER_USER", len(data) + len(other) - 1)
+    assert create(client, field_user, data).status_code == 201
+    refused = create(client, field_user, other)
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "open_uploads_too_large")
+    assert str(len(data)) in refused.get_json()["message"]
+
+    upload = db.session.execute(db.select(Upload)).scalar_one()
+    upload.expires_at = upload.expires_at - timedelta(days=2)
+    db.session.commit()
+    assert create(client, field_user, other).status_code == 201
+
+
+def test_open_upload_caps_are_advertised(app, client, field_user, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN_PER_USER", 3)
+    limits = client.get("/api/v1/sync/config", headers=field_user.headers).get_json()["limits"]
+    assert limits["max_open_uploads"] == 3
+    assert limits["max_open_upload_bytes"] == app.config["UPLOAD_MAX_OPEN_BYTES_PER_USER"]
+    assert limits["max_photo_pixels"] == app.config["MAX_PHOTO_PIXELS"]
+
+
+@pytest.mark.parametrize("damage", ["deleted", "cut short"])
+def test_an_upload_whose_stored_bytes_are_lost_is_discarded_with_410(
+    app, client, field_user, damage
+):
+    from backend.photos.services import storage_from
+
+    data = phone_jpeg()
+    location = create(client, field_user, data).headers["Location"]
+    assert patch(client, field_user, location, 0, data[:2000]).status_code == 204
+    path = storage_from(app.config).path(f"uploads/{location.rsplit('/', 1)[1].replace('-', '')}")
+    if damage == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(data[:500])
+
+    # The completing PATCH: appending would have zero-filled the gap.
+    response = patch(client, field_user, location, 2000, data[2000:])
+    assert (response.status_code, response.get_json()["code"]) == (410, "upload_lost")
+    assert head(client, field_user, location).status_code == 404
+    assert media_files(app) == set()
+    # The phone starts over and the photo arrives.
+    location = create(client, field_user, data).headers["Location"]
+    assert patch(client, field_user, location, 0, data).status_code == 204
+
+
+def test_sweep_discards_complete_uploads_without_their_bytes_and_goes_on(
+    app, client, field_user, runner
+):
+    from backend.extensions import db
+    from backend.photos.models import Upload
+    from backend.photos.services import storage_from
+
+    lost, kept = phone_jpeg(seed=1), phone_jpeg(seed=2)
+    for data in (lost, kept):
+        location = create(client, field_user, data).headers["Location"]
+        patch(client, field_user, location, 0, data[:1000])
+    # A crash between the last chunk and the photo: the offset says complete, and for one of
+    # them the file is gone.
+    for upload in db.session.execute(db.select(Upload)).scalars():
+        upload.offset = upload.length
+        path = storage_from(app.config).path(f"uploads/{upload.id.hex}")
+        if upload.sha256 == sha256(lost):
+            path.unlink()
+        else:
+            path.write_bytes(kept)
+    db.session.commit()
+
+    result = runner.invoke(args=["photos", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert '"uploads_finished": 1' in result.output
+    assert '"uploads_discarded": 1' in result.output
+    info = client.get(f"/api/v1/photos/{sha256(kept)}/info", headers=field_user.headers)
+    assert info.status_code == 200
     db.session.remove()
     assert db.session.execute(db.select(Upload)).first() is None

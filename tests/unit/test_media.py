@@ -10,18 +10,22 @@ from PIL import Image, ImageOps
 from media.errors import MediaError
 from media.phash import distance
 from media.sanitise import FULL_SIDE, THUMB_SIDE, sanitise
-from media.validate import Limits, sniff, validate
+from media.validate import Limits, decode_checked, open_image, sniff, validate
 from tests.photos import (
     BLUE,
     GREEN,
     HEIGHT,
+    INTERNALS,
     RED,
+    REFUSAL_CODES,
     SECRETS,
     WIDTH,
     encode,
     hostile_files,
     jpeg_claiming,
+    jpeg_scans,
     phone_jpeg,
+    truncated_with_end_marker,
     upright_scene,
 )
 
@@ -118,14 +122,12 @@ def test_hostile_files_are_refused_with_a_code(name):
     with pytest.raises(MediaError) as caught:
         validate(data, LIMITS)
     assert caught.value.status in (413, 415, 422)
-    assert caught.value.code in (
-        "too_many_pixels",
-        "unsupported_format",
-        "corrupt_image",
-        "empty_photo",
-    )
-    with pytest.raises(MediaError):
+    assert caught.value.code in REFUSAL_CODES
+    for internal in INTERNALS:
+        assert internal not in caught.value.message, caught.value.message
+    with pytest.raises(MediaError) as again:
         sanitise(data, LIMITS)
+    assert again.value.code == caught.value.code
 
 
 @pytest.mark.parametrize(
@@ -173,3 +175,136 @@ def test_phash_same_scene_close_different_scene_far():
     assert len(a) == 16
     assert distance(a, b) <= 4
     assert distance(a, c) >= 16
+
+
+def noise_photo(width: int = 1000, height: int = 800) -> Image.Image:
+    return Image.blend(
+        upright_scene(width, height), Image.effect_noise((width, height), 60).convert("RGB"), 0.3
+    )
+
+
+def mpo(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "MPO", save_all=True, append_images=[image.rotate(90)])
+    return out.getvalue()
+
+
+LEGIT_JPEGS = {
+    "baseline": lambda: encode(noise_photo(), "JPEG", quality=90),
+    "optimized": lambda: encode(noise_photo(), "JPEG", quality=50, optimize=True),
+    "4:4:4": lambda: encode(noise_photo(), "JPEG", subsampling=0),
+    "4:2:2": lambda: encode(noise_photo(), "JPEG", subsampling=1),
+    "grey": lambda: encode(noise_photo().convert("L"), "JPEG"),
+    "cmyk": lambda: encode(noise_photo().convert("CMYK"), "JPEG"),
+    "cmyk progressive (18 scans)": lambda: encode(
+        noise_photo().convert("CMYK"), "JPEG", progressive=True
+    ),
+    "progressive": lambda: encode(noise_photo(), "JPEG", progressive=True),
+    "restart markers": lambda: encode(noise_photo(), "JPEG", restart_marker_blocks=1),
+    "progressive with restart markers": lambda: encode(
+        noise_photo(), "JPEG", progressive=True, restart_marker_rows=1
+    ),
+    "flat (2 bits a block)": lambda: encode(
+        Image.new("RGB", (4000, 3000), (9, 99, 199)), "JPEG", optimize=True
+    ),
+    "flat progressive": lambda: encode(
+        Image.new("RGB", (4000, 3000), (9, 99, 199)), "JPEG", optimize=True, progressive=True
+    ),
+    "1 x 1": lambda: encode(Image.new("RGB", (1, 1), RED), "JPEG"),
+    "odd size": lambda: encode(noise_photo(1001, 777), "JPEG"),
+    "phone (EXIF, ICC, XMP, trailer)": phone_jpeg,
+    "mpo (second image after the first)": lambda: mpo(noise_photo()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEGIT_JPEGS))
+def test_real_jpegs_pass_the_structural_check_and_decode_to_the_same_pixels(name):
+    data = LEGIT_JPEGS[name]()
+    info = validate(data, LIMITS)
+    _, image = open_image(data, LIMITS)
+    decode_checked(image)
+    with Image.open(io.BytesIO(data)) as plain:
+        assert (info.width, info.height) == plain.size
+        assert image.tobytes() == plain.convert(image.mode).tobytes()
+
+
+def test_the_scan_limit_is_exact():
+    data = encode(noise_photo(), "JPEG", progressive=True)
+    assert len(jpeg_scans(data)) == 10
+    validate(data, Limits(LIMITS.max_bytes, LIMITS.max_pixels, max_jpeg_scans=10))  # accepted
+    with pytest.raises(MediaError) as caught:
+        validate(data, Limits(LIMITS.max_bytes, LIMITS.max_pixels, max_jpeg_scans=9))
+    assert (caught.value.status, caught.value.code) == (422, "too_many_scans")
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9, 0.99])
+def test_jpeg_cut_short_behind_an_end_marker_is_refused_by_the_decode_not_padded_grey(fraction):
+    data = truncated_with_end_marker(encode(noise_photo(), "JPEG", quality=90), fraction)
+    # What the issue found: Pillow alone decodes it, libjpeg padding the rest with grey.
+    with Image.open(io.BytesIO(data)) as plain:
+        plain.load()
+    validate(data, LIMITS)  # its structure is intact: accepted without a decode
+    with pytest.raises(MediaError) as caught:
+        sanitise(data, LIMITS)
+    assert caught.value.code == "corrupt_image"
+
+
+def test_progressive_jpeg_cut_short_behind_an_end_marker_is_refused_by_its_restart_markers():
+    data = encode(noise_photo(), "JPEG", progressive=True, restart_marker_rows=1)
+    start, end = jpeg_scans(data)[-1]
+    cut = data[: start + (end - start) // 2] + b"\xff\xd9"
+    with pytest.raises(MediaError) as caught:
+        validate(cut, LIMITS)
+    assert caught.value.code == "corrupt_image"
+    assert "truncated" in caught.value.message
+
+
+def jpeg_with_comments(count: int) -> bytes:
+    good = phone_jpeg()
+    comment = b"\xff\xfe\x00\x04hi"
+    return good[:2] + comment * count + good[2:]
+
+
+def test_marker_segments_are_bounded():
+    validate(jpeg_with_comments(3000), LIMITS)  # accepted
+    with pytest.raises(MediaError) as caught:
+        validate(jpeg_with_comments(5000), LIMITS)
+    assert (caught.value.status, caught.value.code) == (422, "photo_too_complex")
+
+
+def test_the_structural_check_runs_within_its_cpu_budget():
+    tight = Limits(LIMITS.max_bytes, LIMITS.max_pixels, check_seconds=1e-6)
+    with pytest.raises(MediaError) as caught:
+        validate(jpeg_with_comments(3000), tight)
+    assert (caught.value.status, caught.value.code) == (422, "photo_too_complex")
+
+
+@pytest.mark.parametrize(
+    "name,image,params",
+    [
+        # The most compressible image there is: ~1000:1, near deflate's limit of 1032:1.
+        ("all white", Image.new("RGB", (3000, 3000), (255, 255, 255)), {"optimize": True}),
+        ("interlaced", upright_scene(), {"interlace": 1}),
+        ("16-bit grey", Image.new("I;16", (300, 200), 40000), {}),
+        ("1-bit palette", Image.new("1", (333, 111), 1), {}),
+        ("rgba", Image.new("RGBA", (200, 100), (1, 2, 3, 4)), {}),
+    ],
+)
+def test_real_pngs_pass_the_structural_check(name, image, params):
+    data = encode(image, "PNG", **params)
+    info = validate(data, LIMITS)
+    assert (info.width, info.height) == image.size
+    result = sanitise(data, LIMITS)
+    assert max(result.width, result.height) == min(FULL_SIDE, max(image.size))
+
+
+def test_truncated_heic_is_refused_before_decoding():
+    import pillow_heif
+
+    if not pillow_heif.libheif_info()["HEIF"]:
+        pytest.skip("this pillow-heif wheel has no HEIC encoder")
+    data = encode(upright_scene(), "HEIF", quality=80)
+    with pytest.raises(MediaError) as caught:
+        validate(data[: len(data) * 3 // 4], LIMITS)
+    assert caught.value.code == "corrupt_image"
+    assert "truncated" in caught.value.message
