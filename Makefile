@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app wsgi
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest openapi bench clean
+.PHONY: run test lint typecheck pytest openapi bench clean translations screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(VENV)/.installed
 
 ## Set up and run ruff, mypy and the whole pytest suite (SQLite, PostgreSQL, Redis).
 test: $(VENV)/.installed
-	@bash .ci/system-deps postgresql redis-server
+	@bash .ci/system-deps postgresql redis-server chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -28,6 +28,20 @@ test: $(VENV)/.installed
 ## Regenerate the committed OpenAPI document after an API change.
 openapi: $(VENV)/.installed
 	DATABASE_URL=sqlite:// $(FLASK) openapi write --format json openapi/openapi.json
+
+## Extract the console's messages, merge them into the Swedish catalogue, compile it.
+CATALOGUE := backend/console/translations
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F backend/console/babel.cfg -k _l -k lazy_gettext \
+	  --no-location --omit-header --sort-output -o $(CATALOGUE)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(CATALOGUE)/messages.pot -d $(CATALOGUE) \
+	  --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	$(VENV)/bin/pybabel compile -d $(CATALOGUE)
+
+## Screenshots of the console with demo data, in docs/screenshots/ (the same Chromium as the tests).
+screenshots: $(VENV)/.installed
+	@bash .ci/system-deps redis-server chromium
+	$(VENV)/bin/python -m tests.screenshots docs/screenshots
 
 ## Run every benchmark (prints ratios against baselines measured in the same run).
 bench: $(VENV)/.installed

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import config as config_module
+from backend import console
 from backend.api import DOCS_STATIC, Api, register_converters, serve_docs_assets
 from backend.database import configure_sqlite, set_begin_mode
 from backend.extensions import db, migrate, redis
@@ -77,6 +79,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from backend.open311.views import register as register_open311
 
     register_open311(app)
+    console.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     @app.before_request
     def _reads_do_not_lock() -> None:

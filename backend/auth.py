@@ -85,15 +85,20 @@ def authenticate() -> User:
     return row.user
 
 
+def require_role(user: User, roles: tuple[str, ...]) -> None:
+    """403 ``forbidden`` unless ``user`` has one of ``roles`` (none given: any role). The one
+    role check of the API and the console."""
+    if roles and user.role not in roles:
+        raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+
+
 def auth(blp: Blueprint, *roles: str) -> Callable[[F], F]:
     """Require a valid token, and one of ``roles`` when given; document both in OpenAPI."""
 
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = authenticate()
-            if roles and user.role not in roles:
-                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+            require_role(authenticate(), roles)
             return func(*args, **kwargs)
 
         wrapped = blp.doc(security=[{"bearerAuth": []}])(wrapper)

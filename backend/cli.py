@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -12,7 +14,17 @@ from sqlalchemy.orm import Session
 
 from backend.extensions import db
 
-users_cli = AppGroup("users", help="Create users and revoke their tokens.")
+users_cli = AppGroup("users", help="Create users, set console passwords, revoke tokens.")
+
+
+def _password_from_stdin() -> str:
+    """The password on standard input: its first line, without the line break (so both
+    `echo pw |` and a password manager's pipe work, and it never appears in `ps`)."""
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise click.ClickException("no password on standard input")
+    return password
 
 
 @users_cli.command("create")
@@ -23,26 +35,64 @@ users_cli = AppGroup("users", help="Create users and revoke their tokens.")
     type=click.Choice(["field", "department", "supervisor", "admin"]),
 )
 @click.option("--org", "org", default=None, help="Organisation slug (default city-i-samverkan).")
-def users_create(name: str, role: str, org: str | None) -> None:
-    """Create a user; prints one JSON object with the token (shown only this once)."""
+@click.option("--email", default=None, help="E-mail address, the console sign-in.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the console password from standard input (needs --email).",
+)
+def users_create(
+    name: str, role: str, org: str | None, email: str | None, password_stdin: bool
+) -> None:
+    """Create a user; prints one JSON object with the API token (shown only this once)."""
     from backend.errors import DomainError
     from backend.users.services import create_user
 
+    if password_stdin and email is None:
+        raise click.ClickException("--password-stdin needs --email (the console sign-in)")
+    password = _password_from_stdin() if password_stdin else None
     try:
-        user, token = create_user(db.session(), name=name, role=role, organisation=org)
+        user, token = create_user(
+            db.session(),
+            name=name,
+            role=role,
+            organisation=org,
+            email=email,
+            password=password,
+            password_min_length=current_app.config["CONSOLE_PASSWORD_MIN_LENGTH"],
+        )
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
-    click.echo(
-        json.dumps(
-            {
-                "id": str(user.id),
-                "name": user.name,
-                "role": user.role,
-                "organisation": user.organisation.slug,
-                "token": token,
-            }
+    created = {
+        "id": str(user.id),
+        "name": user.name,
+        "role": user.role,
+        "organisation": user.organisation.slug,
+        "token": token,
+    }
+    if user.email:
+        created["email"] = user.email
+    click.echo(json.dumps(created))
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True, help="The user's e-mail address.")
+@click.option(
+    "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
+)
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Set a user's console password; their console sessions end."""
+    from backend.errors import DomainError
+    from backend.users.services import set_password
+
+    password = _password_from_stdin()
+    try:
+        user = set_password(
+            db.session(), email, password, current_app.config["CONSOLE_PASSWORD_MIN_LENGTH"]
         )
-    )
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+    click.echo(json.dumps({"id": str(user.id), "email": user.email, "password_set": True}))
 
 
 @users_cli.command("revoke")
@@ -62,37 +112,64 @@ def users_revoke(user_id: str) -> None:
 
 
 DEMO_USERS = (
-    ("Demo Fältvärd", "field", "city-i-samverkan"),
-    ("Demo Trafikkontoret", "department", "trafikkontoret"),
-    ("Demo Arbetsledare", "supervisor", "city-i-samverkan"),
-    ("Demo Admin", "admin", "city-i-samverkan"),
+    ("Demo Fältvärd", "field", "city-i-samverkan", None),
+    ("Demo Trafikkontoret", "department", "trafikkontoret", "trafikkontoret@demo.example"),
+    ("Demo Arbetsledare", "supervisor", "city-i-samverkan", "arbetsledare@demo.example"),
+    ("Demo Admin", "admin", "city-i-samverkan", "admin@demo.example"),
 )
+"""Name, role, organisation and console e-mail (the reserved .example domain: no real
+mailbox) of each demo user; field workers use the phone and have no console login."""
 
 
-def seed_demo_users(session: Session) -> list[dict[str, str]]:
-    """Create the demo users when missing and give each a fresh token (tokens are stored only
-    as hashes, so an earlier run's tokens cannot be shown again)."""
+def seed_demo_users(session: Session) -> list[dict[str, Any]]:
+    """Create the demo users when missing and give each a fresh token, and each console role a
+    fresh password (both are stored only as hashes, so an earlier run's cannot be shown again;
+    a new password also ends the earlier run's console sessions)."""
+    import secrets
+
     from sqlalchemy import select
 
     from backend.users.models import User
-    from backend.users.services import create_user, new_token_for
+    from backend.users.services import create_user, new_token_for, set_password
 
-    tokens = []
-    for name, role, org in DEMO_USERS:
+    min_length = current_app.config["CONSOLE_PASSWORD_MIN_LENGTH"]
+    logins = []
+    for name, role, org, email in DEMO_USERS:
         user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        password = secrets.token_urlsafe(max(12, min_length)) if email else None
         if user is None:
-            user, token = create_user(session, name, role, org, label="seed-demo")
+            user, token = create_user(
+                session,
+                name,
+                role,
+                org,
+                label="seed-demo",
+                email=email,
+                password=password,
+                password_min_length=min_length,
+            )
         else:
             _, token = new_token_for(session, user.id, label="seed-demo")
-        tokens.append(
-            {"id": str(user.id), "name": name, "role": role, "organisation": org, "token": token}
-        )
-    return tokens
+            if email and password:
+                user.email = email
+                set_password(session, email, password, min_length)
+        entry: dict[str, Any] = {
+            "id": str(user.id),
+            "name": name,
+            "role": role,
+            "organisation": org,
+            "token": token,
+        }
+        if email:
+            entry |= {"email": email, "password": password}
+        logins.append(entry)
+    return logins
 
 
 @click.command("seed-demo")
 def seed_demo() -> None:
-    """Load reference data and demo users (idempotent); prints the demo tokens as JSON."""
+    """Load reference data and demo users (idempotent); prints the demo tokens and console
+    logins as JSON."""
     from backend.reference.services import load_reference_data
     from backend.routing.services import seed_rule_set
 

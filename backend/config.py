@@ -69,6 +69,17 @@ def _area(name: str, default: tuple[float, float, float, float]) -> tuple[float,
     return (south, west, north, east)
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise RuntimeError(f"environment variable {name} must be true or false, got {raw!r}")
+
+
 def _list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "")
     return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
@@ -88,12 +99,18 @@ def _database_url(raw: str | None) -> str:
 def from_env() -> dict[str, Any]:
     """Build the Flask config mapping from the process environment."""
     database_url = _database_url(os.environ.get("DATABASE_URL"))
+    public_base_url = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     return {
+        **_console(public_base_url),
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(INSTANCE / "media")),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_BASE_URL": public_base_url,
+        # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are believed
+        # (werkzeug's ProxyFix): the sign-in rate limit keys on the client's address, which
+        # behind a load balancer is otherwise the balancer's. 0: connect directly.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # The whole request body; a sync batch of 200 items with long notes is ~250 KB, photos
         # go through their own upload routes with their own limit (MAX_PHOTO_BYTES).
         "MAX_CONTENT_LENGTH": _int("MAX_BODY_BYTES", 1_048_576),
@@ -259,4 +276,52 @@ def from_env() -> dict[str, Any]:
         "RETENTION_BATCH_SIZE": _at_least(
             "RETENTION_BATCH_SIZE", _int("RETENTION_BATCH_SIZE", 1000), 1
         ),
+    }
+
+
+def _console(public_base_url: str) -> dict[str, Any]:
+    """The staff console's settings (backend/console/): session cookie, sign-in limits, map."""
+    return {
+        # Flask's own session cookie carries the console's session id and CSRF token only; it is
+        # sent to /console alone, never readable by scripts, and not sent by cross-site
+        # sub-requests (Lax still lets a link from an e-mail open the console signed in).
+        "SESSION_COOKIE_NAME": "samverkan_console",
+        "SESSION_COOKIE_PATH": "/console",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure (sent over https only) whenever the service is published on https.
+        "SESSION_COOKIE_SECURE": _bool(
+            "CONSOLE_COOKIE_SECURE", public_base_url.lower().startswith("https://")
+        ),
+        # OWASP's Session Management Cheat Sheet: 15-30 minutes idle for ordinary applications;
+        # 30, because a supervisor moves between the screen and the square. Polling by an open
+        # page does not count as activity.
+        "CONSOLE_IDLE_MINUTES": _at_least(
+            "CONSOLE_IDLE_MINUTES", _int("CONSOLE_IDLE_MINUTES", 30), 1
+        ),
+        # However active, a session ends after a working day (a shared office PC left signed in
+        # is signed out by the next morning).
+        "CONSOLE_SESSION_MAX_HOURS": _at_least(
+            "CONSOLE_SESSION_MAX_HOURS", _int("CONSOLE_SESSION_MAX_HOURS", 12), 1
+        ),
+        # NIST SP 800-63B-4 section 3.1.1.2: a password that is the only factor is at least 15
+        # characters; 256 bounds what one sign-in makes argon2 hash.
+        "CONSOLE_PASSWORD_MIN_LENGTH": _at_least(
+            "CONSOLE_PASSWORD_MIN_LENGTH", _int("CONSOLE_PASSWORD_MIN_LENGTH", 15), 8
+        ),
+        # Failed sign-ins per account and per client address within the window; past either
+        # the sign-in form answers 429 without checking the password. 5 per account (OWASP's
+        # Authentication Cheat Sheet's example lockout threshold) stops guessing while a
+        # person who mistyped waits a quarter of an hour at most; 20 per address lets an
+        # office behind one NAT mistype, and stops one machine trying many accounts.
+        "CONSOLE_SIGNIN_FAILURES_PER_ACCOUNT": _int("CONSOLE_SIGNIN_FAILURES_PER_ACCOUNT", 5),
+        "CONSOLE_SIGNIN_FAILURES_PER_ADDRESS": _int("CONSOLE_SIGNIN_FAILURES_PER_ADDRESS", 20),
+        "CONSOLE_SIGNIN_WINDOW_MINUTES": _at_least(
+            "CONSOLE_SIGNIN_WINDOW_MINUTES", _int("CONSOLE_SIGNIN_WINDOW_MINUTES", 15), 1
+        ),
+        # The map's background tiles, a Leaflet URL template such as
+        # https://tile.openstreetmap.org/{z}/{x}/{y}.png, and the attribution its licence asks
+        # for. Empty: no tiles, and the map still draws the zones and the cases (offline use).
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
     }

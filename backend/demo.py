@@ -68,7 +68,7 @@ def _start_local_redis(url: str, workdir: Path) -> subprocess.Popen[bytes] | Non
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers")
 @with_appcontext
 def run_demo(host: str, port: int, workers: int) -> None:
-    """Migrate, seed demo data, start Redis and a worker, and serve the API."""
+    """Migrate, seed demo data, start Redis and a worker, and serve the API and console."""
     from flask_migrate import upgrade
 
     from backend.cli import seed_demo_users
@@ -130,10 +130,15 @@ def run_demo(host: str, port: int, workers: int) -> None:
     base = f"http://{host}:{port}"
     click.echo(
         f"\nSamverkan Field is running at {base}\n"
+        f"  Console:    {base}/console/\n"
         f"  API docs:   {base}/api/docs\n  OpenAPI:    {base}/api/openapi.json\n"
         f"  Redis:      {'ok' if redis_ok else 'not running (see above)'}\n"
-        f"  Demo tokens (also in {tokens_file}):"
+        f"  Console logins (also in {tokens_file}):"
     )
+    for entry in tokens:
+        if "email" in entry:
+            click.echo(f"    {entry['role']:<11} {entry['email']:<30} {entry['password']}")
+    click.echo("  Demo API tokens:")
     for entry in tokens:
         click.echo(f"    {entry['role']:<11} {entry['token']}")
     click.echo(f"  Try: curl -H 'Authorization: Bearer {tokens[0]['token']}' {base}/api/v1/me\n")

@@ -15,13 +15,14 @@ from backend.retention.models import RetentionRun
 from backend.routing.models import StoredRuleSet
 from backend.sync.models import SyncItem
 from backend.tasks.models import Task, TaskEvent
-from backend.users.models import ApiToken, User
+from backend.users.models import ApiToken, ConsoleSession, User
 
 __all__ = [
     "ApiToken",
     "Case",
     "Category",
     "Change",
+    "ConsoleSession",
     "Contact",
     "ContactRead",
     "Delivery",

@@ -1,4 +1,5 @@
-"""Per-token rate limits on the write-heavy phone routes (push and photo upload).
+"""Rate limits: per API token on the write-heavy phone routes (push and photo upload), and
+failed console sign-ins per account and per address.
 
 Counters live in Redis (the ``limits`` library's fixed-window strategy), keyed by the id of the
 API token, never the token itself, so a key in Redis reveals nothing that authenticates. A
@@ -24,7 +25,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.errors import StorageError
-from limits.storage import RedisStorage
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from redis.exceptions import RedisError
 
@@ -138,3 +139,75 @@ def rate_limited(blp: Blueprint, limit: Limit) -> Callable[[F], F]:
         )
 
     return decorator
+
+
+# Failed console sign-ins -------------------------------------------------------------------
+#
+# Counted per account (a hash of the e-mail typed, whether or not such a user exists, so the
+# answer never tells) and per client address. Unlike the phone limits these do not fail open:
+# while Redis is down each process counts in its own memory, which still bounds guessing (by
+# the number of gunicorn workers) where failing open would not bound it at all.
+
+
+@dataclass(frozen=True)
+class FailureLimit:
+    """At most the configured number of failures per key in a window of minutes."""
+
+    name: str
+    config_key: str
+    window_key: str = "CONSOLE_SIGNIN_WINDOW_MINUTES"
+
+    def item(self) -> RateLimitItem | None:
+        count = int(current_app.config[self.config_key])
+        if count <= 0:
+            return None
+        return RateLimitItemPerMinute(count, multiples=int(current_app.config[self.window_key]))
+
+
+SIGNIN_ACCOUNT = FailureLimit("signin_account", "CONSOLE_SIGNIN_FAILURES_PER_ACCOUNT")
+SIGNIN_ADDRESS = FailureLimit("signin_address", "CONSOLE_SIGNIN_FAILURES_PER_ADDRESS")
+
+
+def _memory_limiter() -> FixedWindowRateLimiter:
+    limiter = current_app.extensions.get("rate_limiter_memory")
+    if limiter is None:
+        limiter = FixedWindowRateLimiter(MemoryStorage())
+        current_app.extensions["rate_limiter_memory"] = limiter
+    return cast(FixedWindowRateLimiter, limiter)
+
+
+def _counted(call: Callable[[FixedWindowRateLimiter], Any]) -> Any:
+    """Run ``call`` on the Redis limiter, or on this process's memory while Redis is down."""
+    if time.monotonic() >= current_app.extensions.get("rate_limiter_down_until", 0.0):
+        try:
+            return call(_limiter())
+        except (RedisError, StorageError) as exc:
+            current_app.extensions["rate_limiter_down_until"] = (
+                time.monotonic() + REDIS_RETRY_AFTER_S
+            )
+            log.warning("rate limiter unavailable, counting sign-ins in memory: %s", exc)
+    return call(_memory_limiter())
+
+
+def blocked_for(limit: FailureLimit, key: str) -> int | None:
+    """Seconds until ``key`` may try again, or None when it may try now."""
+    item = limit.item()
+    if item is None:
+        return None
+    if _counted(lambda limiter: limiter.test(item, limit.name, key)):
+        return None
+    stats = _counted(lambda limiter: limiter.get_window_stats(item, limit.name, key))
+    return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def count_failure(limit: FailureLimit, key: str) -> None:
+    item = limit.item()
+    if item is not None:
+        _counted(lambda limiter: limiter.hit(item, limit.name, key))
+
+
+def forgive(limit: FailureLimit, key: str) -> None:
+    """Forget ``key``'s failures (a successful sign-in of the account)."""
+    item = limit.item()
+    if item is not None:
+        _counted(lambda limiter: limiter.clear(item, limit.name, key))

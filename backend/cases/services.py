@@ -14,7 +14,7 @@ import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, update
@@ -25,20 +25,23 @@ from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from backend.feed.services import append_item_statuses
+from backend.presence.log import day_bounds
 from backend.reports.models import Report
+from backend.tasks.models import OPEN as OPEN_TASK
+from backend.tasks.models import Task
 from backend.users.models import User
 from sync import envelope
 from sync.cells import cell_of, lock_keys
 
 SEES_ALL = frozenset({"supervisor", "admin"})
+READER_ROLES = ("supervisor", "admin", "department")
+"""Roles that read cases (a department only those it holds or held a task for)."""
 
 
 def _visible(query: Select[Any], user: User) -> Select[Any]:
     if user.role in SEES_ALL:
         return query
     if user.role == "department":
-        from backend.tasks.models import Task
-
         return query.where(
             exists().where(Task.case_id == Case.id, Task.organisation_id == user.organisation_id)
         )
@@ -84,6 +87,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     return parsed
 
 
+def _overdue(now: datetime) -> Any:
+    """The case has an open task past its due time."""
+    return exists().where(Task.case_id == Case.id, Task.status.in_(OPEN_TASK), Task.due_at < now)
+
+
 def list_cases(
     session: Session,
     user: User,
@@ -93,8 +101,14 @@ def list_cases(
     status: str | None = None,
     category: str | None = None,
     zone: str | None = None,
+    day: date | None = None,
+    overdue: bool | None = None,
+    now: datetime | None = None,
 ) -> Page:
-    """Newest first; the cursor continues after the last case of the previous page."""
+    """Newest first; the cursor continues after the last case of the previous page.
+
+    ``day``: the case's first report was captured that local (Stockholm) day; ``overdue``:
+    the case's open task is past due (false: it is not)."""
     query = _visible(select(Case), user)
     if status:
         query = query.where(Case.status == status)
@@ -102,6 +116,12 @@ def list_cases(
         query = query.where(Case.category == category)
     if zone:
         query = query.where(Case.zone == zone)
+    if day is not None:
+        start, end = day_bounds(day)
+        query = query.where(Case.first_at >= start, Case.first_at < end)
+    if overdue is not None:
+        late = _overdue(now or utcnow())
+        query = query.where(late if overdue else ~late)
     if cursor:
         at, case_id = _decode_cursor(cursor)
         query = query.where(
@@ -130,14 +150,40 @@ def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
     return case
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What happened between two instants, for the cases ``user`` may see."""
+
+    reports: int  # reports captured
+    new_cases: int  # cases whose first report was captured
+    resolved: int  # cases resolved
+
+
+def activity(session: Session, user: User, lo: datetime, hi: datetime) -> Activity:
+    """Counts of reports, new and resolved cases in ``[lo, hi)`` (the overview's "today
+    against yesterday")."""
+    visible = _visible(select(Case.id), user).scalar_subquery()
+    reports = session.execute(
+        select(func.count()).where(
+            Report.occurred_at >= lo, Report.occurred_at < hi, Report.case_id.in_(visible)
+        )
+    ).scalar_one()
+    new = session.execute(
+        _visible(select(func.count(Case.id)), user).where(Case.first_at >= lo, Case.first_at < hi)
+    ).scalar_one()
+    resolved = session.execute(
+        _visible(select(func.count(Case.id)), user).where(
+            Case.resolved_at >= lo, Case.resolved_at < hi
+        )
+    ).scalar_one()
+    return Activity(int(reports), int(new), int(resolved))
+
+
 def _check_responsible(session: Session, user: User, case: Case, field: str | None = None) -> None:
     """A department corrects only the cases it is working now (holds an open task for); a
     case it rejected or finished is another organisation's to correct."""
     if user.role != "department":
         return
-    from backend.tasks.models import OPEN as OPEN_TASK
-    from backend.tasks.models import Task
-
     holds = session.execute(
         select(Task.id).where(
             Task.case_id == case.id,
@@ -153,6 +199,18 @@ def _check_responsible(session: Session, user: User, case: Case, field: str | No
             if field
             else {},
         )
+
+
+def may_correct(session: Session, user: User, case: Case) -> bool:
+    """Whether ``user`` may split or merge ``case`` now (the console shows the forms only
+    then; ``split`` and ``merge`` check the same again)."""
+    if case.status != OPEN or user.role not in READER_ROLES:
+        return False
+    try:
+        _check_responsible(session, user, case)
+    except Forbidden:
+        return False
+    return True
 
 
 def _lock_case(session: Session, case: Case) -> None:

@@ -26,7 +26,7 @@ blp = Blueprint(
     description="Cases: reports of the same thing merged into one, and corrections of merges.",
 )
 
-READERS = ("supervisor", "admin", "department")
+READERS = services.READER_ROLES
 CORRECTORS = ("supervisor", "admin", "department")
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from backend.errors import (
     UnsupportedMediaType,
 )
 from backend.photos.models import Photo
+from backend.reports.models import ReportPhoto
 from backend.users.models import User
 from media.errors import MediaError
 from media.storage import FileStorage, Storage, key
@@ -214,3 +216,22 @@ def unprocessed(session: Session) -> list[str]:
             select(Photo.sha256).where(Photo.status == "processing").order_by(Photo.created_at)
         ).scalars()
     )
+
+
+def report_photos(
+    session: Session, report_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """The photos each report lists, in order, with their state: ``ready``, ``processing``,
+    ``failed`` or ``missing`` (listed by the report, not uploaded yet)."""
+    found: dict[uuid.UUID, list[tuple[str, str]]] = {r: [] for r in report_ids}
+    if not report_ids:
+        return found
+    rows = session.execute(
+        select(ReportPhoto.report_id, ReportPhoto.sha256, Photo.status)
+        .outerjoin(Photo, Photo.sha256 == ReportPhoto.sha256)
+        .where(ReportPhoto.report_id.in_(list(report_ids)))
+        .order_by(ReportPhoto.report_id, ReportPhoto.position)
+    )
+    for report_id, sha256, status in rows:
+        found[report_id].append((sha256, status or "missing"))
+    return found

@@ -305,6 +305,20 @@ def daily_log(
     return _daily(timelines, filed_by_worker, day, zone, now, grace, max_shift)
 
 
+def on_shift(log: DailyLog, now: datetime) -> tuple[tuple[WorkerDay, Interval], ...]:
+    """The workers of ``log`` on shift at ``now``, each with the interval they are in.
+
+    The log clips open shifts to ``now`` and closes a shift without an end ``SHIFT_GRACE``
+    after its last sign, so a worker whose last interval reaches ``now`` has shown a sign
+    within the grace period and has not ended the shift."""
+    at = _utc_second(now)
+    present = []
+    for worker in log.workers:
+        if worker.intervals and worker.intervals[-1].end >= at:
+            present.append((worker, worker.intervals[-1]))
+    return tuple(present)
+
+
 def summary(
     events: Iterable[PresenceEvent],
     filed: Iterable[FiledItem],

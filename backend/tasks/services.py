@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -439,22 +439,17 @@ def _delivered(organisation_id: Any) -> Any:
     )
 
 
-def list_tasks(
-    session: Session,
+def _filtered(
+    query: Any,
     user: User,
+    now: datetime,
     *,
     status: str | None = None,
     overdue: bool | None = None,
     zone: str | None = None,
     category: str | None = None,
     organisation: str | None = None,
-    cursor: uuid.UUID | None = None,
-    limit: int = 50,
-    now: datetime | None = None,
-) -> Page:
-    """Tasks ``user`` may see, newest first, filtered; pass ``next_cursor`` back for more."""
-    now = now or utcnow()
-    query = select(Task)
+) -> Any:
     if user.role not in ALL_TASKS_ROLES:
         query = query.where(
             Task.organisation_id == user.organisation_id, _delivered(user.organisation_id)
@@ -474,6 +469,47 @@ def list_tasks(
         query = query.where(Task.category == category)
     if organisation is not None:
         query = query.join(Task.organisation).where(Organisation.slug == organisation)
+    return query
+
+
+def count_tasks(session: Session, user: User, *, now: datetime, **filters: Any) -> int:
+    """How many tasks ``user`` may see match the filters of ``list_tasks`` (the overview's
+    "overdue now", a board's header)."""
+    query = _filtered(select(func.count(Task.id)), user, now, **filters)
+    return int(session.execute(query).scalar_one())
+
+
+def most_overdue(session: Session, user: User, *, now: datetime, limit: int) -> list[Task]:
+    """The open tasks ``user`` may see that are past due, the longest overdue first."""
+    query = _filtered(select(Task), user, now, overdue=True)
+    return list(session.execute(query.order_by(Task.due_at, Task.id).limit(limit)).scalars())
+
+
+def list_tasks(
+    session: Session,
+    user: User,
+    *,
+    status: str | None = None,
+    overdue: bool | None = None,
+    zone: str | None = None,
+    category: str | None = None,
+    organisation: str | None = None,
+    cursor: uuid.UUID | None = None,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> Page:
+    """Tasks ``user`` may see, newest first, filtered; pass ``next_cursor`` back for more."""
+    now = now or utcnow()
+    query = _filtered(
+        select(Task),
+        user,
+        now,
+        status=status,
+        overdue=overdue,
+        zone=zone,
+        category=category,
+        organisation=organisation,
+    )
     after = None
     if cursor is not None:
         anchor = session.execute(select(Task).where(Task.id == cursor, _visible(user))).scalar()
@@ -486,6 +522,32 @@ def list_tasks(
         after = (anchor.routed_at, anchor.id)
     rows, next_cursor = keyset_page(session, query, Task.routed_at, Task.id, after, limit)
     return Page(rows, next_cursor)
+
+
+def case_tasks(session: Session, user: User, case_id: uuid.UUID) -> list[Task]:
+    """Every task of a case that ``user`` may see, oldest first, events loaded: the case's
+    history across organisations (a rejection and its reroute are two tasks)."""
+    return list(
+        session.execute(
+            select(Task)
+            .where(Task.case_id == case_id, _visible(user))
+            .order_by(Task.routed_at, Task.id)
+        )
+        .unique()
+        .scalars()
+    )
+
+
+def open_tasks_by_case(
+    session: Session, user: User, case_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Task]:
+    """The open task of each of these cases (the partial unique index allows one), for lists."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Task).where(Task.case_id.in_(list(case_ids)), Task.status.in_(OPEN), _visible(user))
+    ).scalars()
+    return {task.case_id: task for task in rows if task.case_id is not None}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from backend.extensions import db
 from backend.organisations.models import Organisation
 
 ROLES = ("field", "department", "supervisor", "admin")
+CONSOLE_ROLES = ("department", "supervisor", "admin")
+"""Roles that sign in to the staff console; field workers use the phone app."""
 
 
 class User(db.Model):  # type: ignore[name-defined]
@@ -24,6 +26,12 @@ class User(db.Model):  # type: ignore[name-defined]
     )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The console's sign-in: the e-mail address, stored lower-cased (so unique regardless of
+    # case), and an argon2id hash of the password (backend/users/passwords.py). Both null for
+    # a user who only uses the phone app.
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
@@ -43,5 +51,23 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ConsoleSession(db.Model):  # type: ignore[name-defined]
+    """A signed-in console session. The browser holds a random id; only its SHA-256 is stored,
+    as for API tokens. Signing out deletes the row, so it ends at once on every server."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Last request that counted as activity (polling does not), to the minute: the idle timeout.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
+import marshmallow as ma
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth import hash_token, new_token
 from backend.database import utcnow
-from backend.errors import NotFound, Unprocessable
+from backend.errors import Conflict, NotFound, Unprocessable
 from backend.organisations.services import get_by_slug
+from backend.users import passwords, sessions
 from backend.users.models import ROLES, ApiToken, User
 
 DEFAULT_ORG = "city-i-samverkan"
@@ -32,6 +36,17 @@ def get_user(session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
+def display_names(session: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Names of these users (who did what in a history), in chunks: the number of bound
+    parameters per statement is limited on both backends."""
+    ids = list(set(user_ids))
+    names: dict[uuid.UUID, str] = {}
+    for n in range(0, len(ids), 500):
+        rows = session.execute(select(User.id, User.name).where(User.id.in_(ids[n : n + 500])))
+        names.update((user_id, name) for user_id, name in rows)
+    return names
+
+
 def list_users(
     session: Session, role: str | None = None, organisation: str | None = None
 ) -> list[User]:
@@ -52,17 +67,79 @@ def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken
     return row, token
 
 
+def normal_email(email: str) -> str:
+    """The stored form of an e-mail address (lower case, trimmed); 422 ``invalid_email``."""
+    value = email.strip().lower()
+    try:
+        ma.validate.Email()(value)
+    except ma.ValidationError as exc:
+        raise Unprocessable(
+            "This is not an e-mail address.",
+            code="invalid_email",
+            errors={"email": ["not an e-mail address"]},
+        ) from exc
+    return value
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.execute(
+        select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+
+
 def create_user(
-    session: Session, name: str, role: str, organisation: str | None = None, label: str = ""
+    session: Session,
+    name: str,
+    role: str,
+    organisation: str | None = None,
+    label: str = "",
+    *,
+    email: str | None = None,
+    password: str | None = None,
+    password_min_length: int = 15,
 ) -> tuple[User, str]:
+    """Create a user and their first API token; with ``email`` (and ``password``) the user
+    can also sign in to the console. 409 ``email_taken`` when another user has the address."""
     _check_role(role)
     org = get_by_slug(session, organisation or DEFAULT_ORG)
     user = User(name=name, role=role, organisation_id=org.id)
-    session.add(user)
-    session.flush()
+    if email is not None:
+        user.email = normal_email(email)
+    if password is not None:
+        passwords.check_policy(password, password_min_length)
+        user.password_hash = passwords.hash_password(password)
+        user.password_changed_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:
+        raise _email_taken() from exc
     _, token = issue_token(session, user, label=label)
     session.commit()
     return user, token
+
+
+def _email_taken() -> Conflict:
+    return Conflict(
+        "Another user has this e-mail address.",
+        code="email_taken",
+        errors={"email": ["belongs to another user"]},
+    )
+
+
+def set_password(session: Session, email: str, password: str, min_length: int) -> User:
+    """Set the console password of the user with ``email`` and end their console sessions
+    (whoever knew the old password is signed out everywhere). Commits."""
+    user = find_by_email(session, email)
+    if user is None:
+        raise NotFound("No user has this e-mail address.", code="user_not_found")
+    passwords.check_policy(password, min_length)
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = utcnow()
+    sessions.end_all(session, user)
+    session.commit()
+    return user
 
 
 def update_user(session: Session, user_id: uuid.UUID, **fields: Any) -> User:
