@@ -293,9 +293,20 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
         from flask import current_app
 
         from backend.photos import jobs, services
+        from media.errors import StorageUnavailable
 
-        swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
-        click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
+        try:
+            swept = jobs.sweep(db.session(), services.storage_from(current_app.config))
+            click.echo(f"worker: photo sweep {json.dumps(swept)}", err=True)
+        except StorageUnavailable as exc:
+            # Photo jobs fail and are retried meanwhile (backend.photos.jobs.RETRY); deliveries
+            # and routing do not need the store, so the worker works on.
+            db.session.rollback()
+            click.echo(
+                f"worker: photo storage unavailable ({exc.reason}): {exc.message}; "
+                "photo sweep skipped until the next start",
+                err=True,
+            )
     if not burst and queue_names.DEFAULT in names:
         # The nightly retention run; one per day however many workers start (see schedule).
         from backend.retention import jobs as retention

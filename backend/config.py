@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from media import jpeg
+from media.storage import parse_url
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -85,6 +86,29 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip().lower() for item in raw.split(",") if item.strip())
 
 
+def _storage_url(name: str) -> str:
+    """A photo storage URL (``s3://BUCKET/PREFIX``, ``file:///path``) or empty, checked at
+    start-up so a typo stops the service with its reason instead of failing every upload."""
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        try:
+            parse_url(raw)
+        except ValueError as exc:
+            raise RuntimeError(f"environment variable {name}: {exc}") from exc
+    return raw
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise RuntimeError(f"environment variable {name} must be one of {choices}, got {raw!r}")
+    return raw
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
 def _database_url(raw: str | None) -> str:
     if not raw:
         return f"sqlite:///{INSTANCE / 'samverkan.db'}"
@@ -106,6 +130,33 @@ def from_env() -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(INSTANCE / "media")),
+        # Photos in an S3-compatible bucket instead of MEDIA_ROOT (media/s3.py); empty keeps
+        # them in MEDIA_ROOT. Credentials are the standard AWS_* variables; unset, boto3's own
+        # chain (instance role, web identity, ~/.aws) applies.
+        "PHOTO_STORAGE_URL": _storage_url("PHOTO_STORAGE_URL"),
+        "S3_ENDPOINT_URL": _optional("S3_ENDPOINT_URL"),
+        "S3_PRESIGN_ENDPOINT_URL": _optional("S3_PRESIGN_ENDPOINT_URL"),
+        "AWS_ACCESS_KEY_ID": _optional("AWS_ACCESS_KEY_ID"),
+        "AWS_SECRET_ACCESS_KEY": _optional("AWS_SECRET_ACCESS_KEY"),
+        "AWS_SESSION_TOKEN": _optional("AWS_SESSION_TOKEN"),
+        "AWS_REGION": os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+        # One request to the store waits at most this long to connect and for each read, and
+        # is tried S3_MAX_ATTEMPTS times (botocore's standard retry mode, with backoff): 3 x 5 s
+        # keeps a hung store well inside gunicorn's default 30 s worker timeout, so the phone
+        # gets a 503 with Retry-After rather than a killed worker.
+        "S3_TIMEOUT_SECONDS": _float("S3_TIMEOUT_SECONDS", 5.0),
+        "S3_MAX_ATTEMPTS": _at_least("S3_MAX_ATTEMPTS", _int("S3_MAX_ATTEMPTS", 3), 1),
+        # GET /api/v1/photos/{sha256} with S3: "stream" sends the image through the service,
+        # "redirect" answers 302 to a presigned URL of the bucket valid PHOTO_REDIRECT_SECONDS
+        # (the bucket must then be reachable by the clients, see S3_PRESIGN_ENDPOINT_URL).
+        "PHOTO_SERVE": _choice("PHOTO_SERVE", "stream", ("stream", "redirect")),
+        # Long enough for a phone on a slow link to start the download after the redirect,
+        # short enough that a leaked URL (a shared screenshot of a log) is soon useless.
+        "PHOTO_REDIRECT_SECONDS": _at_least(
+            "PHOTO_REDIRECT_SECONDS", _int("PHOTO_REDIRECT_SECONDS", 60), 1
+        ),
         "PUBLIC_BASE_URL": public_base_url,
         # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are believed
         # (werkzeug's ProxyFix): the sign-in rate limit keys on the client's address, which
@@ -238,11 +289,13 @@ def from_env() -> dict[str, Any]:
         "CONTACT_AGGREGATE_MAX_DAYS": _at_least(
             "CONTACT_AGGREGATE_MAX_DAYS", _int("CONTACT_AGGREGATE_MAX_DAYS", 366), 1
         ),
-        # A count of 1 or 2 in a cell (zone x hour, a rare need) can point at a person a reader
-        # knows was there. Official statistics suppress cells below 3 to 5; 3 is the least of
-        # those, an operator can raise it. 1 turns suppression off.
-        "CONTACT_AGGREGATE_MIN_COUNT": _at_least(
-            "CONTACT_AGGREGATE_MIN_COUNT", _int("CONTACT_AGGREGATE_MIN_COUNT", 3), 1
+        # Every contact count in an aggregate (each cell and the total) is rounded down to a
+        # multiple of this base, and counts below it (zero included) are shown suppressed.
+        # 5 is the base official statistics round social counts to (ONS, ABS); with it no
+        # exact count from 1 to 3 can be derived from an answer by any subtraction (README,
+        # "Contact aggregates"). Below 3 that guarantee is empty, so 3 is the least allowed.
+        "CONTACT_AGGREGATE_ROUNDING_BASE": _at_least(
+            "CONTACT_AGGREGATE_ROUNDING_BASE", _int("CONTACT_AGGREGATE_ROUNDING_BASE", 5), 3
         ),
         # Retention periods in days (the retention job deletes older records). Policy choices
         # of this service, made as defaults an operator changes to the data controller's
@@ -322,6 +375,12 @@ def _console(public_base_url: str) -> dict[str, Any]:
         # The map's background tiles, a Leaflet URL template such as
         # https://tile.openstreetmap.org/{z}/{x}/{y}.png, and the attribution its licence asks
         # for. Empty: no tiles, and the map still draws the zones and the cases (offline use).
+        # How often an open task board asks for new tasks. Deliveries reach an inbox within
+        # RELAY_INTERVAL_SECONDS of routing, so 30 s shows a new task within half a minute;
+        # like the overview's polling it does not keep a session alive.
+        "CONSOLE_BOARD_POLL_SECONDS": _at_least(
+            "CONSOLE_BOARD_POLL_SECONDS", _int("CONSOLE_BOARD_POLL_SECONDS", 30), 1
+        ),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
     }

@@ -18,6 +18,8 @@ from flask import Flask, Response, current_app, has_request_context, jsonify, re
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from media.errors import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -226,6 +228,26 @@ def handle_database_unavailable(error: Exception) -> Response:
     )
 
 
+STORAGE_RETRY_AFTER = {"transient": "5", "config_error": "60"}
+"""Seconds a client waits after 503 storage_unavailable: an unreachable store is usually a
+restart or a network blip; a missing bucket or refused credentials wait for an operator."""
+
+
+def handle_storage_unavailable(error: StorageUnavailable) -> Response:
+    kind = "config_error" if error.config_error else "transient"
+    if error.config_error:
+        log.error("photo storage misconfigured: %s", error.message)
+    else:
+        log.warning("photo storage unavailable: %s", error.message)
+    return error_response(
+        503,
+        "storage_unavailable",
+        "The photo store is unavailable; nothing was stored. Retry after Retry-After.",
+        errors={"storage": [error.reason]},
+        headers={"Retry-After": STORAGE_RETRY_AFTER[kind]},
+    )
+
+
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return error_response(500, "internal_error", "Internal error; it has been logged.")
@@ -235,4 +257,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(StorageUnavailable, handle_storage_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -8,7 +8,7 @@ from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.open311.models import Open311Key, Open311Update
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo, Upload
+from backend.photos.models import Photo, PhotoUploader, Upload
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.retention.models import RetentionRun
@@ -31,6 +31,7 @@ __all__ = [
     "Open311Update",
     "Organisation",
     "Photo",
+    "PhotoUploader",
     "PresenceEvent",
     "Report",
     "ReportPhoto",

@@ -1,6 +1,9 @@
-"""Fixtures: real PostgreSQL and Redis servers, an app per database backend, factories.
+"""Fixtures: real PostgreSQL, Redis and S3-protocol servers, an app per database backend,
+factories.
 
-Every test that uses ``app`` runs twice, on SQLite and on PostgreSQL (``--db`` picks one).
+Every test that uses ``app`` runs twice, on SQLite and on PostgreSQL (``--db`` picks one);
+every test that uses ``photo_store`` runs once more per photo store, the filesystem and an S3
+bucket (``--store`` picks one).
 The schema comes from the Alembic migrations, so the migrations are tested too. Between tests
 every table is emptied and the reference data reloaded: tests that start other processes
 (workers, gunicorn, concurrent pushes) see committed data, which a rolled-back outer
@@ -21,9 +24,24 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from sqlalchemy import text
 
-from tests.servers import Gunicorn, PostgresServer, RedisServer
+from tests.servers import Gunicorn, PostgresServer, RedisServer, S3Server
 
 BACKENDS = ("sqlite", "postgresql")
+STORES = ("filesystem", "s3")
+STORAGE_SETTINGS = (
+    "PHOTO_STORAGE_URL",
+    "S3_ENDPOINT_URL",
+    "S3_PRESIGN_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "PHOTO_SERVE",
+    "PHOTO_REDIRECT_SECONDS",
+    "S3_TIMEOUT_SECONDS",
+    "S3_MAX_ATTEMPTS",
+)
+"""Settings a test may change to point the app at a store; reset before every test."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,12 +51,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=BACKENDS,
         help="database backend(s) to run the app tests on (default: both)",
     )
+    parser.addoption(
+        "--store",
+        action="append",
+        choices=STORES,
+        help="photo store(s) to run the photo tests on (default: both)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("db") or list(BACKENDS)
         metafunc.parametrize("db_backend", chosen, scope="session")
+    if "photo_store_kind" in metafunc.fixturenames:
+        stores = metafunc.config.getoption("store") or list(STORES)
+        metafunc.parametrize("photo_store_kind", stores)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +79,14 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server = S3Server()
     server.start()
     yield server
     server.cleanup()
@@ -87,8 +122,18 @@ def base_app(
             "RATE_LIMIT_PUSH_PER_MINUTE": 0,
             "RATE_LIMIT_UPLOAD_PER_MINUTE": 0,
             "RATE_LIMIT_OPEN311_PER_MINUTE": 0,
+            # The filesystem store unless a test asks for a bucket (photo_store); never
+            # whatever the developer's shell exports.
+            "PHOTO_STORAGE_URL": "",
+            "S3_ENDPOINT_URL": None,
+            "S3_PRESIGN_ENDPOINT_URL": None,
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_SESSION_TOKEN": None,
+            "AWS_REGION": "us-east-1",
         }
     )
+    app.extensions["storage_defaults"] = {name: app.config[name] for name in STORAGE_SETTINGS}
     with app.app_context():
         upgrade()
     yield app
@@ -128,6 +173,7 @@ def app(base_app: Flask, tmp_path: Path) -> Iterator[Flask]:
     _empty_all_tables(base_app)
     # Stored photos are emptied with the tables: each test starts with no media files.
     base_app.config["MEDIA_ROOT"] = str(tmp_path / "media")
+    base_app.config.update(base_app.extensions["storage_defaults"])
     Redis.from_url(base_app.config["REDIS_URL"]).flushdb()
     with base_app.app_context():
         yield base_app
@@ -194,6 +240,8 @@ def server_env(app: Flask, **overrides: str) -> dict[str, str]:
         "RATE_LIMIT_PUSH_PER_MINUTE": str(config["RATE_LIMIT_PUSH_PER_MINUTE"]),
         "RATE_LIMIT_UPLOAD_PER_MINUTE": str(config["RATE_LIMIT_UPLOAD_PER_MINUTE"]),
         "RATE_LIMIT_OPEN311_PER_MINUTE": str(config["RATE_LIMIT_OPEN311_PER_MINUTE"]),
+        # Empty means unset to backend/config.py, and hides the developer's own AWS_* values.
+        **{name: "" if config[name] is None else str(config[name]) for name in STORAGE_SETTINGS},
         **overrides,
     }
 
@@ -207,18 +255,127 @@ def live_server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def live_server(app: Flask, tmp_path: Path, live_server_env: dict[str, str]) -> Iterator[Gunicorn]:
-    """The service under gunicorn with 2 worker processes, on the test's database and Redis.
+def live_server(
+    app: Flask,
+    tmp_path: Path,
+    live_server_env: dict[str, str],
+    request: pytest.FixtureRequest,
+) -> Iterator[Gunicorn]:
+    """The service under gunicorn with 2 worker processes, on the test's database, Redis and,
+    when the test uses ``photo_store`` (or ``s3_store``, ``own_s3_store``), that store.
 
     The fixture's own session is released first: an open SQLite transaction of the test would
     otherwise hold the lock that gunicorn's workers need to write.
     """
     from backend.extensions import db
 
+    for store in ("photo_store", "s3_store", "own_s3_store"):
+        if store in request.fixturenames:
+            request.getfixturevalue(store)  # configured before gunicorn reads the config
     db.session.remove()
     server = Gunicorn(server_env(app, **live_server_env), tmp_path / "gunicorn.log")
     yield server
     server.stop()
+
+
+class PhotoStore:
+    """The photo store a test runs on, and what it holds, read from outside the service: the
+    bucket through boto3 for S3, the directory tree for the filesystem."""
+
+    def __init__(self, kind: str, app: Flask, s3: S3Server | None, bucket: str = "") -> None:
+        self.kind, self.app, self.s3, self.bucket = kind, app, s3, bucket
+        self.prefix = "samverkan/photos/"
+
+    @property
+    def media_root(self) -> Path:
+        return Path(self.app.config["MEDIA_ROOT"])
+
+    def media_root_files(self) -> set[str]:
+        root = self.media_root
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+    def objects(self) -> dict[str, bytes]:
+        """Every object of the bucket (S3), or file under MEDIA_ROOT, by its full name."""
+        if self.s3 is None:
+            return {name: (self.media_root / name).read_bytes() for name in self.media_root_files()}
+        client = self.s3.client()
+        found = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                body = client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"]
+                found[item["Key"]] = body.read()
+        return found
+
+    def disk_stamps(self) -> dict[str, int]:
+        """Modification times (ns) of the files holding the photos: MEDIA_ROOT, or the
+        directory behind the S3 server's bucket. A rewrite, even of equal bytes, shows."""
+        root = self.media_root if self.s3 is None else self.s3.data / self.bucket
+        files = (p for p in root.rglob("*") if p.is_file())
+        return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in files}
+
+    def stored_keys(self) -> set[str]:
+        """Storage keys (``full/<sha256>``, ``uploads/<id>``) of what is stored."""
+        result = set()
+        for name in self.objects():
+            if self.s3 is None:
+                area, *_, leaf = name.split("/")
+            else:
+                assert name.startswith(self.prefix), f"object outside the prefix: {name}"
+                area, leaf, *_ = name[len(self.prefix) :].split("/")
+            result.add(f"{area}/{leaf}")
+        return result
+
+
+@pytest.fixture
+def photo_store_kind() -> str:
+    return "filesystem"  # replaced by the --store parametrisation (pytest_generate_tests)
+
+
+def use_s3(app: Flask, server: S3Server, request: pytest.FixtureRequest) -> PhotoStore:
+    """Point the app at a fresh bucket of ``server``; with S3, nothing may ever be written
+    under MEDIA_ROOT: checked after the test."""
+    store = PhotoStore("s3", app, server, server.create_bucket())
+    app.config.update(
+        {
+            "PHOTO_STORAGE_URL": f"s3://{store.bucket}/{store.prefix}",
+            "S3_ENDPOINT_URL": server.endpoint,
+            "AWS_ACCESS_KEY_ID": server.access_key,
+            "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        }
+    )
+
+    def nothing_under_media_root() -> None:
+        written = store.media_root_files()
+        assert not written, f"S3 store, yet files under MEDIA_ROOT: {sorted(written)}"
+
+    request.addfinalizer(nothing_under_media_root)
+    return store
+
+
+@pytest.fixture
+def photo_store(app: Flask, photo_store_kind: str, request: pytest.FixtureRequest) -> PhotoStore:
+    """The app's photos on the filesystem or in a fresh bucket of the session's S3 server."""
+    if photo_store_kind == "filesystem":
+        return PhotoStore("filesystem", app, None)
+    return use_s3(app, request.getfixturevalue("s3_server"), request)
+
+
+@pytest.fixture
+def s3_store(app: Flask, s3_server: S3Server, request: pytest.FixtureRequest) -> PhotoStore:
+    """For tests of S3 alone: the app's photos in a fresh bucket."""
+    return use_s3(app, s3_server, request)
+
+
+@pytest.fixture
+def own_s3_store(app: Flask, request: pytest.FixtureRequest) -> Iterator[PhotoStore]:
+    """The app's photos on an S3 server of this test alone, which it may stop and start
+    (``own_s3_store.s3``); indirect parametrisation passes extra ``rclone serve s3`` flags."""
+    server = S3Server(extra_args=tuple(getattr(request, "param", ())))
+    server.start()
+    try:
+        yield use_s3(app, server, request)
+    finally:
+        server.cleanup()
 
 
 def pytest_configure(config: Any) -> None:

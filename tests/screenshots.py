@@ -122,7 +122,28 @@ def populate(server: Gunicorn, env: dict[str, str], logins: list[dict[str, Any]]
             timeout=30,
         )
     flask(env, "worker", "--burst")
+    _outreach_reads(server, env)
+    flask(env, "retention", "run")
     return bin_case
+
+
+def _outreach_reads(server: Gunicorn, env: dict[str, str]) -> None:
+    """The outreach unit takes on three referrals (audited reads), for the contact-read log."""
+    created = json.loads(
+        flask(
+            env, "users", "create", "--name", "Maja Uppsök", "--role", "department",
+            "--org", "socialtjanst-uppsok",
+        )
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    tasks = requests.get(f"{server.url}/api/v1/tasks", headers=headers, timeout=30).json()
+    for task in [t for t in tasks["items"] if t["contact_id"]][:3]:
+        requests.get(
+            f"{server.url}/api/v1/contacts/{task['contact_id']}",
+            params={"reason": "referral_intake"},
+            headers=headers,
+            timeout=30,
+        ).raise_for_status()
 
 
 def _as_if_routed_when_reported(env: dict[str, str]) -> None:
@@ -190,6 +211,81 @@ def shoot(driver: Any, path: Path) -> None:
     driver.save_screenshot(str(path))
 
 
+def sign_in_as(driver: Any, server: Gunicorn, login: dict[str, Any]) -> None:
+    if driver.find_elements(By.CSS_SELECTOR, "form.sign-out button"):
+        driver.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
+        wait(driver, "#email")
+    driver.get(f"{server.url}/console/sign-in")
+    driver.find_element(By.ID, "email").send_keys(login["email"])
+    driver.find_element(By.ID, "password").send_keys(login["password"])
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, "main h1")
+
+
+def department_pages(driver: Any, server: Gunicorn, login: dict[str, Any], target: Path) -> None:
+    """The demo department's board, and an open task with its actions."""
+    sign_in_as(driver, server, login)
+    driver.get(f"{server.url}/console/tasks")
+    wait(driver, "table.tasks")
+    shoot(driver, target / "uppgifter.png")
+    links = driver.find_elements(By.CSS_SELECTOR, "table.tasks tbody tr.is-late a")
+    links = links or driver.find_elements(By.CSS_SELECTOR, "table.tasks tbody tr a")
+    driver.get(links[0].get_attribute("href"))
+    wait(driver, "#map[data-ready]")
+    shoot(driver, target / "uppgift.png")
+
+
+BAD_RULES = """version = 1
+[fallback]
+organisation = "city-i-samverkan"
+priority = "soon"
+deadline = "working_hours(24)"
+
+[[rule]]
+id = "bins"
+categories = ["litter.overflowing_bin", "litter.old_sofa"]
+zones = ["sergels-torg"]
+organisation = "trafikkontoret"
+priority = "high"
+deadline = "hours(eight)"
+"""
+
+
+def admin_pages(driver: Any, server: Gunicorn, login: dict[str, Any], target: Path) -> None:
+    """Users, a new phone token with its QR code, an organisation, the rules (and a rejected
+    upload), deliveries, the contact-read log and the retention runs."""
+    sign_in_as(driver, server, login)
+    driver.get(f"{server.url}/console/admin/users")
+    wait(driver, "#users")
+    shoot(driver, target / "admin-anvandare.png")
+    driver.find_element(By.ID, "u-name").send_keys("Nora Lind")
+    driver.find_element(By.ID, "u-label").send_keys("Tjänstetelefon 12")
+    driver.find_element(By.CSS_SELECTOR, "#new-user button[type=submit]").click()
+    wait(driver, "svg.qr")
+    shoot(driver, target / "admin-ny-nyckel.png")
+    driver.get(f"{server.url}/console/admin/organisations/trafikkontoret")
+    wait(driver, "#edit-organisation")
+    shoot(driver, target / "admin-organisation.png")
+    driver.get(f"{server.url}/console/admin/rules")
+    wait(driver, "#rules")
+    shoot(driver, target / "admin-regler.png")
+    bad = Path(tempfile.mkdtemp(prefix="sf-rules-")) / "regler.toml"
+    bad.write_text(BAD_RULES, "utf-8")
+    driver.find_element(By.ID, "rules-file").send_keys(str(bad))
+    driver.find_element(By.CSS_SELECTOR, "#upload-rules button[type=submit]").click()
+    WebDriverWait(driver, 5).until(expected_conditions.alert_is_present()).accept()
+    wait(driver, "#problems")
+    shoot(driver, target / "admin-regler-fel.png")
+    for name, url, ready in (
+        ("admin-leveranser", "/console/admin/deliveries?status=delivered", "#deliveries"),
+        ("admin-lasningar", "/console/admin/audit", "#audit"),
+        ("admin-gallring", "/console/admin/retention", "#runs"),
+    ):
+        driver.get(f"{server.url}{url}")
+        wait(driver, ready)
+        shoot(driver, target / f"{name}.png")
+
+
 def main(out: str) -> int:
     target = (REPO / out).resolve()
     target.mkdir(parents=True, exist_ok=True)
@@ -232,7 +328,12 @@ def main(out: str) -> int:
             )
             shoot(driver, target / "idag-en.png")
             driver.get(f"{server.url}/console/?lang=sv")
-            errors = console_errors(driver)
+            wait(driver, "#map[data-ready]")
+            by_role = {entry["role"]: entry for entry in logins}
+            department_pages(driver, server, by_role["department"], target)
+            admin_pages(driver, server, by_role["admin"], target)
+            # The rejected rule upload is a 422 page on purpose; Chromium logs its status.
+            errors = [e for e in console_errors(driver) if "status of 422" not in e]
             strangers = foreign(requested_urls(driver), server.url)
         print(f"screenshots in {target}: {sorted(p.name for p in target.glob('*.png'))}")
         if errors or strangers:

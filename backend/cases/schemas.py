@@ -69,15 +69,26 @@ class MergeReasonSchema(ma.Schema):
     at = ma.fields.String(metadata={"description": "Corrections: when"})
 
 
+ROUNDED = (
+    "exact while you may see the case in full; rounded to 0.001 degrees (about 110 m) in a "
+    "history view"
+)
+VIEW_DESCRIPTION = (
+    "full: everything, now (supervisors, admins, a department holding an open task for the "
+    "case). history: a department's past case, as it was when its last task closed (as_of): "
+    "only the reports in the case by then, without notes, positions rounded, no photos"
+)
+
+
 class CaseReportSchema(ma.Schema):
     id = ma.fields.UUID()
     category = ma.fields.String()
     kind = ma.fields.String()
-    lat = ma.fields.Float()
-    lon = ma.fields.Float()
-    accuracy_m = ma.fields.Float(allow_none=True)
+    lat = ma.fields.Float(metadata={"description": ROUNDED})
+    lon = ma.fields.Float(metadata={"description": ROUNDED})
+    accuracy_m = ma.fields.Float(allow_none=True, metadata={"description": "null in history"})
     zone = ma.fields.String(allow_none=True)
-    note = ma.fields.String()
+    note = ma.fields.String(allow_none=True, metadata={"description": "null in history"})
     occurred_at = ma.fields.AwareDateTime()
     joined = ma.fields.Boolean(
         metadata={"description": "False for the report that started the case"}
@@ -90,9 +101,9 @@ class CaseSchema(ma.Schema):
     category = ma.fields.String(metadata={"description": "The first report's category"})
     kind = ma.fields.String()
     dedup_group = ma.fields.String()
-    lat = ma.fields.Float(metadata={"description": "The first report's; never moves"})
-    lon = ma.fields.Float()
-    accuracy_m = ma.fields.Float(allow_none=True)
+    lat = ma.fields.Float(metadata={"description": f"The first report's; never moves; {ROUNDED}"})
+    lon = ma.fields.Float(metadata={"description": ROUNDED})
+    accuracy_m = ma.fields.Float(allow_none=True, metadata={"description": "null in history"})
     zone = ma.fields.String(allow_none=True)
     status = ma.fields.String(metadata={"description": STATUS_DESCRIPTION})
     first_at = ma.fields.AwareDateTime(metadata={"description": "Earliest report's capture time"})
@@ -101,6 +112,13 @@ class CaseSchema(ma.Schema):
     merged_into_id = ma.fields.UUID(allow_none=True)
     report_count = ma.fields.Integer()
     created_at = ma.fields.AwareDateTime()
+    view = ma.fields.String(
+        validate=ma.validate.OneOf(("full", "history")), metadata={"description": VIEW_DESCRIPTION}
+    )
+    as_of = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "history: when your organisation's last task closed"},
+    )
 
 
 class CaseDetailSchema(CaseSchema):

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from backend.cases import visibility
 from backend.cases.assignment import category_settings, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
@@ -33,19 +34,13 @@ from backend.users.models import User
 from sync import envelope
 from sync.cells import cell_of, lock_keys
 
-SEES_ALL = frozenset({"supervisor", "admin"})
+SEES_ALL = visibility.SEES_ALL
 READER_ROLES = ("supervisor", "admin", "department")
 """Roles that read cases (a department only those it holds or held a task for)."""
 
 
 def _visible(query: Select[Any], user: User) -> Select[Any]:
-    if user.role in SEES_ALL:
-        return query
-    if user.role == "department":
-        return query.where(
-            exists().where(Task.case_id == Case.id, Task.organisation_id == user.organisation_id)
-        )
-    return query.where(false())
+    return query.where(visibility.visible_cases(user))
 
 
 def visible_cases(query: Select[Any], user: User) -> Select[Any]:
@@ -56,7 +51,7 @@ def visible_cases(query: Select[Any], user: User) -> Select[Any]:
 
 @dataclass
 class Page:
-    cases: list[Case]
+    cases: list[visibility.CaseView]
     cursor: str | None
     has_more: bool
 
@@ -105,13 +100,14 @@ def list_cases(
     overdue: bool | None = None,
     now: datetime | None = None,
 ) -> Page:
-    """Newest first; the cursor continues after the last case of the previous page.
+    """Newest first; the cursor continues after the last case of the previous page. Each case
+    as ``user`` sees it (``backend.cases.visibility``), the status filter included.
 
     ``day``: the case's first report was captured that local (Stockholm) day; ``overdue``:
     the case's open task is past due (false: it is not)."""
     query = _visible(select(Case), user)
     if status:
-        query = query.where(Case.status == status)
+        query = query.where(visibility.status_is(user, status))
     if category:
         query = query.where(Case.category == category)
     if zone:
@@ -134,7 +130,9 @@ def list_cases(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, _encode_cursor(rows[-1]) if has_more else None, has_more)
+    cursor_out = _encode_cursor(rows[-1]) if has_more else None
+    grants = visibility.access(session, user, [c.id for c in rows])
+    return Page(visibility.case_views(session, rows, grants), cursor_out, has_more)
 
 
 def _case_not_found() -> NotFound:
@@ -142,12 +140,19 @@ def _case_not_found() -> NotFound:
 
 
 def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
-    """The case (its ``reports`` load oldest first); 404 when the caller cannot see it."""
+    """The case row (its ``reports`` load oldest first); 404 when the caller cannot see it.
+    Corrections work on the row; what is shown is :func:`case_detail`."""
     query = _visible(select(Case).where(Case.id == case_id), user)
     case = session.execute(query).scalar_one_or_none()
     if case is None:
         raise _case_not_found()
     return case
+
+
+def case_detail(session: Session, user: User, case_id: uuid.UUID) -> visibility.CaseView:
+    """The case as ``user`` sees it: in full, or a department's history of it; 404 when the
+    caller cannot see it at all."""
+    return visibility.case_view(session, user, get_case(session, user, case_id))
 
 
 @dataclass(frozen=True)
@@ -265,7 +270,7 @@ def _tell_reporters(session: Session, report_ids: Sequence[uuid.UUID], case_id: 
 
 def split(
     session: Session, user: User, case_id: uuid.UUID, report_ids: Sequence[uuid.UUID]
-) -> Case:
+) -> visibility.CaseView:
     """Move ``report_ids`` out of the case into one new case. Commits; returns the new case.
 
     The new case's place, category and dedup group are its earliest report's. The old case keeps
@@ -327,10 +332,13 @@ def split(
     # route the new case to another organisation.
     created = session.get(Case, new.id)
     assert created is not None
-    return created
+    (view,) = visibility.case_views(session, [created], {created.id: visibility.FULL_ACCESS})
+    return view
 
 
-def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID) -> Case:
+def merge(
+    session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID
+) -> visibility.CaseView:
     """Move every report of ``other_id`` into ``case_id``; the other case becomes ``merged``.
 
     Commits; returns the merged case with its reports.
@@ -387,7 +395,7 @@ def merge(session: Session, user: User, case_id: uuid.UUID, other_id: uuid.UUID)
     close_for_merge(session, other.id, case.id)
     session.commit()
     session.expire_all()
-    return get_case(session, user, case.id)
+    return case_detail(session, user, case.id)
 
 
 def resolve_case(

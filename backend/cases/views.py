@@ -9,7 +9,6 @@ from flask.views import MethodView
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.cases import services
-from backend.cases.models import Case
 from backend.cases.schemas import (
     CaseDetailSchema,
     CasePageSchema,
@@ -17,6 +16,7 @@ from backend.cases.schemas import (
     MergeSchema,
     SplitSchema,
 )
+from backend.cases.visibility import CaseView
 from backend.extensions import db
 
 blp = Blueprint(
@@ -37,7 +37,7 @@ class Cases(MethodView):
     @blp.response(200, CasePageSchema)
     @blp.alt_response(400, response="BAD_REQUEST")
     def get(self, args: dict[str, Any]) -> services.Page:
-        """List cases, newest first (departments: those they hold a task for)"""
+        """List cases, newest first (departments: those they hold or held a task for)"""
         config = current_app.config
         limit = min(
             args.pop("limit") or config["CASES_PAGE_DEFAULT_LIMIT"],
@@ -51,9 +51,9 @@ class CaseById(MethodView):
     @auth(blp, *READERS)
     @blp.response(200, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, case_id: uuid.UUID) -> Case:
+    def get(self, case_id: uuid.UUID) -> CaseView:
         """One case with its reports and why each one is in it"""
-        return services.get_case(db.session(), current_user(), case_id)
+        return services.case_detail(db.session(), current_user(), case_id)
 
 
 @blp.route("/<uuid:case_id>/split")
@@ -64,7 +64,7 @@ class Split(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    def post(self, body: dict[str, Any], case_id: uuid.UUID) -> Case:
+    def post(self, body: dict[str, Any], case_id: uuid.UUID) -> CaseView:
         """Move reports out of a case into a new case; their reporters see it in pull"""
         return services.split(db.session(), current_user(), case_id, body["report_ids"])
 
@@ -77,6 +77,6 @@ class Merge(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-    def post(self, body: dict[str, Any], case_id: uuid.UUID) -> Case:
+    def post(self, body: dict[str, Any], case_id: uuid.UUID) -> CaseView:
         """Merge another case into this one; its reporters see it in pull"""
         return services.merge(db.session(), current_user(), case_id, body["case_id"])

@@ -1,8 +1,7 @@
 """The console's navigation: one table of pages and the roles that see each.
 
 The roles are the services' own (the API checks the same tuples), so a link is shown exactly
-when the page behind it would let the user in. Part 2's pages (the departments' board, the
-admin pages) add their rows here.
+when the page behind it would let the user in. A department lands on its task board.
 """
 
 from __future__ import annotations
@@ -14,10 +13,13 @@ from flask_babel import lazy_gettext as _l
 from backend.cases.services import READER_ROLES as CASE_ROLES
 from backend.contacts.services import AGGREGATE_ROLES as CONTACT_ROLES
 from backend.presence.services import VIEWER_ROLES as PRESENCE_ROLES
+from backend.tasks.services import READER_ROLES as TASK_ROLES
 from backend.users.models import User
 
 TODAY_ROLES = PRESENCE_ROLES
 """The overview shows presence, so it is for those who see presence."""
+ADMIN_ROLES = ("admin",)
+"""The admin API's role (``/api/v1/admin/...``): the administration pages are the same calls."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,63 @@ class Item:
         return endpoint == self.endpoint or endpoint in self.also
 
 
+ADMIN_NAV = (
+    Item(
+        "console.admin_users",
+        _l("Users"),
+        ADMIN_ROLES,
+        also=(
+            "console.admin_user",
+            "console.admin_user_create",
+            "console.admin_user_update",
+            "console.admin_token_issue",
+        ),
+    ),
+    Item(
+        "console.admin_organisations",
+        _l("Organisations"),
+        ADMIN_ROLES,
+        also=(
+            "console.admin_organisation",
+            "console.admin_organisation_create",
+            "console.admin_organisation_update",
+            "console.admin_organisation_secret",
+        ),
+    ),
+    Item(
+        "console.admin_rules",
+        _l("Routing rules"),
+        ADMIN_ROLES,
+        also=("console.admin_rules_upload",),
+    ),
+    Item(
+        "console.admin_deliveries",
+        _l("Deliveries"),
+        ADMIN_ROLES,
+        also=("console.admin_delivery_retry",),
+    ),
+    Item("console.admin_audit", _l("Contact reads"), ADMIN_ROLES),
+    Item("console.admin_retention", _l("Retention"), ADMIN_ROLES),
+)
+"""The administration's own pages, shown as a second row of tabs on each of them."""
+
 NAV = (
     Item("console.today", _l("Today"), TODAY_ROLES),
+    Item(
+        "console.tasks_board",
+        _l("Tasks"),
+        TASK_ROLES,
+        also=("console.task", "console.task_event", "console.task_contact"),
+    ),
     Item("console.cases", _l("Cases"), CASE_ROLES, also=("console.case",)),
     Item("console.presence", _l("Presence"), PRESENCE_ROLES),
     Item("console.contacts", _l("Contacts"), CONTACT_ROLES),
+    Item(
+        "console.admin_users",
+        _l("Administration"),
+        ADMIN_ROLES,
+        also=tuple(e for item in ADMIN_NAV for e in (item.endpoint, *item.also)),
+    ),
 )
 
 

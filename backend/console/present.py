@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import segno
+from markupsafe import Markup
+
 from backend.presence.values import LOCAL_TZ, HourCoverage, Interval
 
 PALETTE = ("#1f5fa8", "#b4461a", "#2e7d32", "#7b3fa0", "#8a6d00", "#00796b", "#ad1457")
@@ -166,3 +169,20 @@ def case_features(
         }
         for case in cases
     ]
+
+
+def qr_svg(text: str, title: str) -> Markup:
+    """``text`` as a QR code, an inline SVG element (no script, no style attribute: CSP-safe,
+    and nothing to fetch, so the token it holds is only ever in this one answer). Error
+    correction M (15 %) survives a scratched screen or a reflection."""
+    code = segno.make(text, error="m", micro=False)
+    svg = code.svg_inline(
+        scale=5,
+        border=4,
+        dark="#000000",
+        light="#ffffff",
+        title=title,
+        svgclass="qr",
+        omitsize=True,  # a viewBox instead: the stylesheet gives it its size
+    )
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))

@@ -10,7 +10,16 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.cases.schemas import MAX_SPLIT_REPORTS
-from backend.organisations.schemas import SLUG
+from backend.contacts.services import READ_REASONS
+from backend.delivery.models import STATUSES as DELIVERY_STATUSES
+from backend.organisations.schemas import (
+    CHANNELS,
+    SLUG,
+    WEBHOOK_URL,
+)
+from backend.tasks.models import STATUSES as TASK_STATUSES
+from backend.tasks.schemas import TaskEventInSchema
+from backend.users.models import ROLES
 
 CASE_STATUSES = ("open", "resolved", "merged")
 DAYS = validate.Range(date(2000, 1, 1), date(2999, 12, 31))
@@ -63,3 +72,75 @@ class SplitFormSchema(ma.Schema):
 
 class MergeFormSchema(_Form):
     case_id = ma.fields.UUID(required=True)
+
+
+class TaskFilterSchema(_Form):
+    """The board's filters; with none given it shows the open tasks."""
+
+    status = ma.fields.String(
+        load_default="open", validate=validate.OneOf((*TASK_STATUSES, "open", "all"))
+    )
+    category = ma.fields.String(validate=validate.Length(1, 64))
+    zone = ma.fields.String(validate=SLUG)
+    organisation = ma.fields.String(validate=SLUG)
+    overdue = ma.fields.Boolean()
+
+
+class TaskEventFormSchema(_Form, TaskEventInSchema):
+    """The API's event body from a form: a blank note or reroute is none."""
+
+
+class ContactReadFormSchema(_Form):
+    reason = ma.fields.String(required=True, validate=validate.OneOf(READ_REASONS))
+
+
+class UserFilterSchema(_Form):
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
+    organisation = ma.fields.String(validate=SLUG)
+
+
+class UserCreateFormSchema(_Form):
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
+    organisation = ma.fields.String(required=True, validate=SLUG)
+    label = ma.fields.String(load_default="", validate=validate.Length(0, 100))
+    email = ma.fields.String(validate=validate.Length(1, 320))
+    password = ma.fields.String(validate=validate.Length(1, 1024))
+
+
+class UserUpdateFormSchema(_Form):
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
+    organisation = ma.fields.String(required=True, validate=SLUG)
+    active = ma.fields.Boolean(load_default=False)
+    """An unticked checkbox sends nothing: absent is inactive."""
+
+
+class TokenFormSchema(_Form):
+    label = ma.fields.String(load_default="", validate=validate.Length(0, 100))
+
+
+class OrganisationFormSchema(_Form):
+    """Create (with ``slug``) or change an organisation; the webhook secret is never typed in
+    (the console generates it and shows it once)."""
+
+    slug = ma.fields.String(validate=SLUG)
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    channel = ma.fields.String(load_default="inbox", validate=validate.OneOf(CHANNELS))
+    webhook_url = ma.fields.String(
+        load_default=None, validate=[validate.Length(max=2000), WEBHOOK_URL]
+    )
+    email = ma.fields.Email(load_default=None, validate=validate.Length(max=320))
+    active = ma.fields.Boolean(load_default=False)
+
+
+class DeliveryFilterSchema(_Form):
+    status = ma.fields.String(load_default="failed", validate=validate.OneOf(DELIVERY_STATUSES))
+    organisation = ma.fields.String(validate=SLUG)
+    cursor = ma.fields.UUID()
+
+
+class AuditFilterSchema(_Form):
+    contact_id = ma.fields.UUID()
+    reader_id = ma.fields.UUID()
+    cursor = ma.fields.String(validate=validate.Length(max=20))

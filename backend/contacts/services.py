@@ -17,29 +17,51 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.contacts.models import ContactRead
+from backend.contacts.periods import period_for, week_label
+from backend.contacts.rounding import cells, published
 from backend.database import immediate_writes
 from backend.errors import BadRequest, NotFound, Unprocessable
 from backend.presence.log import day_bounds
 from backend.presence.services import check_range, check_zone
 from backend.presence.values import LOCAL_TZ
+from backend.reference.models import Zone
 from backend.reports.models import Contact
 from backend.users.models import User
+from sync.envelope import AGE_GROUPS, CONTACT_TYPES, NEEDS
 
 READ_REASONS = ("referral_intake", "follow_up", "correction", "own_record")
 """Why an individual contact is read: taking on a referral, following it up, correcting it,
 or the author looking at their own record (the default for the author)."""
 
+AUTHOR_REASONS = ("own_record", "follow_up", "correction")
+REFERRAL_REASONS = ("referral_intake", "follow_up", "correction")
+"""The reasons each reader may give: ``own_record`` is the author's alone and
+``referral_intake`` the referred organisation's alone, so the audit log never records a
+department reading "its own record" or a colleague "taking on a referral"."""
+
 AGGREGATE_ROLES = ("supervisor", "admin")
 
 
-def may_read(user: User, contact: Contact) -> bool:
+def allowed_reasons(user: User, contact: Contact) -> tuple[str, ...]:
+    """The reasons ``user`` may read ``contact`` for; empty when they may not read it."""
     if contact.user_id == user.id:
-        return True
-    return (
+        return AUTHOR_REASONS
+    if (
         user.role == "department"
         and contact.referral is not None
         and contact.referral == user.organisation.slug
-    )
+    ):
+        return REFERRAL_REASONS
+    return ()
+
+
+def reasons_for(session: Session, user: User, contact_id: uuid.UUID) -> tuple[str, ...]:
+    """The reasons ``user`` may give to read the contact (the console offers these); empty
+    when they may not read it at all (``allowed_reasons``)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return ()
+    return allowed_reasons(user, contact)
 
 
 def _not_found() -> NotFound:
@@ -69,16 +91,22 @@ def read_contact(
     contact exists.
     """
     contact = session.get(Contact, contact_id)
-    if contact is None or not may_read(user, contact):
+    if contact is None or not (allowed := allowed_reasons(user, contact)):
         raise _not_found()
     if reason is None:
         if contact.user_id != user.id:
             raise Unprocessable(
                 "Say why you read this contact: it is written to the audit log.",
                 code="reason_required",
-                errors={"reason": [f"required, one of {', '.join(READ_REASONS)}"]},
+                errors={"reason": [f"required, one of {', '.join(allowed)}"]},
             )
         reason = "own_record"
+    if reason not in allowed:
+        raise Unprocessable(
+            f"You may not read this contact for {reason!r}; give one of {', '.join(allowed)}.",
+            code="reason_not_allowed",
+            errors={"reason": [f"not a reason you may give; one of {', '.join(allowed)}"]},
+        )
     # A GET's transaction began read-only (SQLite: DEFERRED); the audited read happens in a
     # writing transaction of its own (IMMEDIATE), so the row returned is the row whose read is
     # logged and the audit insert never fails to upgrade a read lock.
@@ -147,13 +175,9 @@ def audit_page(
     return AuditPage(rows, str(rows[-1].seq) if more else None)
 
 
-def _cells(counter: Counter[str], keys: list[str], min_count: int) -> list[dict[str, Any]]:
-    cells = []
-    for key in keys:
-        count = counter.get(key, 0)
-        hidden = 0 < count < min_count
-        cells.append({"key": key, "count": None if hidden else count, "suppressed": hidden})
-    return cells
+HOURS = tuple(f"{hour:02d}" for hour in range(24))
+NO_NEED = "none"
+NO_ZONE = ""
 
 
 def aggregates(
@@ -163,48 +187,67 @@ def aggregates(
     *,
     zone: str | None,
     max_days: int,
-    min_count: int,
+    base: int,
 ) -> dict[str, Any]:
-    """Counts of contacts by type, need, age group, zone, local hour and ISO week.
+    """Counts of contacts by type, need, age group, zone, local hour and ISO week, for the
+    period (``backend.contacts.periods``) that holds ``first``..``last``.
 
-    A count above zero and below ``min_count`` is suppressed (``count`` null, ``suppressed``
-    true), the total included.
+    Every count, the total included, is rounded down to a multiple of ``base``; below it the
+    count is suppressed (``count`` null, ``suppressed`` true), zero included, and every key
+    of every breakdown is listed (``backend.contacts.rounding``).
     """
     check_range(first, last, max_days)
     check_zone(session, zone)
-    start, _ = day_bounds(first)
-    _, end = day_bounds(last)
+    period = period_for(first, last)
+    start, _ = day_bounds(period.first)
+    _, end = day_bounds(period.last)
     query = select(
         Contact.contact_type, Contact.age_group, Contact.needs, Contact.zone, Contact.occurred_at
     ).where(Contact.occurred_at >= start, Contact.occurred_at < end)
     if zone is not None:
         query = query.where(Contact.zone == zone)
-    by: dict[str, Counter[str]] = {
-        k: Counter() for k in ("type", "need", "age_group", "zone", "hour", "week")
+    zones = {zone} if zone is not None else set(session.execute(select(Zone.slug)).scalars())
+    keys: dict[str, list[str]] = {
+        "type": list(CONTACT_TYPES),
+        "need": [*NEEDS, NO_NEED],
+        "age_group": list(AGE_GROUPS),
+        "zone": sorted(zones) + ([NO_ZONE] if zone is None else []),
+        "hour": list(HOURS),
+        "week": list(period.weeks),
     }
+    by: dict[str, Counter[str]] = {name: Counter() for name in keys}
     total = 0
     for contact_type, age_group, needs, contact_zone, at in session.execute(query):
         total += 1
         local = at.astimezone(LOCAL_TZ)
-        iso = local.isocalendar()
         by["type"][contact_type] += 1
         by["age_group"][age_group] += 1
-        by["zone"][contact_zone or ""] += 1
+        # A zone no longer in the reference data counts as none of the current ones.
+        by["zone"][contact_zone if contact_zone in zones else NO_ZONE] += 1
         by["hour"][f"{local.hour:02d}"] += 1
-        by["week"][f"{iso.year}-W{iso.week:02d}"] += 1
-        for need in needs or ["none"]:
+        by["week"][week_label(local.date())] += 1
+        for need in needs or [NO_NEED]:
             by["need"][need] += 1
-    hidden_total = 0 < total < min_count
+    shown = published(total, base)
     return {
-        "from": first.isoformat(),
-        "to": last.isoformat(),
+        "from": period.first.isoformat(),
+        "to": period.last.isoformat(),
+        "period": period.label,
+        "period_kind": period.kind,
+        "requested_from": first.isoformat(),
+        "requested_to": last.isoformat(),
         "timezone": str(LOCAL_TZ),
         "zone": zone,
-        "min_count": min_count,
-        "total": None if hidden_total else total,
-        "total_suppressed": hidden_total,
+        "rounding_base": base,
+        "min_count": base,
+        "total": shown,
+        "total_suppressed": shown is None,
+        # Validation keeps every stored value within these keys; a value that is not (a zone
+        # removed from the reference data) is still counted, under its own key.
         **{
-            f"by_{name}": _cells(counter, sorted(counter), min_count)
+            f"by_{name}": cells(
+                counter, [*keys[name], *sorted(set(counter) - set(keys[name]))], base
+            )
             for name, counter in by.items()
         },
     }

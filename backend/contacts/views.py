@@ -53,10 +53,14 @@ class Aggregates(MethodView):
     @blp.arguments(AggregateArgsSchema, location="query")
     @blp.response(200, AggregatesSchema)
     @blp.alt_response(
-        422, **_error("validation_error, unknown_zone, range_reversed, range_too_long")
+        422,
+        **_error(
+            "validation_error, unknown_zone, range_reversed, range_too_long, "
+            "range_spans_years (the range's weeks lie in two ISO years)"
+        ),
     )
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Contact counts by type, need, age group, zone, hour and week; small counts hidden"""
+        """Contact counts of a week, month, quarter or year, rounded down to base 5"""
         config = current_app.config
         return services.aggregates(
             db.session(),
@@ -64,7 +68,7 @@ class Aggregates(MethodView):
             args["to"],
             zone=args.get("zone"),
             max_days=config["CONTACT_AGGREGATE_MAX_DAYS"],
-            min_count=config["CONTACT_AGGREGATE_MIN_COUNT"],
+            base=config["CONTACT_AGGREGATE_ROUNDING_BASE"],
         )
 
 
@@ -74,7 +78,13 @@ class ContactItem(MethodView):
     @blp.arguments(ContactQuerySchema, location="query")
     @blp.response(200, ContactSchema)
     @blp.alt_response(404, **_error("contact_not_found (also when not yours to read)"))
-    @blp.alt_response(422, **_error("reason_required, validation_error"))
+    @blp.alt_response(
+        422,
+        **_error(
+            "reason_required, reason_not_allowed (own_record is the author's, referral_intake "
+            "the referred organisation's; errors.reason lists yours), validation_error"
+        ),
+    )
     def get(self, args: dict[str, Any], contact_id: uuid.UUID) -> dict[str, Any]:
         """One contact, for its author or the organisation it was referred to; audited"""
         return services.read_contact(

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import text
 
 from backend.api import Blueprint
 from backend.errors import ServiceUnavailable
 from backend.extensions import db, redis
+from backend.photos.services import storage_from
+from media.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("health", __name__, description="Liveness and readiness for load balancers.")
 
@@ -40,6 +46,14 @@ def readiness() -> dict[str, str]:
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
+    try:
+        storage_from(current_app.config).check()
+        checks["storage"] = "ok"
+    except StorageUnavailable as exc:
+        # A missing bucket or refused credentials show here (the reason) and in the log (with
+        # bucket and endpoint, which an unauthenticated caller need not learn).
+        log.error("readiness: photo storage: %s", exc.message)
+        checks["storage"] = f"error: {exc.reason}"
     return checks
 
 
@@ -48,7 +62,7 @@ class Readyz(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self) -> dict[str, Any]:
-        """The database and Redis are reachable"""
+        """The database, Redis and the photo store are reachable"""
         checks = readiness()
         if any(value != "ok" for value in checks.values()):
             raise ServiceUnavailable(

@@ -4,7 +4,9 @@ returns plain dicts that ``documents`` renders.
 
 A key is its organisation's and acts through the key's department user, so it sees and may
 do exactly what that organisation's department users see and do: the cases the organisation
-holds or held (``cases.services.visible_cases``), and its own tasks (``apply_event``).
+holds or held (``cases.services.visible_cases``), each in the view need-to-know gives it
+(``backend.cases.visibility``: in full while it holds an open task, afterwards as the case
+was when its last task closed), and its own tasks (``apply_event``).
 Contacts are never service requests: only cases are listed, and no service creates one.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.cases import visibility
 from backend.cases.models import MERGED, Case
 from backend.cases.services import visible_cases
 from backend.errors import BadRequest, Forbidden, NotFound
@@ -91,6 +95,8 @@ _STEPS: dict[str, tuple[str, ...]] = {NEW: (), ACKNOWLEDGED: ("acknowledge",)}
 _STEPS[IN_PROGRESS] = (*_STEPS[ACKNOWLEDGED], "start")
 _STEPS[RESOLVED] = (*_STEPS[IN_PROGRESS], "resolve")
 _ORDER = (NEW, ACKNOWLEDGED, IN_PROGRESS, RESOLVED)
+
+log = logging.getLogger(__name__)
 
 
 # Services -------------------------------------------------------------------------------------
@@ -275,25 +281,23 @@ def _documents(
     if not cases:
         return []
     ids = [c.id for c in cases]
+    views = {
+        v.id: v
+        for v in visibility.case_views(session, cases, visibility.access(session, key.user, ids))
+    }
     tasks: dict[uuid.UUID, list[Task]] = {}
     for task in session.execute(
         select(Task).where(Task.case_id.in_(ids)).order_by(Task.routed_at, Task.id)
     ).scalars():
         tasks.setdefault(task.case_id, []).append(task)  # type: ignore[arg-type]
-    notes: dict[uuid.UUID, list[str]] = {}
-    for case_id, note in session.execute(
-        select(Report.case_id, Report.note)
-        .where(Report.case_id.in_(ids))
-        .order_by(Report.occurred_at, Report.id)
-    ):
-        if note and case_id is not None:
-            notes.setdefault(case_id, []).append(note)
+    # The notes of the reports the organisation sees, oldest first (none in a history view).
+    notes = {case_id: [r.note for r in view.reports if r.note] for case_id, view in views.items()}
     photos = _first_photos(session, key.user, ids)
     names = dict(session.execute(select(Category.code, Category.label_sv)).all())
     zones = dict(session.execute(select(Zone.slug, Zone.name)).all())
     return [
         _document(
-            case,
+            views[case.id],
             tasks.get(case.id, []),
             key.organisation_id,
             notes.get(case.id, []),
@@ -316,12 +320,12 @@ def _first_photos(session: Session, user: User, case_ids: list[uuid.UUID]) -> di
         .order_by(Report.occurred_at, Report.id, ReportPhoto.position)
     ).all()
     for case_id, photo in rows:
-        if case_id is not None and case_id not in found and can_view(user, photo):
+        if case_id is not None and case_id not in found and can_view(session, user, photo):
             found[case_id] = photo.sha256
     return found
 
 
-def _status_notes(case: Case, own: Task | None, current: Task | None) -> str:
+def _status_notes(case: visibility.CaseView, own: Task | None, current: Task | None) -> str:
     if case.status == MERGED:
         return f"Merged into service request {case.merged_into_id}."
     if own is None:  # pragma: no cover - a visible case has a task of the organisation
@@ -335,14 +339,16 @@ def _status_notes(case: Case, own: Task | None, current: Task | None) -> str:
         return f"In progress at {org}."
     if own.status == RESOLVED:
         return f"Resolved by {org}."
+    # Rejected: the organisation no longer holds the case, so it sees its history view. Where
+    # its rejection sent the case, not what became of it there.
     elsewhere = ""
     if current is not None and current.id != own.id:
-        elsewhere = f"; now with {current.organisation.name} ({current.status})"
+        elsewhere = f"; passed on to {current.organisation.name}"
     return f"Rejected by {org}{elsewhere}."
 
 
 def _document(
-    case: Case,
+    case: visibility.CaseView,
     tasks: list[Task],
     organisation_id: uuid.UUID,
     notes: list[str],
@@ -351,13 +357,23 @@ def _document(
     zones: Mapping[str, str],
 ) -> dict[str, Any]:
     """One case as the key's organisation sees it: ``open`` while it holds an open task for
-    it, ``closed`` once it resolved it, rejected it or the case was merged away."""
+    it, ``closed`` once it resolved it, rejected it or the case was merged away. In a history
+    view nothing that happened after its last task closed is told: only its own tasks and
+    those its rejections routed the case to (made in the same transaction), no later
+    deadline or update time, the position rounded."""
+    history = case.view == visibility.HISTORY
+    if history:
+        mine = {t.id for t in tasks if t.organisation_id == organisation_id}
+        tasks = [t for t in tasks if t.id in mine or t.rerouted_from_id in mine]
     own_tasks = [t for t in tasks if t.organisation_id == organisation_id]
     own = next((t for t in reversed(own_tasks) if t.status in OPEN), None) or (
         own_tasks[-1] if own_tasks else None
     )
-    current = next((t for t in reversed(tasks) if t.status in OPEN), None) or (
-        tasks[-1] if tasks else None
+    current = (tasks[-1] if tasks else None) if history else None
+    current = (
+        current
+        or next((t for t in reversed(tasks) if t.status in OPEN), None)
+        or (tasks[-1] if tasks else None)
     )
     is_open = own is not None and own.status in OPEN and case.status != MERGED
     updated = max(
@@ -365,6 +381,8 @@ def _document(
         + [t.updated_at for t in tasks]
         + ([case.resolved_at] if case.resolved_at else [])
     )
+    if case.as_of is not None:
+        updated = min(updated, case.as_of)
     description = "\n\n".join(notes)[:DESCRIPTION_MAX] or None
     return {
         "service_request_id": str(case.id),
@@ -377,7 +395,9 @@ def _document(
         "service_notice": None,
         "requested_datetime": case.created_at,
         "updated_datetime": updated,
-        "expected_datetime": current.due_at if current and current.status in OPEN else None,
+        "expected_datetime": (
+            current.due_at if current and current.status in OPEN and not history else None
+        ),
         "address": zones.get(case.zone) if case.zone else None,
         "address_id": None,
         "zipcode": None,
@@ -681,7 +701,13 @@ def media(session: Session, storage: Storage, secret_key: str, token: str, max_a
         or photo is None
         or not user.active
         or photo.status != "ready"
-        or not can_view(user, photo)
+        or not can_view(session, user, photo)
     ):
         raise NotFound("No media at this link.", code="media_not_found")
-    return storage.get(key("full", photo.sha256))
+    try:
+        return storage.get(key("full", photo.sha256))
+    except FileNotFoundError:
+        # The row says ready but the image is gone (a restored database, a store emptied by
+        # hand): as the photo API answers, not a 500.
+        log.error("photo %s is ready but its full image is missing", photo.sha256)
+        raise NotFound("No media at this link.", code="media_not_found") from None

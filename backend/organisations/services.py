@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.delivery.webhook import DestinationRefused, check_url_shape
+from backend.delivery.webhook import DestinationRefused, check_url_shape, new_secret
 from backend.errors import Conflict, NotFound
 from backend.organisations.models import Organisation
 
@@ -83,3 +83,14 @@ def update_organisation(
         raise
     session.commit()
     return org
+
+
+def rotate_webhook_secret(session: Session, slug: str) -> tuple[Organisation, str]:
+    """Give the organisation a new random webhook signing secret and return it, to be shown
+    once (it is never returned again). Deliveries from the commit on are signed with it, so
+    the organisation's receiver must be given it at the same time. Commits."""
+    org = get_by_slug(session, slug)
+    secret = new_secret()
+    org.webhook_secret = secret
+    session.commit()
+    return org, secret

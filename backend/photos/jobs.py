@@ -130,8 +130,10 @@ def sweep(session: Session, storage: Storage) -> dict[str, int]:
 
     One bad upload never stops the sweep (it runs at every worker start): a refused or lost
     one is discarded with its reason logged, any other failure is logged and the upload left
-    for the next sweep.
+    for the next sweep. A store that is down raises StorageUnavailable before anything is
+    changed: expiring uploads then would delete their rows and leave their bytes behind.
     """
+    storage.check()
     limits = services.limits_from(current_app.config)
     expired = uploads.expire(session, storage, utcnow())
     finished = discarded = 0

@@ -17,7 +17,9 @@ class Photo(db.Model):  # type: ignore[name-defined]
     """A photo, addressed by the SHA-256 of the bytes the phone sent.
 
     Only sanitised derivatives are ever served; the row exists from the moment the upload's
-    whole-file hash checked out, so ``missing_photos`` in a push result means "no row".
+    whole-file hash checked out. Who may use it is not this row's business but
+    ``photo_uploaders``': knowing a hash is not possessing the photo. ``uploaded_by`` and
+    ``created_at`` are the first upload's and are never shown to a later uploader.
     """
 
     __tablename__ = "photos"
@@ -56,3 +58,24 @@ class Upload(db.Model):  # type: ignore[name-defined]
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PhotoUploader(db.Model):  # type: ignore[name-defined]
+    """Possession: ``user_id`` has sent the bytes of photo ``sha256`` (a PUT or a finished tus
+    upload), at ``created_at``.
+
+    A report attaches a photo only when its author possesses it: until then the photo is in
+    the push's ``missing_photos``, whoever else has sent the same bytes, so listing a hash
+    learned elsewhere neither tells that the photo exists nor shows it to a department. The
+    row goes with the photo (retention) and with the user.
+    """
+
+    __tablename__ = "photo_uploaders"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("photos.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

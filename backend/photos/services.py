@@ -6,18 +6,23 @@ the sanitised derivatives (``full/`` and ``thumb/``); they are never served.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
+from backend.cases.visibility import attached_visible
+from backend.database import utcnow
 from backend.errors import (
     BadRequest,
     Conflict,
@@ -27,11 +32,12 @@ from backend.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from backend.photos.models import Photo
-from backend.reports.models import ReportPhoto
+from backend.photos.models import Photo, PhotoUploader, Upload
+from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from media.errors import MediaError
-from media.storage import FileStorage, Storage, key
+from media.s3 import S3Settings, S3Storage
+from media.storage import FileStorage, Storage, key, parse_url
 from media.validate import Limits, validate
 
 log = logging.getLogger(__name__)
@@ -52,7 +58,41 @@ def limits_from(config: Mapping[str, Any]) -> Limits:
 
 
 def storage_from(config: Mapping[str, Any]) -> Storage:
-    return FileStorage(config["MEDIA_ROOT"])
+    """The photo store of this deployment, the one place it is chosen: the bucket of
+    ``PHOTO_STORAGE_URL`` when set, else the files under ``MEDIA_ROOT``."""
+    url = config["PHOTO_STORAGE_URL"]
+    if not url:
+        return FileStorage(config["MEDIA_ROOT"])
+    return storage_at(url, config)
+
+
+def storage_at(url: str, config: Mapping[str, Any]) -> Storage:
+    """The store a storage URL names (``s3://BUCKET/PREFIX``, ``file:///path``), reached
+    with the S3 settings of ``config``; ValueError for a malformed URL."""
+    where = parse_url(url)
+    if where.scheme == "file":
+        return FileStorage(where.path)
+    return _s3_storage(url, s3_settings(config), os.getpid())
+
+
+def s3_settings(config: Mapping[str, Any]) -> S3Settings:
+    return S3Settings(
+        endpoint_url=config["S3_ENDPOINT_URL"],
+        region=config["AWS_REGION"],
+        access_key_id=config["AWS_ACCESS_KEY_ID"],
+        secret_access_key=config["AWS_SECRET_ACCESS_KEY"],
+        session_token=config["AWS_SESSION_TOKEN"],
+        timeout_s=config["S3_TIMEOUT_SECONDS"],
+        max_attempts=config["S3_MAX_ATTEMPTS"],
+        presign_endpoint_url=config["S3_PRESIGN_ENDPOINT_URL"],
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _s3_storage(url: str, settings: S3Settings, pid: int) -> S3Storage:
+    # One client (and its connection pool) per process and configuration: making one costs
+    # ~20 ms, and the pid keeps a client from crossing a fork (RQ forks a horse per job).
+    return S3Storage.open(url, settings)
 
 
 def check_sha256(value: str) -> str:
@@ -87,9 +127,78 @@ def check_whole_file(sha256: str, data: bytes) -> None:
 
 
 @dataclass(frozen=True)
+class PhotoView:
+    """A photo as one reader sees it (the attributes of ``PhotoSchema``).
+
+    An uploader sees their own upload: ``created_at`` is when they sent the bytes, and the
+    answer to the upload that made them a possessor reads as a first upload would, whoever
+    sent the same bytes before, so nothing of another uploader's record shows."""
+
+    sha256: str
+    size: int
+    content_type: str
+    status: str
+    failure_reason: str | None
+    width: int | None
+    height: int | None
+    phash: str | None
+    created_at: datetime
+    processed_at: datetime | None
+
+
+def photo_view(photo: Photo, possession: PhotoUploader | None = None) -> PhotoView:
+    return PhotoView(
+        sha256=photo.sha256,
+        size=photo.size,
+        content_type=photo.content_type,
+        status=photo.status,
+        failure_reason=photo.failure_reason,
+        width=photo.width,
+        height=photo.height,
+        phash=photo.phash,
+        created_at=possession.created_at if possession is not None else photo.created_at,
+        processed_at=photo.processed_at,
+    )
+
+
+def _as_first_upload(photo: Photo, possession: PhotoUploader) -> PhotoView:
+    """What the upload that stored ``photo`` answered: received, sanitising queued."""
+    return replace(
+        photo_view(photo, possession),
+        status="processing",
+        failure_reason=None,
+        width=None,
+        height=None,
+        phash=None,
+        processed_at=None,
+    )
+
+
+@dataclass(frozen=True)
 class Stored:
-    photo: Photo
+    photo: PhotoView
     created: bool
+    """True when this upload made its sender a possessor of the photo (201): also when the
+    same bytes were stored before for someone else."""
+
+
+def possession(session: Session, sha256: str, user_id: Any) -> PhotoUploader | None:
+    return session.get(PhotoUploader, (sha256, user_id))
+
+
+def _possess(session: Session, sha256: str, user_id: Any) -> tuple[PhotoUploader, bool]:
+    """Record that ``user_id`` has sent the bytes of ``sha256``; whether that is new."""
+    row = PhotoUploader(sha256=sha256, user_id=user_id, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # The same user's concurrent upload of the same bytes recorded it first.
+        existing = possession(session, sha256, user_id)
+        if existing is None:  # pragma: no cover - the constraint that failed is the PK
+            raise
+        return existing, False
+    return row, True
 
 
 def store_photo(
@@ -101,47 +210,57 @@ def store_photo(
     limits: Limits,
     enqueue: Callable[[str], bool],
 ) -> Stored:
-    """Store a whole uploaded photo once; the same bytes again change nothing.
+    """Store a whole uploaded photo once and record its sender as a possessor.
 
     The hash is checked first, then the bytes are checked without decoding them (format from
     the bytes, size and pixel caps, structure: media.validate), so a refused file is never
     stored. The one decode is the media job's, which fails the photo (``failed`` with the
     reason) if the image data turns out broken. The photo is queued for sanitising; if Redis
-    is down it stays ``processing`` and the sweep queues it.
+    is down it stays ``processing`` and the sweep queues it. Bytes someone else stored before
+    are checked and answered as a first upload (201), so an upload never tells that another
+    user sent the same photo; only the sender's own repeat is 200.
     """
     check_whole_file(sha256, data)
     existing = session.get(Photo, sha256)
     if existing is not None:
-        return Stored(existing, created=False)
+        mine = possession(session, sha256, uploader_id)
+        if mine is not None:
+            return Stored(photo_view(existing, mine), created=False)
     # End the read before decoding: on SQLite every transaction here holds the write lock.
     session.commit()
     try:
         info = validate(data, limits)
     except MediaError as exc:
         raise media_error(exc) from exc
-    # The raw file goes first: a row always has its bytes, and identical bytes written twice
-    # by two concurrent uploads of the same photo leave the same file.
-    storage.put(key("raw", sha256), data)
-    photo = Photo(
-        sha256=sha256,
-        size=len(data),
-        content_type=info.content_type,
-        status="processing",
-        uploaded_by=uploader_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(photo)
-    except IntegrityError:
-        # Someone else stored the same photo between our read and our insert.
-        session.rollback()
-        existing = session.get(Photo, sha256)
-        if existing is None:  # pragma: no cover - the constraint that failed is the PK
-            raise
-        return Stored(existing, created=False)
+    created = False
+    photo = session.get(Photo, sha256)
+    if photo is None:
+        # The raw file goes first: a row always has its bytes, and identical bytes written
+        # twice by two concurrent uploads of the same photo leave the same file.
+        storage.put(key("raw", sha256), data)
+        photo = Photo(
+            sha256=sha256,
+            size=len(data),
+            content_type=info.content_type,
+            status="processing",
+            uploaded_by=uploader_id,
+        )
+        try:
+            with session.begin_nested():
+                session.add(photo)
+            created = True
+        except IntegrityError:
+            # Someone else stored the same photo between our read and our insert.
+            photo = session.get(Photo, sha256)
+            if photo is None:  # pragma: no cover - the constraint that failed is the PK
+                raise
+    mine, new = _possess(session, sha256, uploader_id)
     session.commit()
-    enqueue(sha256)
-    return Stored(photo, created=True)
+    if created:
+        enqueue(sha256)
+    if not new:
+        return Stored(photo_view(photo, mine), created=False)
+    return Stored(_as_first_upload(photo, mine), created=True)
 
 
 def get_photo(session: Session, sha256: str) -> Photo:
@@ -151,48 +270,35 @@ def get_photo(session: Session, sha256: str) -> Photo:
     return photo
 
 
-def can_view(user: User, photo: Photo) -> bool:
-    """Who may see a photo: its uploader, supervisors/admins, and the department users of an
-    organisation holding a task (not one it rejected) for a case a report of which lists it.
-    """
-    if user.role in VIEWER_ROLES or photo.uploaded_by == user.id:
+def can_view(session: Session, user: User, photo: Photo) -> bool:
+    """Who may see a photo: supervisors and admins, whoever possesses it (has sent its bytes),
+    and the department users of an organisation working a case (an open task) a report of
+    which attaches it (``backend.cases.visibility.attached_visible``)."""
+    if user.role in VIEWER_ROLES or possession(session, photo.sha256, user.id) is not None:
         return True
     if user.role != "department":
         return False
-    from backend.reports.models import Report, ReportPhoto
-    from backend.tasks.models import REJECTED, Task
-
-    session = object_session(photo)
-    if session is None:  # pragma: no cover - photos come from get_photo's session
-        return False
-    return bool(
-        session.execute(
-            select(
-                exists().where(
-                    ReportPhoto.sha256 == photo.sha256,
-                    Report.id == ReportPhoto.report_id,
-                    Task.case_id == Report.case_id,
-                    Task.organisation_id == user.organisation_id,
-                    Task.status != REJECTED,
-                )
-            )
-        ).scalar()
-    )
+    return bool(session.execute(select(attached_visible(user, photo.sha256))).scalar())
 
 
-def visible_photo(session: Session, user: User, sha256: str) -> Photo:
+def _visible(session: Session, user: User, sha256: str) -> Photo:
     photo = get_photo(session, sha256)
-    if not can_view(user, photo):
+    if not can_view(session, user, photo):
         # 404 rather than 403: whether a photo exists is not for everyone to learn.
         raise NotFound("No photo with this SHA-256.", code="photo_not_found")
     return photo
 
 
-def served_image(
-    session: Session, storage: Storage, user: User, sha256: str, size: str
-) -> tuple[Photo, bytes]:
-    """The sanitised image of ``size`` for ``user``; never the original bytes."""
-    photo = visible_photo(session, user, sha256)
+def visible_photo(session: Session, user: User, sha256: str) -> PhotoView:
+    """The photo's record as ``user`` sees it; 404 when they may not see it."""
+    photo = _visible(session, user, sha256)
+    return photo_view(photo, possession(session, photo.sha256, user.id))
+
+
+def servable_photo(session: Session, user: User, sha256: str) -> Photo:
+    """The photo ``user`` may see, once its sanitised images exist; 404 when not visible,
+    409 ``photo_processing``, 422 ``photo_failed``."""
+    photo = _visible(session, user, sha256)
     if photo.status == "processing":
         raise Conflict(
             "The photo has arrived and is being sanitised; ask again shortly.",
@@ -206,7 +312,59 @@ def served_image(
             code="photo_failed",
             errors={"photo": [reason]},
         )
-    return photo, storage.get(key(size, photo.sha256))
+    return photo
+
+
+@dataclass(frozen=True)
+class ServedImage:
+    """A sanitised image to send: its bytes, or a short-lived URL of the store holding it."""
+
+    data: bytes | None = None
+    url: str | None = None
+
+
+def served_image(
+    storage: Storage, photo: Photo, size: str, redirect_seconds: int | None = None
+) -> ServedImage:
+    """The sanitised image of ``size`` of a servable photo, never the original bytes. With
+    ``redirect_seconds``, a presigned URL valid that long where the store can make one."""
+    image_key = key(size, photo.sha256)
+    if redirect_seconds is not None:
+        url = storage.url(image_key, redirect_seconds, SERVED_CONTENT_TYPE)
+        if url is not None:
+            return ServedImage(url=url)
+    try:
+        return ServedImage(data=storage.get(image_key))
+    except FileNotFoundError as exc:
+        # The row says ready but the file is gone (restored database, a store emptied by
+        # hand): the photo has to be sent again.
+        log.error("photo %s is ready but its %s image is missing", photo.sha256, size)
+        raise NotFound("No photo with this SHA-256.", code="photo_not_found") from exc
+
+
+def stored_keys(session: Session) -> Iterator[str]:
+    """Every storage key the database says exists: the sanitised images of ready photos, the
+    originals of photos still processing, unfinished uploads. Streamed, oldest first."""
+    photos = select(Photo.sha256, Photo.status).order_by(Photo.created_at, Photo.sha256)
+    for sha256, status in session.execute(photos.execution_options(yield_per=1000)):
+        if status == "ready":
+            yield key("full", sha256)
+            yield key("thumb", sha256)
+        elif status == "processing":
+            yield key("raw", sha256)
+    for upload_id in session.execute(select(Upload.id).order_by(Upload.created_at)).scalars():
+        yield key("uploads", upload_id.hex)
+
+
+def count_stored_keys(session: Session) -> int:
+    images = session.execute(
+        select(func.count()).select_from(Photo).where(Photo.status == "ready")
+    ).scalar_one()
+    originals = session.execute(
+        select(func.count()).select_from(Photo).where(Photo.status == "processing")
+    ).scalar_one()
+    uploads = session.execute(select(func.count()).select_from(Upload)).scalar_one()
+    return int(2 * images + originals + uploads)
 
 
 def unprocessed(session: Session) -> list[str]:
@@ -222,13 +380,22 @@ def report_photos(
     session: Session, report_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[str, str]]]:
     """The photos each report lists, in order, with their state: ``ready``, ``processing``,
-    ``failed`` or ``missing`` (listed by the report, not uploaded yet)."""
+    ``failed`` or ``missing`` (listed by the report, not uploaded by its reporter yet: the
+    same bytes from someone else attach nothing, as in the push's ``missing_photos``)."""
     found: dict[uuid.UUID, list[tuple[str, str]]] = {r: [] for r in report_ids}
     if not report_ids:
         return found
     rows = session.execute(
         select(ReportPhoto.report_id, ReportPhoto.sha256, Photo.status)
-        .outerjoin(Photo, Photo.sha256 == ReportPhoto.sha256)
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .outerjoin(
+            PhotoUploader,
+            and_(
+                PhotoUploader.sha256 == ReportPhoto.sha256,
+                PhotoUploader.user_id == Report.user_id,
+            ),
+        )
+        .outerjoin(Photo, Photo.sha256 == PhotoUploader.sha256)
         .where(ReportPhoto.report_id.in_(list(report_ids)))
         .order_by(ReportPhoto.report_id, ReportPhoto.position)
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import (
@@ -31,6 +31,7 @@ from backend.errors import (
 from backend.photos import services
 from backend.photos.models import Upload
 from backend.users.models import User
+from media.errors import StorageUnavailable
 from media.storage import Storage, key
 from media.validate import Limits
 
@@ -286,7 +287,8 @@ def finish(
 
     The upload is removed whether its bytes make a photo or are refused: a refused file will
     be refused again, and the client must start over after a hash mismatch. An upload whose
-    file is missing or shorter than its length is removed too (410 ``upload_lost``).
+    file is missing or shorter than its length is removed too (410 ``upload_lost``). Only when
+    the store itself fails (StorageUnavailable) is the upload kept, to be finished later.
     """
     upload_key = key("uploads", upload.id.hex)
     sha256, owner_id, upload_id, length = upload.sha256, upload.owner_id, upload.id, upload.length
@@ -299,9 +301,25 @@ def finish(
     if len(data) != length:
         _discard_lost(session, storage, upload_id, f"its file has {len(data)} of {length} bytes")
     try:
-        return services.store_photo(session, storage, sha256, data, owner_id, limits, enqueue)
-    finally:
+        stored = services.store_photo(session, storage, sha256, data, owner_id, limits, enqueue)
+    except StorageUnavailable:
+        raise
+    except BaseException:
         remove(session, storage, upload_id)
+        raise
+    remove(session, storage, upload_id)
+    return stored
+
+
+def rewind(session: Session, upload_id: uuid.UUID, length: int, offset: int) -> None:
+    """Put a complete upload back to ``offset``, where its last chunk began: the store failed
+    while the photo was being made, so the phone is told (by HEAD) to send that chunk again
+    rather than believing the upload done."""
+    session.rollback()
+    session.execute(
+        update(Upload).where(Upload.id == upload_id, Upload.offset == length).values(offset=offset)
+    )
+    session.commit()
 
 
 def remove(session: Session, storage: Storage, upload_id: uuid.UUID) -> None:
@@ -310,7 +328,12 @@ def remove(session: Session, storage: Storage, upload_id: uuid.UUID) -> None:
     if upload is not None:
         session.delete(upload)
     session.commit()
-    storage.delete(key("uploads", upload_id.hex))
+    try:
+        storage.delete(key("uploads", upload_id.hex))
+    except StorageUnavailable as exc:
+        # The row is gone, so nothing refers to these bytes any more; what the store kept
+        # is garbage (README: a lifecycle rule on PREFIX/uploads/ removes it).
+        log.warning("upload %s: its chunks were not deleted: %s", upload_id, exc.message)
 
 
 def expire(session: Session, storage: Storage, now: datetime) -> int:

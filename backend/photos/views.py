@@ -18,9 +18,10 @@ from backend.errors import BadRequest, ErrorSchema, UnsupportedMediaType
 from backend.extensions import db
 from backend.photos import jobs, services, uploads
 from backend.photos.body import read_body
-from backend.photos.models import Photo, Upload
+from backend.photos.models import Upload
 from backend.photos.schemas import ImageQuerySchema, PhotoSchema
 from backend.ratelimit import UPLOAD, rate_limited
+from media.errors import StorageUnavailable
 
 blp = Blueprint(
     "photos",
@@ -62,8 +63,15 @@ class PhotoItem(MethodView):
             },
         }
     )
-    @blp.response(200, PhotoSchema, description="Already stored: nothing was rewritten")
-    @blp.alt_response(201, schema=PhotoSchema, description="Stored; sanitising is queued")
+    @blp.response(
+        200, PhotoSchema, description="You sent these bytes before: nothing was rewritten"
+    )
+    @blp.alt_response(
+        201,
+        schema=PhotoSchema,
+        description="Stored for you, sanitising queued; your reports may attach it now. Also "
+        "when someone else sent the same bytes before: nothing of their upload is shown",
+    )
     @blp.alt_response(
         400,
         **_error(
@@ -90,7 +98,10 @@ class PhotoItem(MethodView):
             "(MAX_JPEG_SCANS), photo_too_complex (its structure took too long to check)",
         ),
     )
-    def put(self, sha256: str) -> tuple[Photo, int]:
+    @blp.alt_response(
+        503, **_error(503, "storage_unavailable: nothing stored, retry after Retry-After")
+    )
+    def put(self, sha256: str) -> tuple[services.PhotoView, int]:
         """Upload a whole photo, named by the SHA-256 of its bytes"""
         digest = services.check_sha256(sha256)
         user_id = current_user().id
@@ -109,25 +120,44 @@ class PhotoItem(MethodView):
     @auth(blp)
     @blp.arguments(ImageQuerySchema, location="query")
     @blp.response(200, content_type="image/jpeg", description="The sanitised JPEG, no metadata")
+    @blp.alt_response(
+        302,
+        description="With PHOTO_SERVE=redirect and S3 storage: Location is a presigned URL of "
+        "the sanitised JPEG, valid PHOTO_REDIRECT_SECONDS; follow it without the Authorization "
+        "header",
+    )
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     @blp.alt_response(404, **_error(404, "photo_not_found (also when not yours to see)"))
     @blp.alt_response(409, **_error(409, "photo_processing: retry after Retry-After"))
     @blp.alt_response(422, **_error(422, "photo_failed: errors.photo names the reason"))
+    @blp.alt_response(503, **_error(503, "storage_unavailable: retry after Retry-After"))
     def get(self, query: dict[str, Any], sha256: str) -> Response:
         """Get the sanitised photo or its thumbnail"""
         size = query["size"]
-        photo, data = services.served_image(
-            db.session(),
+        photo = services.servable_photo(db.session(), current_user(), sha256)
+        etag = f"{photo.sha256}-{size}"
+        if request.if_none_match.contains_weak(etag):
+            # Answered before the store is asked: a phone revalidating its cache costs nothing.
+            response = Response(status=304)
+            response.set_etag(etag)
+            response.headers["Cache-Control"] = IMAGE_CACHE
+            return response
+        redirect = current_app.config["PHOTO_SERVE"] == "redirect"
+        image = services.served_image(
             services.storage_from(current_app.config),
-            current_user(),
-            sha256,
+            photo,
             size,
+            current_app.config["PHOTO_REDIRECT_SECONDS"] if redirect else None,
         )
-        response = Response(data, mimetype=services.SERVED_CONTENT_TYPE)
-        response.set_etag(f"{photo.sha256}-{size}")
+        if image.url is not None:
+            response = Response(status=302, headers={"Location": image.url})
+            # The URL expires; a cached redirect would outlive it.
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+        response = Response(image.data, mimetype=services.SERVED_CONTENT_TYPE)
+        response.set_etag(etag)
         response.headers["Cache-Control"] = IMAGE_CACHE
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.make_conditional(request)
         return response
 
 
@@ -136,7 +166,7 @@ class PhotoInfo(MethodView):
     @auth(blp)
     @blp.response(200, PhotoSchema)
     @blp.alt_response(404, **_error(404, "photo_not_found (also when not yours to see)"))
-    def get(self, sha256: str) -> Photo:
+    def get(self, sha256: str) -> services.PhotoView:
         """Get a photo's status, dimensions and perceptual hash"""
         return services.visible_photo(db.session(), current_user(), sha256)
 
@@ -370,6 +400,10 @@ class UploadItem(MethodView):
     )
     @uploads_blp.alt_response(460, **_error(460, "checksum_mismatch: the chunk was discarded"))
     @uploads_blp.alt_response(412, **TUS_412)
+    @uploads_blp.alt_response(
+        503,
+        **_error(503, "storage_unavailable: the chunk was not stored; HEAD, then resend it"),
+    )
     def patch(self, upload_id: uuid.UUID) -> Response:
         """Append a chunk at Upload-Offset (tus core, checksum)"""
         user_id = current_user().id
@@ -412,13 +446,17 @@ class UploadItem(MethodView):
         )
         headers = _state(upload)
         if upload.offset == upload.length:
-            uploads.finish(
-                session,
-                services.storage_from(current_app.config),
-                upload,
-                services.limits_from(current_app.config),
-                jobs.enqueue_processing,
-            )
+            try:
+                uploads.finish(
+                    session,
+                    services.storage_from(current_app.config),
+                    upload,
+                    services.limits_from(current_app.config),
+                    jobs.enqueue_processing,
+                )
+            except StorageUnavailable:
+                uploads.rewind(session, upload_id, upload.length, offset)
+                raise
         return _empty(204, headers)
 
     @auth(uploads_blp, *UPLOADERS)

@@ -9,6 +9,7 @@ case no rule took, so no case is ever unrouted. The result names the rule and th
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
     "RuleSetError",
     "TimeWindow",
     "load_rule_set",
+    "parse_rule_file",
     "route",
     "validate_rule_set",
     "zone_at",
@@ -107,6 +109,25 @@ def _decision(rule: Rule, organisation: str, version: int, received_at: datetime
         rule_id=rule.id,
         rule_set_version=version,
     )
+
+
+def parse_rule_file(filename: str, data: bytes) -> dict[str, Any]:
+    """The dict of an uploaded rule file: TOML as ``rules.toml`` is written, or JSON as the
+    admin API takes it (by the name's ending, else by the first character). RuleSetError
+    ``{"file": [...]}`` when it cannot be read, so the caller lists it like a rule problem."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RuleSetError({"file": [f"{filename}: not UTF-8 text"]}) from exc
+    as_json = filename.lower().endswith(".json") or text.lstrip().startswith("{")
+    try:
+        parsed = json.loads(text) if as_json else tomllib.loads(text)
+    except (ValueError, RecursionError) as exc:
+        kind = "JSON" if as_json else "TOML"
+        raise RuleSetError({"file": [f"{filename}: not valid {kind}: {exc}"]}) from exc
+    if not isinstance(parsed, dict):
+        raise RuleSetError({"file": [f"{filename}: must hold a table (object), not a list"]})
+    return parsed
 
 
 def load_rule_set(path: Path = RULES_FILE, reference: Reference | None = None) -> RuleSet:

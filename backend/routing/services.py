@@ -2,13 +2,16 @@
 
 Until seed-demo or an admin stores a version, the shipped ``data/rules.toml`` routes, so no
 case is ever unrouted on a fresh installation. Parsed rule sets are cached per process by
-version: rows are never changed, so a version number names one rule set for good.
+version and the time it was stored: rows are never changed, so that pair names one rule set
+for good (the time tells apart a version number reused by another database, a restore or a
+test, served by the same process).
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,9 +22,16 @@ from backend.errors import Conflict, Unprocessable
 from backend.organisations.models import Organisation
 from backend.reference.models import Category, Zone
 from backend.routing.models import StoredRuleSet
-from backend.routing.rules import Reference, RuleSet, RuleSetError, load_rule_set, validate_rule_set
+from backend.routing.rules import (
+    Reference,
+    RuleSet,
+    RuleSetError,
+    load_rule_set,
+    parse_rule_file,
+    validate_rule_set,
+)
 
-_cache: dict[int, RuleSet] = {}
+_cache: dict[tuple[int, datetime], RuleSet] = {}
 MAX_VERSION = 2**31 - 1
 """The version is stored in 32-bit integer columns (``rule_sets``, ``tasks``)."""
 
@@ -41,16 +51,20 @@ def _shipped() -> RuleSet:
 
 
 def active_rule_set(session: Session) -> RuleSet:
-    version = session.execute(select(func.max(StoredRuleSet.version))).scalar_one_or_none()
-    if version is None:
+    newest = session.execute(
+        select(StoredRuleSet.version, StoredRuleSet.created_at)
+        .order_by(StoredRuleSet.version.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
         return _shipped()
-    cached = _cache.get(version)
+    cached = _cache.get((newest.version, newest.created_at))
     if cached is None:
-        row = session.get(StoredRuleSet, version)
+        row = session.get(StoredRuleSet, newest.version)
         assert row is not None  # versions are never deleted
         # Validated when stored; the reference check is not repeated, so a later rename of a
         # zone cannot make the stored rules unusable (route() skips unknown organisations).
-        cached = _cache[version] = validate_rule_set(row.data)
+        cached = _cache[(newest.version, newest.created_at)] = validate_rule_set(row.data)
     return cached
 
 
@@ -88,6 +102,31 @@ def save_rule_set(
         raise _not_newer(rule_set.version, active_rule_set(session).version) from None
     session.commit()
     return rule_set
+
+
+def save_rule_file(
+    session: Session, filename: str, data: bytes, created_by: uuid.UUID | None = None
+) -> RuleSet:
+    """:func:`save_rule_set` for an uploaded file (TOML or JSON); a file that cannot be read
+    is 422 ``invalid_rule_set`` too, with the problem under ``file``. Nothing changes on error."""
+    try:
+        parsed = parse_rule_file(filename, data)
+    except RuleSetError as exc:
+        raise Unprocessable(
+            "The rule file could not be read; nothing was changed.",
+            code="invalid_rule_set",
+            errors=exc.errors,
+        ) from exc
+    return save_rule_set(session, parsed, created_by)
+
+
+def versions(session: Session, limit: int) -> list[StoredRuleSet]:
+    """The stored rule-set versions, newest (the active one) first."""
+    return list(
+        session.execute(
+            select(StoredRuleSet).order_by(StoredRuleSet.version.desc()).limit(limit)
+        ).scalars()
+    )
 
 
 def _not_newer(given: int, active: int) -> Conflict:

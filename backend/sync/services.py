@@ -35,7 +35,7 @@ from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo
+from backend.photos.models import PhotoUploader
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.routing.rules import CaseFacts
@@ -216,10 +216,15 @@ def _zone_of(zones: _Zones, location: dict[str, Any]) -> str | None:
 
 
 def detail_rows(
-    user: User, items: list[ValidItem], zones: _Zones
+    user: User,
+    items: list[ValidItem],
+    zones: _Zones,
+    missing: dict[uuid.UUID, list[str]] | None = None,
 ) -> tuple[list[cases.Placed], list[tuple[Any, list[dict[str, Any]]]]]:
     """The reports to place in cases, and the rows of each item table for newly claimed
-    items, in foreign-key order (reports without their case yet: ``_store_details`` adds it)."""
+    items, in foreign-key order (reports without their case yet: ``_store_details`` adds it).
+    Only the photos the pusher possesses (not in ``missing``) weigh in case assignment."""
+    missing = missing or {}
     placed: list[cases.Placed] = []
     reports: list[dict[str, Any]] = []
     photos: list[dict[str, Any]] = []
@@ -232,6 +237,7 @@ def detail_rows(
         f = item.fields
         if item.type == "report":
             zone = zones.at(loc["lat"], loc["lon"])
+            missing_here = set(missing.get(item.id, ()))
             placed.append(
                 cases.Placed(
                     id=item.id,
@@ -242,7 +248,9 @@ def detail_rows(
                     accuracy_m=loc.get("accuracy_m"),
                     occurred_at=item.occurred_at,
                     zone=zone,
-                    photo_sha256=tuple(p["sha256"] for p in f["photos"]),
+                    photo_sha256=tuple(
+                        p["sha256"] for p in f["photos"] if p["sha256"] not in missing_here
+                    ),
                 )
             )
             reports.append(
@@ -282,8 +290,14 @@ class Stored:
     contacts: list[dict[str, Any]]
 
 
-def _store_details(session: Session, user: User, items: list[ValidItem], zones: _Zones) -> Stored:
-    placed, tables = detail_rows(user, items, zones)
+def _store_details(
+    session: Session,
+    user: User,
+    items: list[ValidItem],
+    zones: _Zones,
+    missing: dict[uuid.UUID, list[str]],
+) -> Stored:
+    placed, tables = detail_rows(user, items, zones, missing)
     # Cases first: the report rows reference them.
     assigned = assign_case(session, placed)
     contacts: list[dict[str, Any]] = []
@@ -380,12 +394,21 @@ def _route_new(
 
 
 def _missing_photos(
-    session: Session, listed: dict[uuid.UUID, list[str]]
+    session: Session, user: User, listed: dict[uuid.UUID, list[str]]
 ) -> dict[uuid.UUID, list[str]]:
+    """The listed photos ``user`` has not uploaded, per report. Possession, not existence: a
+    photo someone else sent is missing all the same, so a hash learned elsewhere tells
+    nothing and attaches nothing (``photos.models.PhotoUploader``)."""
     wanted = {sha for shas in listed.values() for sha in shas}
     if not wanted:
         return {}
-    present = set(session.execute(select(Photo.sha256).where(Photo.sha256.in_(wanted))).scalars())
+    present = set(
+        session.execute(
+            select(PhotoUploader.sha256).where(
+                PhotoUploader.user_id == user.id, PhotoUploader.sha256.in_(wanted)
+            )
+        ).scalars()
+    )
     return {item_id: [s for s in shas if s not in present] for item_id, shas in listed.items()}
 
 
@@ -436,10 +459,11 @@ def push(
     # Which listed photos the server lacks: for the results, and new cases wait for them.
     missing = _missing_photos(
         session,
+        user,
         {i.id: [p["sha256"] for p in i.fields["photos"]] for i in ordered if i.type == "report"},
     )
     new_items = [i for i in ordered if i.id in created]
-    details = _store_details(session, user, new_items, zones)
+    details = _store_details(session, user, new_items, zones, missing)
     assigned = details.assigned
     joined = sorted(i for i, a in assigned.items() if a.joined)
     if joined:

@@ -3,12 +3,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.cases.schemas import ROUNDED, VIEW_DESCRIPTION
 from backend.database import utcnow
 from backend.fields import Pattern
 from backend.organisations.schemas import SLUG
 from backend.reference import catalogue
 from backend.tasks.models import STATUSES, Task
-from backend.tasks.services import ACTIONS
+from backend.tasks.services import ACTIONS, TaskView
 
 # A page of tasks is one screen of a department's list; 200 rows is still a small response.
 MAX_PAGE = 200
@@ -17,7 +18,7 @@ NOTE_MAX = 2000
 own system."""
 
 
-def _location(task: Task) -> dict[str, float] | None:
+def _location(task: Task | TaskView) -> dict[str, float] | None:
     if task.lat is None or task.lon is None:
         return None
     return {"lat": task.lat, "lon": task.lon}
@@ -54,7 +55,15 @@ class TaskSchema(ma.Schema):
             "type": "object",
             "nullable": True,
             "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+            "description": f"The case's first report; null on a contact's task; {ROUNDED}",
         },
+    )
+    view = ma.fields.String(
+        validate=validate.OneOf(("full", "history")), metadata={"description": VIEW_DESCRIPTION}
+    )
+    as_of = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "history: when your organisation's last task closed"},
     )
     priority = ma.fields.String()
     deadline = ma.fields.String(metadata={"description": "The rule's deadline policy"})
@@ -72,20 +81,27 @@ class TaskSchema(ma.Schema):
 
 
 class ReportSchema(ma.Schema):
-    id = ma.fields.UUID(attribute="report.id")
-    kind = ma.fields.String(attribute="report.kind")
-    category = ma.fields.String(attribute="report.category")
-    zone = ma.fields.String(attribute="report.zone", allow_none=True)
+    id = ma.fields.UUID()
+    kind = ma.fields.String()
+    category = ma.fields.String()
+    zone = ma.fields.String(allow_none=True)
     location = ma.fields.Function(
-        lambda r: {"lat": r.report.lat, "lon": r.report.lon},
+        lambda r: {"lat": r.lat, "lon": r.lon},
         metadata={
             "type": "object",
             "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+            "description": ROUNDED,
         },
     )
-    note = ma.fields.String(attribute="report.note")
-    occurred_at = ma.fields.AwareDateTime(attribute="report.occurred_at")
-    photos = ma.fields.List(ma.fields.String(), metadata={"description": "SHA-256 of each photo"})
+    note = ma.fields.String(allow_none=True, metadata={"description": "null in history"})
+    occurred_at = ma.fields.AwareDateTime()
+    photos = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "SHA-256 of each photo the report lists (empty in history); a "
+            "photo opens once its reporter has uploaded it"
+        },
+    )
 
 
 class TaskEventSchema(ma.Schema):

@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
+from sqlalchemy import case as when
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.cases import visibility
 from backend.cases.assignment import lock_case
 from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
@@ -27,7 +29,7 @@ from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.feed.services import append_item_status, append_item_statuses
 from backend.organisations.models import Organisation
-from backend.photos.models import Photo
+from backend.photos.models import PhotoUploader
 from backend.reports.models import Report, ReportPhoto
 from backend.routing.rules import CaseFacts, Route, route
 from backend.routing.services import active_rule_set
@@ -57,6 +59,58 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (OPEN, REJECTED),
 }
 """action -> (statuses it may leave, status it leads to)."""
+
+READER_ROLES = ("department", "supervisor", "admin")
+"""Roles that read tasks (a department its own organisation's)."""
+EVENT_ROLES = ("department", "admin")
+"""Roles that act on tasks (``POST /tasks/{id}/events``, the console's buttons); supervisors
+follow tasks but do not work them."""
+
+
+def actions_from(status: str) -> tuple[str, ...]:
+    """The actions the workflow allows on a task that is ``status``, in ``ACTIONS``' order."""
+    return tuple(action for action, (leaves, _) in ACTIONS.items() if status in leaves)
+
+
+def allowed_actions(user: User, task: Task) -> tuple[str, ...]:
+    """What ``user`` may do to ``task`` now: the console shows these as buttons, and
+    :func:`apply_event` refuses anything else. ``task`` is one ``user`` may see."""
+    if user.role not in EVENT_ROLES:
+        return ()
+    return actions_from(task.status)
+
+
+def successor_of(session: Session, task: Task) -> Task | None:
+    """The task a rejection of ``task`` routed its case (or contact) on to."""
+    return session.execute(select(Task).where(Task.rerouted_from_id == task.id)).scalar()
+
+
+def handed_over(session: Session, task: Task) -> tuple[Organisation, TaskEvent] | None:
+    """Who passed ``task`` on, and their rejection (its note says why): written for the next
+    organisation as much as for the reporters, so the task's reader sees it although the
+    rejected task itself is another organisation's."""
+    if task.rerouted_from_id is None:
+        return None
+    row = session.execute(
+        select(Organisation, TaskEvent)
+        .join(Task, Task.organisation_id == Organisation.id)
+        .join(TaskEvent, TaskEvent.task_id == Task.id)
+        .where(Task.id == task.rerouted_from_id, TaskEvent.action == "reject")
+        .order_by(TaskEvent.at.desc())
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def reroute_targets(session: Session, task: Task) -> list[Organisation]:
+    """The organisations a rejection of ``task`` may route its case to: the active ones
+    other than the task's own (:func:`apply_event` refuses the others)."""
+    return list(
+        session.execute(
+            select(Organisation)
+            .where(Organisation.active, Organisation.id != task.organisation_id)
+            .order_by(Organisation.name)
+        ).scalars()
+    )
 
 
 def _organisations(session: Session) -> dict[str, Organisation]:
@@ -229,7 +283,9 @@ def route_existing_case(session: Session, case: Case) -> Task:
 
 
 def _cases_missing_photos(session: Session, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these cases have a report listing a photo the server does not hold."""
+    """Which of these cases have a report listing a photo its reporter has not uploaded
+    (possession: the same bytes from someone else do not count, as in the push's
+    ``missing_photos``)."""
     if not case_ids:
         return set()
     return {
@@ -237,8 +293,14 @@ def _cases_missing_photos(session: Session, case_ids: Sequence[uuid.UUID]) -> se
         for case_id in session.execute(
             select(Report.case_id)
             .join(ReportPhoto, ReportPhoto.report_id == Report.id)
-            .outerjoin(Photo, Photo.sha256 == ReportPhoto.sha256)
-            .where(Report.case_id.in_(list(case_ids)), Photo.sha256.is_(None))
+            .outerjoin(
+                PhotoUploader,
+                and_(
+                    PhotoUploader.sha256 == ReportPhoto.sha256,
+                    PhotoUploader.user_id == Report.user_id,
+                ),
+            )
+            .where(Report.case_id.in_(list(case_ids)), PhotoUploader.sha256.is_(None))
             .distinct()
         ).scalars()
         if case_id is not None
@@ -422,8 +484,40 @@ def get_task(session: Session, user: User, task_id: uuid.UUID) -> Task:
 
 
 @dataclass(frozen=True)
+class TaskView:
+    """A task as one reader sees it: its location exact while the reader may see the case in
+    full, rounded in a department's history (``backend.cases.visibility``). Reads as the task
+    otherwise (for the schema)."""
+
+    task: Task
+    view: str = visibility.FULL
+    as_of: datetime | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.task, name)
+
+    @property
+    def lat(self) -> float | None:
+        return self.task.lat if self.view == visibility.FULL else visibility.rounded(self.task.lat)
+
+    @property
+    def lon(self) -> float | None:
+        return self.task.lon if self.view == visibility.FULL else visibility.rounded(self.task.lon)
+
+
+def task_views(session: Session, user: User, tasks: Sequence[Task]) -> list[TaskView]:
+    grants = visibility.access(session, user, [t.case_id for t in tasks if t.case_id is not None])
+    out = []
+    for task in tasks:
+        grant = grants.get(task.case_id) if task.case_id is not None else None
+        grant = grant or visibility.FULL_ACCESS
+        out.append(TaskView(task, grant.view, grant.as_of))
+    return out
+
+
+@dataclass(frozen=True)
 class Page:
-    items: list[Task]
+    items: list[TaskView]
     next_cursor: uuid.UUID | None
 
 
@@ -485,6 +579,43 @@ def most_overdue(session: Session, user: User, *, now: datetime, limit: int) -> 
     return list(session.execute(query.order_by(Task.due_at, Task.id).limit(limit)).scalars())
 
 
+def board(
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    limit: int,
+    status: str | None = None,
+    overdue: bool | None = None,
+    zone: str | None = None,
+    category: str | None = None,
+    organisation: str | None = None,
+) -> list[Task]:
+    """A department's board: the tasks of ``list_tasks``' filters, overdue first, then open
+    tasks by due time (the next deadline on top), then closed ones, most recent first."""
+    late = when((and_(Task.status.in_(OPEN), Task.due_at < now), 0), else_=1)
+    still_open = when((Task.status.in_(OPEN), 0), else_=1)
+    due = when((Task.status.in_(OPEN), Task.due_at))
+    query = _filtered(
+        select(Task),
+        user,
+        now,
+        status=status,
+        overdue=overdue,
+        zone=zone,
+        category=category,
+        organisation=organisation,
+    )
+    ordered = query.order_by(
+        late,
+        still_open,
+        due,
+        Task.updated_at.desc(),
+        Task.id,
+    )
+    return list(session.execute(ordered.limit(limit)).scalars())
+
+
 def list_tasks(
     session: Session,
     user: User,
@@ -521,7 +652,7 @@ def list_tasks(
             )
         after = (anchor.routed_at, anchor.id)
     rows, next_cursor = keyset_page(session, query, Task.routed_at, Task.id, after, limit)
-    return Page(rows, next_cursor)
+    return Page(task_views(session, user, rows), next_cursor)
 
 
 def case_tasks(session: Session, user: User, case_id: uuid.UUID) -> list[Task]:
@@ -551,41 +682,22 @@ def open_tasks_by_case(
 
 
 @dataclass(frozen=True)
-class CaseReport:
-    report: Report
-    photos: list[str]
+class TaskDetail(TaskView):
+    """A task with its case's reports as the reader sees them (``visibility.case_view``)."""
 
-
-@dataclass(frozen=True)
-class TaskDetail:
-    """A task with its case's reports; reads as the task otherwise (for the schema)."""
-
-    task: Task
-    reports: list[CaseReport]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.task, name)
+    reports: list[visibility.ReportView] = field(default_factory=list)
 
 
 def task_detail(session: Session, user: User, task_id: uuid.UUID) -> TaskDetail:
+    """The task with its case's reports and their photos, oldest first; none for a contact's
+    task (the contact is read through its own audited route)."""
     task = get_task(session, user, task_id)
-    return TaskDetail(task, case_reports(session, task))
-
-
-def case_reports(session: Session, task: Task) -> list[CaseReport]:
-    """The case's reports with the SHA-256 of their photos, oldest first (none for a contact's
-    task: the contact is read through its own audited route)."""
     if task.case_id is None:
-        return []
-    reports = _reports(session, task.case_id)
-    photos: dict[uuid.UUID, list[str]] = {r.id: [] for r in reports}
-    for report_id, sha256 in session.execute(
-        select(ReportPhoto.report_id, ReportPhoto.sha256)
-        .where(ReportPhoto.report_id.in_(list(photos)))
-        .order_by(ReportPhoto.position)
-    ):
-        photos[report_id].append(sha256)
-    return [CaseReport(r, photos[r.id]) for r in reports]
+        return TaskDetail(task)
+    case = session.get(Case, task.case_id)
+    assert case is not None  # cases are never deleted (the foreign key restricts)
+    seen = visibility.case_view(session, user, case)
+    return TaskDetail(task, seen.view, seen.as_of, seen.reports)
 
 
 def record_event(
@@ -595,15 +707,19 @@ def record_event(
     action: str,
     note: str | None = None,
     reroute_to: str | None = None,
-) -> Task:
-    """Apply a department's action to a task and commit; returns the task.
+) -> TaskView:
+    """Apply a department's action to a task and commit; returns the task as the caller now
+    sees it (after a rejection: its history view).
 
     409 ``invalid_transition`` when the task's status does not allow the action; a rejection
     routes the case on to ``reroute_to`` (422 ``unknown_organisation``) or the fallback.
     """
     task = apply_event(session, user, task_id, action, note, reroute_to)
+    # The view is read before the commit: a read after it would begin a new transaction that
+    # holds SQLite's write lock (a POST begins IMMEDIATE) until the request ends.
+    (view,) = task_views(session, user, [task])
     session.commit()
-    return task
+    return view
 
 
 def apply_event(
@@ -628,7 +744,7 @@ def apply_event(
         select(Task).where(Task.id == task_id).with_for_update(of=Task)
     ).scalar_one()
     allowed_from, target = ACTIONS[action]
-    if task.status not in allowed_from:
+    if action not in actions_from(task.status):
         raise Conflict(
             f"A task that is {task.status} cannot be {action}d.",
             code="invalid_transition",

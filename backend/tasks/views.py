@@ -9,7 +9,6 @@ from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.tasks import services
-from backend.tasks.models import Task
 from backend.tasks.schemas import (
     TaskDetailSchema,
     TaskEventInSchema,
@@ -28,7 +27,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Tasks(MethodView):
-    @auth(blp, "department", "supervisor", "admin")
+    @auth(blp, *services.READER_ROLES)
     @blp.arguments(TaskQuerySchema, location="query")
     @blp.response(200, TaskPageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -39,7 +38,7 @@ class Tasks(MethodView):
 
 @blp.route("/<uuid:task_id>")
 class TaskById(MethodView):
-    @auth(blp, "department", "supervisor", "admin")
+    @auth(blp, *services.READER_ROLES)
     @blp.response(200, TaskDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, task_id: uuid.UUID) -> services.TaskDetail:
@@ -49,11 +48,11 @@ class TaskById(MethodView):
 
 @blp.route("/<uuid:task_id>/events")
 class TaskEvents(MethodView):
-    @auth(blp, "department", "admin")
+    @auth(blp, *services.EVENT_ROLES)
     @blp.arguments(TaskEventInSchema)
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> Task:
+    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> services.TaskView:
         """Acknowledge, start, resolve or reject a task (a rejection routes the case on)"""
         return services.record_event(db.session(), current_user(), task_id, **body)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -67,6 +68,12 @@ def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken
     return row, token
 
 
+def enrolment(server_url: str, token: str) -> str:
+    """What a new phone token's QR code holds: compact JSON ``{"server": ..., "token": ...}``,
+    the service's public base URL and the token, so the phone app is set up by one scan."""
+    return json.dumps({"server": server_url, "token": token}, separators=(",", ":"))
+
+
 def normal_email(email: str) -> str:
     """The stored form of an e-mail address (lower case, trimmed); 422 ``invalid_email``."""
     value = email.strip().lower()
@@ -101,6 +108,12 @@ def create_user(
     """Create a user and their first API token; with ``email`` (and ``password``) the user
     can also sign in to the console. 409 ``email_taken`` when another user has the address."""
     _check_role(role)
+    if password is not None and email is None:
+        raise Unprocessable(
+            "A console password needs an e-mail address to sign in with.",
+            code="email_required",
+            errors={"email": ["required with a password"]},
+        )
     org = get_by_slug(session, organisation or DEFAULT_ORG)
     user = User(name=name, role=role, organisation_id=org.id)
     if email is not None:

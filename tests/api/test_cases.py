@@ -430,18 +430,30 @@ def test_a_department_sees_and_corrects_the_cases_its_organisation_works(
 
 
 @pytest.mark.parametrize(
-    "second_phash,rule",
-    [("ffff0000ffff00f0", "near_photo"), ("0000ffff0000ffff", "different_photo")],
-    ids=["near photo joins at the edge", "different photo keeps apart at the edge"],
+    "second_phash,rule,possessed",
+    [
+        ("ffff0000ffff00f0", "near_photo", True),
+        ("0000ffff0000ffff", "different_photo", True),
+        ("0000ffff0000ffff", "within_accuracy", False),
+    ],
+    ids=[
+        "near photo joins at the edge",
+        "different photo keeps apart at the edge",
+        "a photo listed by hash but never uploaded by its reporter does not weigh in",
+    ],
 )
-def test_photos_decide_at_the_edge(client, field_user, second_phash, rule):
-    from backend.photos.models import Photo
+def test_photos_decide_at_the_edge(client, field_user, create_user, second_phash, rule, possessed):
+    from backend.photos.models import Photo, PhotoUploader
 
-    # Processed photos as the media job leaves them (hashes chosen: 4 and 64 bits apart).
+    # Processed photos as the media job leaves them (hashes chosen: 4 and 64 bits apart),
+    # uploaded by the reporter: only a photo its reporter possesses weighs in.
     for sha, phash in (("a" * 64, "ffff0000ffff0000"), ("b" * 64, second_phash)):
         db.session.add(
             Photo(sha256=sha, size=1000, content_type="image/jpeg", status="ready", phash=phash)
         )
+        db.session.flush()
+        uploader = field_user.id if possessed or sha == "a" * 64 else create_user().id
+        db.session.add(PhotoUploader(sha256=sha, user_id=uploader))
     db.session.commit()
     t0 = now() - timedelta(hours=1)
 
@@ -463,6 +475,6 @@ def test_photos_decide_at_the_edge(client, field_user, second_phash, rule):
             photos=photo("b" * 64),
         ),
     )
-    assert (r2["case_id"] == r1["case_id"]) is (rule == "near_photo")
+    assert (r2["case_id"] == r1["case_id"]) is (rule != "different_photo")
     supervisor_view = db.session.get(Report, uuid.UUID(r2["id"]))
     assert supervisor_view.merge_reason["rule"] == rule

@@ -273,6 +273,38 @@ def test_contacts_page_shows_counts_never_a_contact(app, create_user, pushed):
         assert item["id"] not in page
 
 
+def test_contacts_page_shows_bands_for_the_period_counted(app, client, create_user):
+    worker = create_user(role="field")
+    now, span = today()
+    items = [contact(captured_at=(now - span * (n + 1) / 20).isoformat()) for n in range(12)]
+    assert client.post("/api/v1/sync/push", json=batch(items), headers=worker.headers).status_code
+    staff, _ = _staff_client(app, create_user, "supervisor")
+    page = staff.get("/console/contacts").get_data(as_text=True)
+    # 12 contacts: shown as the band 10-14, never as 12.
+    assert re.search(r'id="contacts-total">10–14<', page)
+    assert ">12<" not in page
+    assert 'id="contacts-period"' in page and "Räknat för hela veckor" in page
+
+
+def test_a_department_sees_a_case_it_let_go_as_it_was_then(app, client, create_user, pushed):
+    trafik, account = _staff_client(app, create_user, "department", org="trafikkontoret")
+    case_id = pushed["results"][3]["case_id"]
+    working = trafik.get(f"/console/cases/{case_id}").get_data(as_text=True)
+    assert "Papperskorgen vid trappan är full" in working and 'id="history-view"' not in working
+    from backend.extensions import db
+    from backend.tasks.models import Task
+    from backend.tasks.services import record_event
+    from backend.users.services import get_user
+
+    task = db.session.query(Task).filter(Task.case_id == uuid.UUID(case_id)).one()
+    record_event(db.session(), get_user(db.session(), account.id), task.id, "reject")
+    push(client, pushed["worker"], [report(note="En man sover bakom korgen")])
+    page = trafik.get(f"/console/cases/{case_id}").get_data(as_text=True)
+    assert 'id="history-view"' in page
+    assert "Papperskorgen vid trappan är full" not in page and "sover" not in page
+    assert page.count('class="report"') == 2  # the two reports it had, not the third
+
+
 def test_english_by_parameter_is_remembered_and_accept_language_works(app, create_user):
     client, _ = _staff_client(app, create_user, "supervisor")
     english = client.get("/console/cases?lang=en").get_data(as_text=True)
@@ -292,14 +324,35 @@ PAGES = (
     "/console/cases",
     "/console/presence",
     "/console/contacts",
+    "/console/tasks",
+    "/console/admin/users",
+    "/console/admin/organisations",
+    "/console/admin/organisations/trafikkontoret",
+    "/console/admin/rules",
+    "/console/admin/deliveries",
+    "/console/admin/audit",
+    "/console/admin/retention",
 )
 
 
 def test_pages_carry_a_strict_csp_and_no_inline_code(app, create_user, pushed):
     client, _ = _staff_client(app, create_user, "admin")
+    from tests.tasks import task_of
+
     case_id = pushed["results"][3]["case_id"]
-    for url in (*PAGES, f"/console/cases/{case_id}", "/console/no-such-page"):
-        response = client.get(url)
+    task_id = task_of(pushed["items"][3]["id"]).id
+    made = client.post(
+        "/console/admin/users",
+        data={
+            "csrf_token": csrf(client.get("/console/admin/users").get_data(as_text=True)),
+            "name": "Ny",
+            "role": "field",
+            "organisation": "trafikkontoret",
+        },
+    )
+    assert made.status_code == 201 and "<svg" in made.get_data(as_text=True)  # the QR code
+    urls = (*PAGES, f"/console/cases/{case_id}", f"/console/tasks/{task_id}", "/console/nope")
+    for url, response in [(u, client.get(u)) for u in urls] + [("token page", made)]:
         policy = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "style-src 'self'" in policy
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
@@ -368,11 +421,58 @@ MATRIX = {
         None: 302, "department": 403, "supervisor": 200, "admin": 200,
     },
     ("GET", "/console/contacts"): {None: 302, "department": 403, "supervisor": 200, "admin": 200},
+    ("GET", "/console/tasks"): {None: 302, "department": 200, "supervisor": 200, "admin": 200},
+    ("GET", "/console/tasks/{task_id}"): {
+        None: 302, "department": 404, "supervisor": 200, "admin": 200,
+    },
+    ("POST", "/console/tasks/{task_id}/events"): {
+        None: 302, "department": 404, "supervisor": 403, "admin": 302,
+    },
+    ("POST", "/console/tasks/{task_id}/contact"): {
+        None: 302, "department": 404, "supervisor": 302, "admin": 302,
+    },
+    **{
+        (method, f"/console/admin/{path}"): {
+            None: 302, "department": 403, "supervisor": 403, "admin": status,
+        }
+        for method, path, status in (
+            ("GET", "users", 200),
+            ("POST", "users", 201),
+            ("GET", "users/{user_id}", 200),
+            ("POST", "users/{user_id}", 302),
+            ("POST", "users/{user_id}/tokens", 201),
+            ("POST", "users/{user_id}/tokens/{token_id}/revoke", 302),
+            ("POST", "users/{user_id}/tokens/revoke", 302),
+            ("GET", "organisations", 200),
+            ("POST", "organisations", 302),
+            ("GET", "organisations/{slug}", 200),
+            ("POST", "organisations/{slug}", 302),
+            ("POST", "organisations/{slug}/secret", 200),
+            ("GET", "rules", 200),
+            ("GET", "rules.json", 200),
+            ("POST", "rules", 422),  # no file: the problem is listed
+            ("GET", "deliveries", 200),
+            ("POST", "deliveries/{delivery_id}/retry", 409),  # delivered, not failed
+            ("GET", "audit", 200),
+            ("GET", "retention", 200),
+        )
+    },
     ("GET", "/console/<path:anything>"): {
         None: 404, "department": 404, "supervisor": 404, "admin": 404,
     },
 }  # fmt: skip
 SKIP = {"/console/static/<path:filename>"}
+FORMS = {
+    "/console/tasks/{task_id}/events": {"action": "acknowledge"},
+    "/console/tasks/{task_id}/contact": {"reason": "referral_intake"},
+    "/console/admin/users": {"name": "Ny", "role": "field", "organisation": "trafikkontoret"},
+    "/console/admin/users/{user_id}": {
+        "name": "Ändrad", "role": "field", "organisation": "fastighetskontoret", "active": "true",
+    },
+    "/console/admin/organisations": {"name": "Ny", "slug": "ny-organisation", "channel": "inbox"},
+    "/console/admin/organisations/{slug}": {"name": "Fastighetskontoret", "channel": "inbox"},
+}  # fmt: skip
+"""What each form sends in the matrix, so an allowed role's answer is the page's success."""
 
 
 def test_every_console_route_has_a_row(app):
@@ -407,11 +507,26 @@ def others(client, create_user):
     results = client.post(
         "/api/v1/sync/push", json=batch([first, second, elsewhere]), headers=other.headers
     ).get_json()["results"]
+    from sqlalchemy import select
+
+    from backend.delivery.models import Delivery
+    from backend.extensions import db
+    from backend.users.models import ApiToken
+    from tests.tasks import deliver_pending, task_of
+
+    deliver_pending()
     return {
         "case_id": results[0]["case_id"],
         "report_id": second["id"],
         "other_case_id": results[2]["case_id"],
         "sha256": digest,
+        "task_id": task_of(first["id"]).id,
+        "user_id": other.id,
+        "token_id": db.session.execute(select(ApiToken.id).where(ApiToken.user_id == other.id))
+        .scalars()
+        .first(),
+        "slug": "fastighetskontoret",
+        "delivery_id": db.session.execute(select(Delivery.id)).scalars().first(),
     }
 
 
@@ -435,6 +550,7 @@ def test_console_matrix(app, create_user, others, role):
                 data["case_id"] = others["other_case_id"]
             if path == "/console/sign-in":
                 data |= {"email": "nobody@test.example", "password": "x"}
+            data |= FORMS.get(path, {})
         response = client.open(url, method=method, data=data)
         expected = MATRIX[(method, path)][role]
         assert response.status_code == expected, f"{method} {path} as {role}"

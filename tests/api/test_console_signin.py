@@ -222,7 +222,7 @@ def test_sign_in_returns_to_the_page_asked_for(client, supervisor):
     assert response.headers["Location"] == "/console/cases?status=open&zone=hotorget"
 
 
-def test_department_lands_on_its_cases(client, create_user):
+def test_department_lands_on_its_task_board(client, create_user):
     department = make_staff(create_user, "department", "trafikkontoret")
-    assert sign_in(client, department.email).headers["Location"] == "/console/cases"
-    assert client.get("/console/").headers["Location"] == "/console/cases"
+    assert sign_in(client, department.email).headers["Location"] == "/console/tasks"
+    assert client.get("/console/").headers["Location"] == "/console/tasks"

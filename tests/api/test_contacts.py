@@ -1,5 +1,5 @@
-"""Contacts: who may read one, the audit row every read writes, aggregates with small counts
-suppressed, and the append-only audit log."""
+"""Contacts: who may read one and for which reason, the audit row every read writes, and the
+append-only audit log (aggregates: tests/api/test_contact_aggregates.py)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,50 @@ def test_others_get_the_same_404_as_for_no_contact_and_nothing_is_audited(
     assert audit_rows() == []
 
 
+READS = {
+    # Each reader's reasons: own_record is the author's, referral_intake the referred unit's.
+    ("author", "own_record"): 200,
+    ("author", "follow_up"): 200,
+    ("author", "correction"): 200,
+    ("author", "referral_intake"): 422,
+    ("referred", "referral_intake"): 200,
+    ("referred", "follow_up"): 200,
+    ("referred", "correction"): 200,
+    ("referred", "own_record"): 422,
+}
+
+
+@pytest.mark.parametrize("reader,reason", list(READS), ids=[f"{r} gives {why}" for r, why in READS])
+def test_a_reason_is_checked_against_the_reader(client, create_user, stored, reader, reason):
+    author, contact_id = stored
+    account = (
+        author if reader == "author" else create_user(role="department", org="socialtjanst-uppsok")
+    )
+    response = client.get(
+        f"/api/v1/contacts/{contact_id}", query_string={"reason": reason}, headers=account.headers
+    )
+    assert response.status_code == READS[(reader, reason)], response.get_json()
+    if response.status_code == 200:
+        (row,) = audit_rows()
+        assert (row.reader_id, row.reason) == (account.id, reason)
+        return
+    body = response.get_json()
+    assert body["code"] == "reason_not_allowed"
+    allowed = {"author": "own_record", "referred": "referral_intake"}[reader]
+    (message,) = body["errors"]["reason"]
+    assert allowed in message and "follow_up" in message and reason not in message.split("; ")[1]
+    assert audit_rows() == []
+
+
+def test_a_reason_required_lists_the_readers_own_reasons(client, create_user, stored):
+    _, contact_id = stored
+    social = create_user(role="department", org="socialtjanst-uppsok")
+    body = client.get(f"/api/v1/contacts/{contact_id}", headers=social.headers).get_json()
+    assert body["code"] == "reason_required"
+    assert "referral_intake" in body["errors"]["reason"][0]
+    assert "own_record" not in body["errors"]["reason"][0]
+
+
 def test_admin_lists_the_audit_log_by_cursor_and_filter(client, create_user, stored, admin):
     author, contact_id = stored
     for _ in range(3):
@@ -130,38 +174,3 @@ def test_the_database_refuses_to_change_the_audit_log(client, stored, statement)
     db.session.rollback()
     (row,) = audit_rows()
     assert row.reason == "own_record"
-
-
-def test_aggregates_count_and_hide_small_cells(client, create_user):
-    worker = create_user(role="field")
-    items = [contact(contact_type="conversation", needs=["housing"]) for _ in range(3)]
-    items.append(contact(contact_type="first_aid", needs=[]))
-    assert client.post(PUSH, json=batch(items), headers=worker.headers).status_code == 200
-    supervisor = create_user(role="supervisor")
-    year = items[0]["captured_at"][:4]
-    body = client.get(
-        "/api/v1/contacts/aggregates",
-        query_string={"from": f"{year}-01-01", "to": f"{year}-12-31"},
-        headers=supervisor.headers,
-    ).get_json()
-    assert body["total"] == 4 and body["min_count"] == 3
-    assert body["by_type"] == [
-        {"key": "conversation", "count": 3, "suppressed": False},
-        {"key": "first_aid", "count": None, "suppressed": True},
-    ]
-    assert {c["key"]: c["count"] for c in body["by_need"]} == {"housing": 3, "none": None}
-    assert body["by_zone"] == [{"key": "sergels-torg", "count": 4, "suppressed": False}]
-    too_long = client.get(
-        "/api/v1/contacts/aggregates",
-        query_string={"from": "2025-01-01", "to": "2026-01-02"},  # 367 days; 366 allowed
-        headers=supervisor.headers,
-    )
-    assert (too_long.status_code, too_long.get_json()["code"]) == (422, "range_too_long")
-    for role, org in (("department", "socialtjanst-uppsok"), ("field", "city-i-samverkan")):
-        reader = create_user(role=role, org=org)
-        refused = client.get(
-            "/api/v1/contacts/aggregates",
-            query_string={"from": "2026-01-01", "to": "2026-12-31"},
-            headers=reader.headers,
-        )
-        assert refused.status_code == 403

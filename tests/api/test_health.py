@@ -8,7 +8,7 @@ def test_healthz_and_readyz_when_everything_is_up(client):
     assert client.get("/healthz").get_json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert ready.get_json()["checks"] == {"database": "ok", "redis": "ok", "storage": "ok"}
 
 
 def test_readyz_is_503_when_redis_is_unreachable(tmp_path):

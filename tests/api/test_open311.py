@@ -369,7 +369,7 @@ def test_a_resend_is_stored_once(client, issue_key):
 
 
 def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
-    app, client, field_user, issue_key, monkeypatch
+    app, client, field_user, issue_key, monkeypatch, photo_store
 ):
     from backend.photos.jobs import process_photo
     from tests.photos import phone_jpeg, sha256
@@ -391,6 +391,7 @@ def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
     assert served.status_code == 200 and served.content_type == "image/jpeg"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert served.data != photo and b"Exif" not in served.data[:4096]  # sanitised, not raw
+    assert photo_store.stored_keys() == {f"full/{digest}", f"thumb/{digest}"}  # files or bucket
     tampered = client.get("/" + path[:-2] + ("AA" if not path.endswith("AA") else "BB"))
     assert tampered.status_code == 404
     assert tampered.get_json()[0]["code"] == "media_not_found"
@@ -411,6 +412,80 @@ def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
 
     revoke_key(db.session(), list_keys(db.session())[0].id)
     assert client.get("/" + path).status_code == 404
+
+
+def test_a_media_link_to_an_image_gone_from_the_store_is_404(
+    app, client, field_user, issue_key, photo_store
+):
+    from backend.photos.jobs import process_photo
+    from backend.photos.services import storage_from
+    from tests.photos import phone_jpeg, sha256
+
+    key = issue_key()
+    photo = phone_jpeg()
+    digest = sha256(photo)
+    client.put(f"/api/v1/photos/{digest}", data=photo, headers=field_user.headers)
+    assert process_photo(digest) == "ready"
+    item = report(photos=[{"sha256": digest, "size": len(photo), "content_type": "image/jpeg"}])
+    push(client, field_user, item)
+    (found,) = requests_json(client, key)
+    path = found["media_url"].split("://", 1)[1].split("/", 1)[1]
+    storage_from(app.config).delete(f"full/{digest}")
+    gone = client.get("/" + path)
+    assert gone.status_code == 404
+    assert gone.get_json()[0]["code"] == "media_not_found"
+
+
+def test_a_request_it_let_go_shows_the_case_as_it_was_then(
+    client, field_user, create_user, issue_key
+):
+    """Need-to-know (backend.cases.visibility) through Open311: once the organisation rejects
+    a case it sees neither later reports nor notes, photos or exact positions, nor what became
+    of the case where its rejection sent it."""
+    from backend.photos.jobs import process_photo
+    from tests.photos import phone_jpeg, sha256
+
+    key = issue_key()
+    photo = phone_jpeg()
+    digest = sha256(photo)
+    assert (
+        client.put(f"/api/v1/photos/{digest}", data=photo, headers=field_user.headers).status_code
+        == 201
+    )
+    assert process_photo(digest) == "ready"
+    listed = [{"sha256": digest, "size": len(photo), "content_type": "image/jpeg"}]
+    (pushed,) = push(client, field_user, report(note="Påsar bredvid korgen", photos=listed))
+    (working,) = requests_json(client, key)
+    assert working["description"] == "Påsar bredvid korgen" and working["media_url"]
+    assert working["lat"] == SERGELS_TORG["lat"]
+    media_path = "/" + working["media_url"].split("://", 1)[1].split("/", 1)[1]
+    assert client.get(media_path).status_code == 200
+
+    assert update(client, key, pushed["case_id"], "NOT_COUNCILS_RESPONSIBILITY").status_code == 200
+    push(client, field_user, report(note="En man sover bakom korgen"))
+    # The partnership passes it on again; Trafikkontoret is not told.
+    city = create_user(role="department", org="city-i-samverkan")
+    open_task = db.session.execute(
+        select(Task).where(Task.status == "new", Task.case_id == uuid.UUID(pushed["case_id"]))
+    ).scalar_one()
+    moved = client.post(
+        f"/api/v1/tasks/{open_task.id}/events",
+        json={"action": "reject", "reroute_to": "fastighetskontoret"},
+        headers=city.headers,
+    )
+    assert moved.status_code == 200, moved.get_json()
+
+    (gone,) = requests_json(client, key)
+    assert gone["status"] == "closed"
+    assert gone["description"] is None and gone["media_url"] is None
+    assert gone["lat"] == round(working["lat"], 3) and gone["long"] == round(working["long"], 3)
+    assert gone["status_notes"] == (
+        "Rejected by Trafikkontoret; passed on to City i Samverkan (partnerskapet)."
+    )
+    assert gone["agency_responsible"] == "City i Samverkan (partnerskapet)"
+    assert gone["expected_datetime"] is None
+    assert "sover" not in json.dumps(gone) and "Fastighet" not in json.dumps(gone)
+    assert client.get(media_path).status_code == 404
 
 
 # Hostile input --------------------------------------------------------------------------------

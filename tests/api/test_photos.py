@@ -1,4 +1,5 @@
-"""PUT /api/v1/photos/{sha256}, the media job on a real Redis, GET of the sanitised image."""
+"""PUT /api/v1/photos/{sha256}, the media job on a real Redis, GET of the sanitised image; on
+the filesystem and in an S3 bucket (``photo_store``), what is stored inspected from outside."""
 
 from __future__ import annotations
 
@@ -35,14 +36,10 @@ def run_media_jobs(app) -> None:
     SimpleWorker([Queue(MEDIA, connection=connection)], connection=connection).work(burst=True)
 
 
-def media_files(app) -> set[str]:
-    from pathlib import Path
-
-    root = Path(app.config["MEDIA_ROOT"])
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+pytestmark = pytest.mark.usefixtures("photo_store")
 
 
-def test_upload_process_and_serve_upright_without_metadata(app, client, field_user):
+def test_upload_process_and_serve_upright_without_metadata(app, client, field_user, photo_store):
     data = phone_jpeg()
     digest = sha256(data)
     created = put(client, field_user, data)
@@ -71,12 +68,9 @@ def test_upload_process_and_serve_upright_without_metadata(app, client, field_us
         assert_upright_scene(served.data)
         assert_no_metadata(served.data)
     # The original bytes are gone once sanitised: only derivatives are kept.
-    assert not any(name.startswith("raw/") for name in media_files(app))
-    for name in media_files(app):
-        content = (app.config["MEDIA_ROOT"] + "/" + name).encode()
-        with open(content, "rb") as handle:
-            stored = handle.read()
-        assert not any(secret in stored for secret in SECRETS)
+    assert photo_store.stored_keys() == {f"full/{digest}", f"thumb/{digest}"}
+    for name, stored in photo_store.objects().items():
+        assert not any(secret in stored for secret in SECRETS), name
 
 
 def test_etag_gives_not_modified(app, client, field_user):
@@ -90,28 +84,29 @@ def test_etag_gives_not_modified(app, client, field_user):
     assert again.data == b""
 
 
-def test_same_photo_twice_is_stored_once(app, client, field_user, create_user):
+def test_same_photo_twice_is_stored_once(app, client, field_user, create_user, photo_store):
     data = phone_jpeg()
     assert put(client, field_user, data).status_code == 201
     run_media_jobs(app)
-    files_before = {name: (app.config["MEDIA_ROOT"] + "/" + name) for name in media_files(app)}
-    import os
-
-    mtimes = {name: os.stat(path).st_mtime_ns for name, path in files_before.items()}
-    again = put(client, create_user(role="field"), data)
+    before = photo_store.disk_stamps()
+    assert len(before) == 2
+    # The uploader's own repeat is 200: already stored, nothing rewritten.
+    again = put(client, field_user, data)
     assert again.status_code == 200
     assert again.get_json()["status"] == "ready"
-    assert {name: os.stat(path).st_mtime_ns for name, path in files_before.items()} == mtimes
-    assert media_files(app) == set(files_before)
+    # Another user's upload of the same bytes is stored for them (tests/api/
+    # test_photo_possession.py), and rewrites nothing either.
+    assert put(client, create_user(role="field"), data).status_code == 201
+    assert photo_store.disk_stamps() == before
 
 
-def test_hash_mismatch_is_400_and_stores_nothing(app, client, field_user):
+def test_hash_mismatch_is_400_and_stores_nothing(app, client, field_user, photo_store):
     data = phone_jpeg()
     wrong = sha256(b"something else")
     response = put(client, field_user, data, digest=wrong)
     assert response.status_code == 400
     assert response.get_json()["code"] == "sha256_mismatch"
-    assert media_files(app) == set()
+    assert photo_store.stored_keys() == set()
     assert client.get(f"/api/v1/photos/{wrong}/info", headers=field_user.headers).status_code == 404
 
 
@@ -225,7 +220,7 @@ def test_only_field_staff_and_admins_upload(client, create_user):
     assert response.status_code == 403
 
 
-def test_failed_processing_is_recorded_and_never_served(app, client, field_user):
+def test_failed_processing_is_recorded_and_never_served(app, client, field_user, photo_store):
     from backend.extensions import db
     from backend.photos.services import storage_from
     from media.storage import key
@@ -242,12 +237,12 @@ def test_failed_processing_is_recorded_and_never_served(app, client, field_user)
     assert served.status_code == 422
     assert served.get_json()["code"] == "photo_failed"
     assert served.get_json()["errors"]["photo"] == ["corrupt_image"]
-    assert media_files(app) == set()
+    assert photo_store.stored_keys() == set()
 
 
 @pytest.mark.parametrize("fraction", [0.5, 0.9])
 def test_jpeg_cut_short_behind_an_end_marker_fails_in_the_job_instead_of_going_grey(
-    app, client, field_user, fraction
+    app, client, field_user, fraction, photo_store
 ):
     # The structure is intact (the scan is followed by an end marker), so the upload is
     # accepted without a decode; libjpeg would pad the missing blocks grey, the job refuses.
@@ -261,18 +256,20 @@ def test_jpeg_cut_short_behind_an_end_marker_fails_in_the_job_instead_of_going_g
     )
     served = client.get(f"/api/v1/photos/{sha256(data)}", headers=field_user.headers)
     assert (served.status_code, served.get_json()["code"]) == (422, "photo_failed")
-    assert media_files(app) == set()
+    assert photo_store.stored_keys() == set()
 
 
-def test_job_is_idempotent(app, client, field_user):
+def test_job_is_idempotent(app, client, field_user, photo_store):
     from backend.photos.jobs import process_photo
 
     data = phone_jpeg()
     put(client, field_user, data)
+    assert photo_store.stored_keys() == {f"raw/{sha256(data)}"}
     assert process_photo(sha256(data)) == "ready"
-    files = media_files(app)
+    stamps = photo_store.disk_stamps()
     assert process_photo(sha256(data)) == "ready"
-    assert media_files(app) == files
+    assert photo_store.disk_stamps() == stamps
+    assert photo_store.stored_keys() == {f"full/{sha256(data)}", f"thumb/{sha256(data)}"}
 
 
 def test_upload_succeeds_while_redis_is_down_and_sweep_queues_it(app, client, field_user, runner):

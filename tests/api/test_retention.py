@@ -9,14 +9,13 @@ import json
 import logging
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.photos.jobs import process_photo
-from backend.photos.models import Photo
+from backend.photos.models import Photo, PhotoUploader
 from backend.photos.services import storage_from
 from backend.reports.models import Contact, PresenceEvent
 from backend.retention import jobs
@@ -50,7 +49,7 @@ def _ids(model) -> set[str]:
 
 
 def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
-    app, client, field_user, caplog
+    app, client, field_user, caplog, photo_store
 ):
     today = now()
     old_contact = contact(captured_at=iso(today - timedelta(days=30)))
@@ -68,8 +67,8 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
         update(Photo).where(Photo.sha256 == old_photo).values(created_at=today - timedelta(days=30))
     )
     db.session.commit()
-    media = Path(app.config["MEDIA_ROOT"])
-    assert list(media.rglob(f"*{old_photo}*"))
+    both = {f"{area}/{sha}" for area in ("full", "thumb") for sha in (old_photo, new_photo)}
+    assert photo_store.stored_keys() == both
 
     caplog.set_level(logging.INFO)
     # Fifteen days on: ages are now 45 (old), 35 (mid) and 16 days (new).
@@ -98,8 +97,12 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     young = db.session.get(PresenceEvent, uuid.UUID(new_start["id"]))
     assert young.lat is not None
     assert {p.sha256 for p in db.session.execute(select(Photo)).scalars()} == {new_photo}
-    assert not list(media.rglob(f"*{old_photo}*"))
-    assert list(media.rglob(f"*{new_photo}*"))
+    # Who uploaded it goes with the photo (the foreign key cascades on both databases).
+    uploaders = db.session.execute(select(PhotoUploader.sha256)).scalars()
+    assert set(uploaders) == {new_photo}
+    # The expired photo's objects are gone from the store (bucket or MEDIA_ROOT), the
+    # other photo's are untouched.
+    assert photo_store.stored_keys() == {f"full/{new_photo}", f"thumb/{new_photo}"}
 
     (logged,) = db.session.execute(select(RetentionRun)).scalars()
     assert logged.id == result.id and logged.status == "done" and logged.as_of == moved

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.extensions import db
-from backend.photos.models import Photo
+from backend.photos.models import Photo, PhotoUploader
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.sync.models import SyncItem
 from tests.sync_items import batch, contact, iso, now, presence, report
@@ -290,10 +290,18 @@ def test_items_older_than_the_limit_are_rejected_but_a_drawer_phone_is_fine(
     assert results[1]["status"] == "created"
 
 
+def _uploaded(sha: str, user_id) -> None:
+    """A photo row and its uploader, as a PUT of its bytes leaves them."""
+    if db.session.get(Photo, sha) is None:
+        db.session.add(Photo(sha256=sha, size=1000, content_type="image/jpeg"))
+        db.session.flush()
+    db.session.add(PhotoUploader(sha256=sha, user_id=user_id))
+    db.session.commit()
+
+
 def test_missing_photos_lists_the_ones_not_uploaded(client, field_user):
     present, absent = "a" * 64, "b" * 64
-    db.session.add(Photo(sha256=present, size=1000, content_type="image/jpeg"))
-    db.session.commit()
+    _uploaded(present, field_user.id)
     photos = [
         {"sha256": sha, "size": 1000, "content_type": "image/jpeg"} for sha in (present, absent)
     ]
@@ -302,7 +310,6 @@ def test_missing_photos_lists_the_ones_not_uploaded(client, field_user):
     assert first["missing_photos"] == [absent]
     assert _count(ReportPhoto) == 2
     # A resend learns what is still missing, so the phone knows what to upload.
-    db.session.add(Photo(sha256=absent, size=1000, content_type="image/jpeg"))
-    db.session.commit()
+    _uploaded(absent, field_user.id)
     again = _push(client, field_user, [item]).get_json()["results"][0]
     assert (again["status"], again["missing_photos"]) == ("duplicate", [])

@@ -26,6 +26,9 @@ from tests.photos import SECRETS, encode, phone_jpeg, sha256, upright_scene
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = 256 * 1024
 
+# The chunks in MEDIA_ROOT/uploads or as objects of the bucket: tuspy cannot tell.
+pytestmark = pytest.mark.usefixtures("photo_store")
+
 
 def phone_photo_12mp() -> bytes:
     """A 4032 x 3024 JPEG as a phone writes it: sensor-like noise keeps it at a real photo's

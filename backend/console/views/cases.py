@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from backend.cases import services as cases
+from backend.cases import visibility
 from backend.cases.models import Case
 from backend.console import access, labels
 from backend.console.blueprint import bp
@@ -68,7 +69,10 @@ def _detail(case: Case, status: int = 200, error: str | None = None) -> Any:
     user = access.current_staff()
     session = db.session()
     history = tasks.case_tasks(session, user, case.id)
-    reports = list(case.reports)
+    # The case as this reader may see it (backend.cases.visibility): a department that no
+    # longer holds an open task for it sees it as it was then, without notes or photos.
+    seen = visibility.case_view(session, user, case)
+    reports = seen.reports
     actor_ids = {e.user_id for t in history for e in t.events if e.user_id}
     for report in reports:
         by = (report.merge_reason or {}).get("by")
@@ -77,9 +81,11 @@ def _detail(case: Case, status: int = 200, error: str | None = None) -> Any:
     actors = {str(k): v for k, v in display_names(session, actor_ids).items()}
     body = render_template(
         "console/cases/detail.html",
-        case=case,
+        case=seen,
         reports=reports,
-        photos=photos.report_photos(session, [r.id for r in reports]),
+        photos=photos.report_photos(
+            session, [r.id for r in reports] if seen.view == visibility.FULL else []
+        ),
         history=history,
         actors=actors,
         may_correct=cases.may_correct(session, user, case),
@@ -154,14 +160,11 @@ def case_merge(case_id: uuid.UUID) -> Any:
 def photo(sha256: str) -> Response:
     """A sanitised photo or its thumbnail, for those the photo service lets see it."""
     size = parse(ImageQuerySchema())["size"]
-    found, data = photos.served_image(
-        db.session(),
-        photos.storage_from(current_app.config),
-        access.current_staff(),
-        sha256,
-        size,
-    )
-    response = Response(data, mimetype=photos.SERVED_CONTENT_TYPE)
+    found = photos.servable_photo(db.session(), access.current_staff(), sha256)
+    # Always through the service, also with PHOTO_SERVE=redirect: the pages' CSP allows
+    # images from this origin only.
+    image = photos.served_image(photos.storage_from(current_app.config), found, size)
+    response = Response(image.data, mimetype=photos.SERVED_CONTENT_TYPE)
     response.set_etag(f"{found.sha256}-{size}")
     # Private and never stored on disk: photos may show passers-by.
     response.headers["Cache-Control"] = "private, no-store"

@@ -109,6 +109,7 @@ def _context() -> dict[str, Any]:
     return {
         "staff": staff,
         "nav_items": nav.items_for(staff) if staff is not None else [],
+        "admin_nav": nav.ADMIN_NAV,
         "home_url": url_for(nav.home_for(staff)) if staff is not None else None,
         "locale": locale(),
         "asset": asset,

@@ -1,9 +1,10 @@
-"""Kontakter: the social-prevention contacts as counts only, small counts suppressed by the
-service; no single contact is ever shown here."""
+"""Kontakter: the social-prevention contacts as counts only, rounded by the service to bands of
+five (``backend.contacts.rounding``) for a whole week, month, quarter or year; no single
+contact is ever shown here."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
@@ -18,9 +19,8 @@ from backend.extensions import db
 from backend.presence.values import LOCAL_TZ
 
 ROLES = contacts.AGGREGATE_ROLES
-DEFAULT_DAYS = 30
-"""Without a range the page shows the last 30 days: a month is the period the partnership's
-follow-up meetings look at."""
+"""Without a range the page shows this month (the ISO weeks whose Thursday is in it): a month is
+the period the partnership's follow-up meetings look at, and answers are for whole periods."""
 DIMENSIONS = ("type", "need", "age_group", "zone", "hour", "week")
 
 
@@ -30,8 +30,9 @@ def contacts_page() -> str:
     """Counts by type, need, age group, zone, hour and week, as tables and small charts."""
     query = parse(RangeQuerySchema())
     today = utcnow().astimezone(LOCAL_TZ).date()
-    last = query.get("to") or today
-    first = query.get("from_") or last - timedelta(days=DEFAULT_DAYS - 1)
+    month = today.replace(day=1)
+    first = query.get("from_") or month
+    last = query.get("to") or (month + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     config = current_app.config
     result = contacts.aggregates(
         db.session(),
@@ -39,7 +40,7 @@ def contacts_page() -> str:
         last,
         zone=query.get("zone"),
         max_days=config["CONTACT_AGGREGATE_MAX_DAYS"],
-        min_count=config["CONTACT_AGGREGATE_MIN_COUNT"],
+        base=config["CONTACT_AGGREGATE_ROUNDING_BASE"],
     )
     zones = zone_names()
     namers = {
@@ -56,6 +57,8 @@ def contacts_page() -> str:
         result=result,
         first=first,
         last=last,
+        counted_from=date.fromisoformat(result["from"]),
+        counted_to=date.fromisoformat(result["to"]),
         query=query,
         zones=zones,
         charts={name: present.chart(result[f"by_{name}"]) for name in DIMENSIONS},
