@@ -38,12 +38,16 @@ DATES = validate.Range(
 )
 
 
+# Day's years (1970-2099) narrowed to DATES' (from 2000), so the document's pattern is exact.
+AGGREGATE_DAY_PATTERN = r"^20[0-9]{2}-"
+
+
 class AggregateArgsSchema(ma.Schema):
     from_ = Day(
         required=True,
         data_key="from",
         validate=DATES,
-        metadata={"description": "First day asked for"},
+        metadata={"description": "First day asked for", "pattern": AGGREGATE_DAY_PATTERN},
     )
     to = Day(
         required=True,
@@ -52,7 +56,8 @@ class AggregateArgsSchema(ma.Schema):
             "description": "Last day asked for, inclusive: on or after from (range_reversed), "
             "at most CONTACT_AGGREGATE_MAX_DAYS days after from (range_too_long). The answer "
             "covers the week, month, quarter or ISO year that holds the range's weeks (see "
-            "from/to and period in the answer)"
+            "from/to and period in the answer)",
+            "pattern": AGGREGATE_DAY_PATTERN,
         },
     )
     zone = ma.fields.String(
