@@ -113,6 +113,7 @@ def _register_blueprints(api: Api) -> None:
     from backend.presence.views import blp as presence
     from backend.reference.views import blp as reference
     from backend.routing.views import blp as rules
+    from backend.stats.views import blp as stats
     from backend.sync.views import blp as sync
     from backend.tasks.views import blp as tasks
     from backend.users.views import blp as users
@@ -134,5 +135,6 @@ def _register_blueprints(api: Api) -> None:
         audit,
         tasks,
         rules,
+        stats,
     ):
         api.register_blueprint(blueprint)

@@ -224,6 +224,7 @@ def _burst(queue_list: list[str]) -> None:
 
     from backend.delivery.relay import relay_once
     from backend.extensions import redis
+    from backend.stats.jobs import enqueue_dirty_days_from_config
     from backend.tasks.services import route_waiting
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -231,6 +232,8 @@ def _burst(queue_list: list[str]) -> None:
         waited = route_waiting(db.session())
         if waited:
             click.echo(f"worker: routed {waited} cases whose photos arrived", err=True)
+        enqueue_dirty_days_from_config()  # the statistics jobs of marked days
+        db.session.remove()
         relayed = 0
         while True:
             result = relay_once(db.session(), redis.client, app.config)
@@ -313,6 +316,10 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
 
         scheduled = retention.schedule(retention.next_run(retention.utcnow()))
         click.echo(f"worker: retention scheduled: {scheduled}", err=True)
+        from backend.stats import jobs as stats
+
+        scheduled = stats.schedule(stats.next_run(retention.utcnow()))
+        click.echo(f"worker: statistics nightly run scheduled: {scheduled}", err=True)
     # RQ forks a work horse per job; a database connection open in this process at that
     # moment would be shared with the child (SQLite's own docs forbid carrying one across
     # fork). So this process holds none: the relay runs in a process of its own.
@@ -362,6 +369,10 @@ def register_cli(app: Flask) -> None:
     from backend.retention.cli import retention_cli
 
     app.cli.add_command(retention_cli)
+
+    from backend.stats.cli import stats_cli
+
+    app.cli.add_command(stats_cli)
 
     from backend.open311.cli import open311_cli
 

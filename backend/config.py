@@ -297,6 +297,15 @@ def from_env() -> dict[str, Any]:
         "CONTACT_AGGREGATE_ROUNDING_BASE": _at_least(
             "CONTACT_AGGREGATE_ROUNDING_BASE", _int("CONTACT_AGGREGATE_ROUNDING_BASE", 5), 3
         ),
+        # GET /stats/weekly reads daily aggregates, so its range is bounded by what a reader
+        # takes in, not by cost: a year in whole ISO weeks (53 weeks = 371 days).
+        "STATS_WEEKLY_MAX_DAYS": _at_least(
+            "STATS_WEEKLY_MAX_DAYS", _int("STATS_WEEKLY_MAX_DAYS", 371), 1
+        ),
+        # A day's aggregates are recomputed once its oldest change is this old, so a busy day's
+        # stream of pushes costs one recomputation a minute, not one per push; the statistics
+        # trail the pushes by about this much. 0 recomputes at the next relay pass.
+        "STATS_REFRESH_DELAY_SECONDS": _float("STATS_REFRESH_DELAY_SECONDS", 60.0),
         # Retention periods in days (the retention job deletes older records). Policy choices
         # of this service, made as defaults an operator changes to the data controller's
         # decision:

@@ -13,6 +13,13 @@ from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.retention.models import RetentionRun
 from backend.routing.models import StoredRuleSet
+from backend.stats.models import (
+    StatsDay,
+    StatsDirtyDay,
+    StatsPresenceDay,
+    StatsReportDay,
+    StatsTaskDay,
+)
 from backend.sync.models import SyncItem
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import ApiToken, ConsoleSession, User
@@ -36,6 +43,11 @@ __all__ = [
     "Report",
     "ReportPhoto",
     "RetentionRun",
+    "StatsDay",
+    "StatsDirtyDay",
+    "StatsPresenceDay",
+    "StatsReportDay",
+    "StatsTaskDay",
     "StoredRuleSet",
     "SyncItem",
     "Task",

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from backend.cases.services import READER_ROLES as CASE_ROLES
 from backend.contacts.services import AGGREGATE_ROLES as CONTACT_ROLES
 from backend.presence.services import VIEWER_ROLES as PRESENCE_ROLES
+from backend.stats.services import ALL_ORGANISATIONS_ROLES as STATS_ROLES
 from backend.tasks.services import READER_ROLES as TASK_ROLES
 from backend.users.models import User
 
@@ -85,6 +86,7 @@ NAV = (
     Item("console.cases", _l("Cases"), CASE_ROLES, also=("console.case",)),
     Item("console.presence", _l("Presence"), PRESENCE_ROLES),
     Item("console.contacts", _l("Contacts"), CONTACT_ROLES),
+    Item("console.stats", _l("Statistics"), STATS_ROLES),
     Item(
         "console.admin_users",
         _l("Administration"),

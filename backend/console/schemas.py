@@ -17,6 +17,7 @@ from backend.organisations.schemas import (
     SLUG,
     WEBHOOK_URL,
 )
+from backend.stats.schemas import DATE_RANGE
 from backend.tasks.models import STATUSES as TASK_STATUSES
 from backend.tasks.schemas import TaskEventInSchema
 from backend.users.models import ROLES
@@ -144,3 +145,11 @@ class AuditFilterSchema(_Form):
     contact_id = ma.fields.UUID()
     reader_id = ma.fields.UUID()
     cursor = ma.fields.String(validate=validate.Length(max=20))
+
+
+class StatsQuerySchema(_Form):
+    """The Statistik page's query: the weekly statistics' own date bounds (2000-2099)."""
+
+    from_ = ma.fields.Date(data_key="from", validate=DATE_RANGE)
+    to = ma.fields.Date(validate=DATE_RANGE)
+    zone = ma.fields.String(validate=SLUG)

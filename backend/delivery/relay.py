@@ -177,6 +177,7 @@ def run_forever(
     import os
 
     from backend.extensions import db, redis
+    from backend.stats.jobs import enqueue_dirty_days_from_config
     from backend.tasks.services import route_waiting
 
     interval = app.config["RELAY_INTERVAL_SECONDS"]
@@ -193,6 +194,7 @@ def run_forever(
                 if waited:
                     report(f"relay: routed {waited} cases that were waiting for photos")
                 result = relay_once(db.session(), redis.client, app.config)
+                enqueue_dirty_days_from_config()
             except SQLAlchemyError as exc:
                 report(f"relay: database error, retrying: {type(exc).__name__}")
                 result = RelayResult()

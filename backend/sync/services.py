@@ -39,6 +39,7 @@ from backend.photos.models import PhotoUploader
 from backend.reference.models import Category, Zone
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.routing.rules import CaseFacts
+from backend.stats.dirty import mark_dirty
 from backend.sync.models import SyncItem
 from backend.tasks import services as tasks
 from backend.users.models import User
@@ -510,6 +511,8 @@ def push(
                 result.case_id, result.joined_case = stored[item.id][2:]
             result.missing_photos = missing.get(item.id, [])
         results.append(result)
+    if new_items:
+        mark_dirty(session, [i.occurred_at for i in new_items], now)
     session.commit()
     return PushResult(now, clock.skew_s, results)
 

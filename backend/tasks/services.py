@@ -33,6 +33,7 @@ from backend.photos.models import PhotoUploader
 from backend.reports.models import Report, ReportPhoto
 from backend.routing.rules import CaseFacts, Route, route
 from backend.routing.services import active_rule_set
+from backend.stats.dirty import mark_dirty
 from backend.tasks.models import (
     ACKNOWLEDGED,
     IN_PROGRESS,
@@ -819,4 +820,5 @@ def apply_event(
         )
         successor.organisation = successor_org
         _insert_task(session, successor, user_id=user.id)
+    mark_dirty(session, [], task.updated_at)
     return task

@@ -21,7 +21,7 @@ def test_supervisor_signs_in_lands_on_idag_and_signs_out(browser, live_server, s
     assert browser.current_url.endswith("/console/cases")  # ... and back where they were going
     assert browser.find_element(By.CSS_SELECTOR, "main h1").text == "Ärenden"
     nav = [a.text for a in browser.find_elements(By.CSS_SELECTOR, ".main-nav a")]
-    assert nav == ["Idag", "Ärenden", "Närvaro", "Kontakter"]
+    assert nav == ["Idag", "Uppgifter", "Ärenden", "Närvaro", "Kontakter", "Statistik"]
     cookie = browser.get_cookie("samverkan_console")
     assert (
         cookie["httpOnly"] is True and cookie["sameSite"] == "Lax" and cookie["path"] == "/console"

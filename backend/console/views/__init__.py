@@ -8,6 +8,7 @@ from backend.console.views import (  # noqa: F401
     cases,
     contacts,
     presence,
+    stats,
     tasks,
     today,
 )
