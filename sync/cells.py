@@ -24,7 +24,7 @@ How this becomes SQL (the integrator's part):
   already serialises every writer, so no further lock is needed there.
 
 Changing ``CELL_SIZE_M`` or ``columns`` renumbers cells: it needs a migration recomputing
-``cases.dedup_cell`` from the stored locations (as 0011_bounded_cells does for the rows beyond
+``cases.dedup_cell`` from the stored locations (as 0012_bounded_cells does for the rows beyond
 60° that ``columns`` narrowed).
 """
 

@@ -4,8 +4,8 @@ Rows further than about 60° from the equator now have fewer columns, so that a 
 queries at most 3 x 3 cells. Cells closer to the equator (Stockholm included) keep their
 numbers; cases beyond are renumbered here from their stored location.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 18:30:00
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 
 from sync.cells import cell_of
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
