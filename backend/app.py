@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import config as config_module
 from backend import console
-from backend.api import Api
+from backend.api import DOCS_STATIC, Api, register_converters, serve_docs_assets
 from backend.database import configure_sqlite, set_begin_mode
 from backend.extensions import db, migrate, redis
 
@@ -27,12 +27,19 @@ def _openapi_settings() -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # Swagger UI from the pinned swagger-ui-bundle package, served by this service: the docs
+        # work on a city network without Internet access. No validator badge (it calls out).
+        "OPENAPI_SWAGGER_UI_URL": DOCS_STATIC,
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "API_SPEC_OPTIONS": {
             "info": {
                 "description": (
                     "Field reports, photos, cases and presence around Sergels Torg. "
-                    "Every error has the shape {status, code, message, errors}."
+                    "Every error has the shape {status, code, message, errors}. "
+                    "No string (in a body or a query) may contain a NUL character or a lone "
+                    "UTF-16 surrogate: neither can be stored, and either is 422 naming the "
+                    "field (in a pushed item: that item is rejected). A query parameter an "
+                    "operation does not list is 422 unknown_parameter."
                 )
             },
             "components": {
@@ -65,7 +72,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS, compare_type=True, render_as_batch=True)
     redis.init_app(app)
     api = Api(app)
+    register_converters(app, api)
     _register_blueprints(api)
+    serve_docs_assets(app)
     # GeoReport v2 is its own contract (formats, key, error document): outside the OpenAPI one.
     from backend.open311.views import register as register_open311
 
@@ -78,6 +87,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def _reads_do_not_lock() -> None:
         set_begin_mode(read_only=request.method in ("GET", "HEAD", "OPTIONS"))
+
+    @app.after_request
+    def _nosniff(response: Response) -> Response:
+        # Every answer, errors, photos, docs and console pages included: a browser never
+        # guesses a type other than the one sent (a JSON error rendered as HTML, say).
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     from backend.cli import register_cli
 

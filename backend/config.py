@@ -45,6 +45,33 @@ def _float(name: str, default: float) -> float:
         raise RuntimeError(f"environment variable {name} must be a number, got {raw!r}") from exc
 
 
+DEFAULT_SERVICE_AREA = (59.22, 17.75, 59.45, 18.20)
+"""South, west, north, east: the bounding box of the municipality of Stockholm (Hässelby in the
+west, Kista in the north, Farsta and Skarpnäck in the south, Ropsten in the east), rounded out
+to two decimals. The service serves the city; a point outside is a broken fix or a forged one."""
+
+# Limits that the API document states as its defaults (backend/sync/schemas.py).
+SYNC_MAX_BATCH_ITEMS = 200
+SYNC_MAX_NOTE_CHARS = 2000
+SYNC_MAX_PHOTOS_PER_REPORT = 10
+MAX_PHOTO_BYTES = 25 * 1024 * 1024
+
+
+def _area(name: str, default: tuple[float, float, float, float]) -> tuple[float, ...]:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        south, west, north, east = (float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise RuntimeError(
+            f"environment variable {name} must be 'south,west,north,east' in degrees, got {raw!r}"
+        ) from exc
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise RuntimeError(f"environment variable {name} is not a box south < north, west < east")
+    return (south, west, north, east)
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -142,7 +169,7 @@ def from_env() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": _int("MAX_BODY_BYTES", 1_048_576),
         # A 12 MP HEIC is 2-4 MB and a 48 MP JPEG from a recent phone 12-20 MB: 25 MiB keeps
         # every camera original while bounding what one upload can make the server hold.
-        "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", 25 * 1024 * 1024),
+        "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", MAX_PHOTO_BYTES),
         # 48 MP sensors (8064 x 6048 = 48.8 MP) are the largest in common phones; a decoded
         # RGB image of this many pixels is 150 MB, the memory bound of one decode.
         "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),
@@ -170,12 +197,17 @@ def from_env() -> dict[str, Any]:
         # A phone that was offline for a whole shift queues ~100 items (a busy litter round is
         # one report every 3-5 minutes); 200 covers two shifts and keeps a batch under the
         # MAX_BODY_BYTES limit above. More is 413 batch_too_large with nothing stored.
-        "SYNC_MAX_BATCH_ITEMS": _int("SYNC_MAX_BATCH_ITEMS", 200),
+        "SYNC_MAX_BATCH_ITEMS": _int("SYNC_MAX_BATCH_ITEMS", SYNC_MAX_BATCH_ITEMS),
         # A report note is a sentence or two typed on a phone; 2000 characters is a full screen
         # of text and bounds what a department reads per case. Longer is a rejected item.
-        "SYNC_MAX_NOTE_CHARS": _int("SYNC_MAX_NOTE_CHARS", 2000),
+        "SYNC_MAX_NOTE_CHARS": _int("SYNC_MAX_NOTE_CHARS", SYNC_MAX_NOTE_CHARS),
         # The phone app's camera screen allows 6 photos per report (app spec); 10 leaves room.
-        "SYNC_MAX_PHOTOS_PER_REPORT": _int("SYNC_MAX_PHOTOS_PER_REPORT", 10),
+        "SYNC_MAX_PHOTOS_PER_REPORT": _int(
+            "SYNC_MAX_PHOTOS_PER_REPORT", SYNC_MAX_PHOTOS_PER_REPORT
+        ),
+        # Reports, contacts and presence with a location outside this box are rejected
+        # (outside_service_area); GET /api/v1/sync/config advertises it as service_area.
+        "SERVICE_AREA": _area("SERVICE_AREA", DEFAULT_SERVICE_AREA),
         # Items captured longer ago are rejected (captured_at_too_old). The issue requires at
         # least 90 days because a phone can lie forgotten in a drawer; 120 days covers a summer
         # season (seasonal staff return their phones in autumn) with a month to spare.

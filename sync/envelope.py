@@ -48,6 +48,34 @@ CONTACT_FIELDS = frozenset(
 PRESENCE_EVENTS = ("shift_start", "shift_end", "zone_enter", "zone_exit", "ping")
 PHOTO_CONTENT_TYPES = ("image/jpeg", "image/png", "image/heic", "image/heif", "image/webp")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+@dataclass(frozen=True)
+class Area:
+    """A bounding box in degrees (WGS 84): where the service takes reports from."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+    def describe(self) -> str:
+        return f"{self.south}..{self.north} N, {self.west}..{self.east} E"
+
+
+WORLD = Area(-90.0, -180.0, 90.0, 180.0)
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Times a phone can send (``captured_at``, ``sent_at``), from EARLIEST up to LATEST: a phone
+whose clock was reset shows 1970 (the Unix epoch), and nothing pushed is captured after 2099.
+Inside this range a capture time plus any clock correction (the difference of two such times)
+stays a date Python and both databases can hold; outside it year 1 with an offset of +01:00
+overflowed."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +85,7 @@ class Limits:
     max_note_chars: int
     max_photos_per_report: int
     max_photo_bytes: int
+    area: Area = WORLD
 
 
 @dataclass(frozen=True)
@@ -110,17 +139,49 @@ class ValidItem:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+def in_range(value: datetime) -> datetime:
+    """``value`` (aware) as UTC when its year, as written, is EARLIEST's to LATEST's, else
+    ValueError. (The year as written, not in UTC, so that the rule is the document's pattern.)"""
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise ValueError(f"must be a time in the years {EARLIEST.year}-{LATEST.year - 1}")
+    return value.astimezone(UTC)
+
+
+RFC3339 = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+)
+"""RFC 3339 (OpenAPI's ``date-time``); the offset is optional here only to say so when it is
+missing."""
+
+
 def parse_timestamp(raw: object) -> datetime:
-    """An ISO 8601 time with an offset, as UTC. A time without offset is ambiguous: refused."""
-    if not isinstance(raw, str) or len(raw) > 64:
-        raise ValueError("must be an ISO 8601 string with a UTC offset")
+    """An RFC 3339 time with an offset, as UTC. A time without offset is ambiguous: refused."""
+    if not isinstance(raw, str) or not RFC3339.fullmatch(raw):
+        raise ValueError("must be an RFC 3339 date-time with a UTC offset")
     try:
-        value = datetime.fromisoformat(raw)
+        value = datetime.fromisoformat(raw.upper())
     except ValueError:
-        raise ValueError("must be an ISO 8601 string with a UTC offset") from None
+        raise ValueError("must be an RFC 3339 date-time with a UTC offset") from None
     if value.tzinfo is None:
         raise ValueError("has no UTC offset; send e.g. 2026-05-04T10:15:00+02:00")
-    return value.astimezone(UTC)
+    return in_range(value)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored (PostgreSQL text holds neither), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text (a lone surrogate)"
+    return None
+
+
+def printable(value: str, limit: int = 64) -> str:
+    """``value`` as it can be sent back in a result (lone surrogates escaped), shortened."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
 def estimate_clock(server_time: datetime, sent_at: datetime, policy: ClockPolicy) -> Clock:
@@ -157,7 +218,7 @@ def _number(value: object, name: str, low: float, high: float) -> float:
     return float(value)
 
 
-def _location(raw: object, required: bool) -> dict[str, float] | None:
+def _location(raw: object, required: bool, area: Area) -> dict[str, float] | None:
     if raw is None:
         if required:
             raise _Invalid("missing_location", "location", "is required for this item")
@@ -171,6 +232,10 @@ def _location(raw: object, required: bool) -> dict[str, float] | None:
     if raw.get("accuracy_m") is not None:
         # 10 km: anything coarser is no location at all for a report on a square.
         location["accuracy_m"] = _number(raw["accuracy_m"], "accuracy_m", 0, 10_000)
+    if not area.contains(location["lat"], location["lon"]):
+        raise _Invalid(
+            "outside_service_area", "location", f"is outside the service area {area.describe()}"
+        )
     return location
 
 
@@ -196,9 +261,10 @@ def _photos(raw: object, limits: Limits) -> list[dict[str, Any]]:
         if not isinstance(photo, dict):
             raise _Invalid("invalid_photo", where, "must be {sha256, size, content_type}")
         sha = photo.get("sha256")
-        if not isinstance(sha, str) or not _SHA256.match(sha.lower()):
-            raise _Invalid("invalid_photo", f"{where}.sha256", "must be 64 hexadecimal digits")
-        sha = sha.lower()
+        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+            raise _Invalid(
+                "invalid_photo", f"{where}.sha256", "must be 64 lower-case hexadecimal digits"
+            )
         if sha in seen:
             raise _Invalid("invalid_photo", f"{where}.sha256", "is listed twice")
         seen.add(sha)
@@ -229,9 +295,11 @@ def _report(item: Mapping[str, Any], reference: Reference, limits: Limits) -> di
     note = item.get("note")
     if note is not None and not isinstance(note, str):
         raise _Invalid("invalid_note", "note", "must be a string")
-    note = (note or "").strip()
-    if len(note) > limits.max_note_chars:
+    if note is not None and (why := text_problem(note)):
+        raise _Invalid("invalid_note", "note", why)
+    if note is not None and len(note) > limits.max_note_chars:
         raise _Invalid("note_too_long", "note", f"at most {limits.max_note_chars} characters")
+    note = (note or "").strip()
     return {
         "kind": kind,
         "category": category,
@@ -241,13 +309,15 @@ def _report(item: Mapping[str, Any], reference: Reference, limits: Limits) -> di
 
 
 def _contact(item: Mapping[str, Any], reference: Reference) -> dict[str, Any]:
-    if item.get("photos"):
+    if item.get("photos") not in (None, []):
         raise _Invalid("contact_photo_not_allowed", "photos", "contacts never carry photos")
     extra = sorted(k for k in item if k not in CONTACT_FIELDS and k != "photos")
     if extra:
         # A name or a free-text note on a contact is refused rather than silently dropped, so
         # the app learns that it is sending data it must not collect.
-        raise _Invalid("contact_field_not_allowed", extra[0], "is not collected for contacts")
+        raise _Invalid(
+            "contact_field_not_allowed", printable(extra[0]), "is not collected for contacts"
+        )
     needs = item.get("needs", [])
     if not isinstance(needs, list) or not all(isinstance(n, str) and n in NEEDS for n in needs):
         raise _Invalid("invalid_needs", "needs", f"must be a list of {', '.join(NEEDS)}")
@@ -275,7 +345,12 @@ def _presence(item: Mapping[str, Any], reference: Reference) -> dict[str, Any]:
 
 
 def _check_time(captured: datetime, clock: Clock, policy: ClockPolicy) -> datetime:
-    occurred = clock.correct(captured)
+    try:
+        occurred = clock.correct(captured)
+    except OverflowError:  # only a clock built from a sent_at outside EARLIEST..LATEST
+        raise _Invalid(
+            "invalid_timestamp", "captured_at", "cannot be corrected by this batch's clock"
+        ) from None
     if occurred > clock.server_time + timedelta(seconds=policy.max_future_s):
         raise _Invalid(
             "captured_at_in_future", "captured_at", "is in the future even after clock correction"
@@ -294,12 +369,9 @@ def validate_item(
     if not isinstance(item, dict):
         return Rejection(None, "invalid_item", {"_item": ["must be an object"]})
     raw_id = item.get("id")
-    echo_id = raw_id if isinstance(raw_id, str) else None
+    echo_id = printable(raw_id) if isinstance(raw_id, str) else None
     try:
-        try:
-            item_id = uuid.UUID(raw_id) if isinstance(raw_id, str) and len(raw_id) <= 64 else None
-        except ValueError:
-            item_id = None
+        item_id = uuid.UUID(raw_id) if isinstance(raw_id, str) and _UUID.fullmatch(raw_id) else None
         if item_id is None:
             raise _Invalid("invalid_id", "id", "must be a UUID made on the phone")
         item_type = _choice(item.get("type"), ITEM_TYPES, "unknown_item_type", "type")
@@ -310,13 +382,13 @@ def validate_item(
         occurred = _check_time(captured, clock, policy)
         if item_type == "report":
             fields = _report(item, reference, limits)
-            location = _location(item.get("location"), required=True)
+            location = _location(item.get("location"), True, limits.area)
         elif item_type == "contact":
             fields = _contact(item, reference)
-            location = _location(item.get("location"), required=False)
+            location = _location(item.get("location"), False, limits.area)
         else:
             fields = _presence(item, reference)
-            location = _location(item.get("location"), required=fields["event"] == "ping")
+            location = _location(item.get("location"), fields["event"] == "ping", limits.area)
     except _Invalid as exc:
         return Rejection(echo_id, exc.code, {exc.field: [exc.message]})
 

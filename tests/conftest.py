@@ -382,6 +382,18 @@ def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "postgres_only: runs only on PostgreSQL")
 
 
+CONTRACT_RUN = pytest.StashKey[dict[str, Any]]()
+"""What tests/integration/test_contract.py ran, for the summary at the end of the session."""
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for backend, run in sorted(config.stash.get(CONTRACT_RUN, {}).items()):
+        terminalreporter.write_line(
+            f"schemathesis ({backend}), all {run['checks']} checks: {len(run['operations'])} "
+            f"operations x {len(run['roles'])} roles, {run['requests']} requests"
+        )
+
+
 @pytest.fixture
 def role_headers(create_user: Callable[..., Account]) -> dict[str, dict[str, str]]:
     """One valid token per role, for tests that call every route as every role."""

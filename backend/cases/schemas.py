@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from backend.cases.models import MERGED, OPEN, RESOLVED
+from backend.fields import Pattern
+from backend.reference import catalogue
+
 # One split moves at most this many reports: a case on the square rarely has more than a few
 # dozen (ten hosts passing one bin in a shift), and the bound keeps one correction's feed
 # appends and row updates small.
@@ -14,15 +18,28 @@ STATUS_DESCRIPTION = (
 
 
 class CaseQuerySchema(ma.Schema):
-    cursor = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
-    limit = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    cursor = ma.fields.String(
+        load_default="",
+        validate=Pattern(r"^[A-Za-z0-9_-]{0,200}$"),
+        metadata={
+            "description": "The cursor of the previous page, as given: a cursor this service "
+            "did not issue is 400 invalid_cursor"
+        },
+    )
+    limit = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "At most CASES_PAGE_MAX_LIMIT are given"},
+    )
     status = ma.fields.String(
         load_default=None,
-        validate=ma.validate.Length(1, 16),
+        validate=ma.validate.OneOf((OPEN, RESOLVED, MERGED)),
         metadata={"description": STATUS_DESCRIPTION},
     )
-    category = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
-    zone = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
+    category = ma.fields.String(
+        load_default=None, validate=ma.validate.OneOf(catalogue.category_codes())
+    )
+    zone = ma.fields.String(load_default=None, validate=ma.validate.OneOf(catalogue.zone_slugs()))
 
 
 class MergeReasonSchema(ma.Schema):

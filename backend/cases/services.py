@@ -31,6 +31,7 @@ from backend.reports.models import Report
 from backend.tasks.models import OPEN as OPEN_TASK
 from backend.tasks.models import Task
 from backend.users.models import User
+from sync import envelope
 from sync.cells import cell_of, lock_keys
 
 SEES_ALL = visibility.SEES_ALL
@@ -64,10 +65,15 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
         version, at, case_id = raw.split("|")
-        parsed = datetime.fromisoformat(at), uuid.UUID(case_id)
+        # A forged cursor must not carry a time the database cannot compare (year 1 with an
+        # offset overflowed): the range of every stored time.
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("naive")
+        parsed = envelope.in_range(when), uuid.UUID(case_id)
     except (ValueError, UnicodeError, binascii.Error):
         parsed = None
-    if parsed is None or version != "v1" or parsed[0].tzinfo is None:
+    if parsed is None or version != "v1":
         raise BadRequest(
             "The cursor is unknown; list again without a cursor.",
             code="invalid_cursor",

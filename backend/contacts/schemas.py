@@ -5,7 +5,9 @@ from marshmallow import validate
 
 from backend.contacts.periods import EARLIEST, LATEST
 from backend.contacts.services import READ_REASONS
+from backend.fields import Day, Timestamp
 from backend.organisations.schemas import SLUG
+from backend.reference import catalogue
 
 
 class ContactQuerySchema(ma.Schema):
@@ -36,23 +38,33 @@ DATES = validate.Range(
 )
 
 
+# Day's years (1970-2099) narrowed to DATES' (from 2000), so the document's pattern is exact.
+AGGREGATE_DAY_PATTERN = r"^20[0-9]{2}-"
+
+
 class AggregateArgsSchema(ma.Schema):
-    from_ = ma.fields.Date(
+    from_ = Day(
         required=True,
         data_key="from",
         validate=DATES,
-        metadata={"description": "First day asked for"},
+        metadata={"description": "First day asked for", "pattern": AGGREGATE_DAY_PATTERN},
     )
-    to = ma.fields.Date(
+    to = Day(
         required=True,
         validate=DATES,
         metadata={
-            "description": "Last day asked for, inclusive; at most CONTACT_AGGREGATE_MAX_DAYS "
-            "days after from. The answer covers the week, month, quarter or ISO year that "
-            "holds the range's weeks (see from/to and period in the answer)"
+            "description": "Last day asked for, inclusive: on or after from (range_reversed), "
+            "at most CONTACT_AGGREGATE_MAX_DAYS days after from (range_too_long). The answer "
+            "covers the week, month, quarter or ISO year that holds the range's weeks (see "
+            "from/to and period in the answer)",
+            "pattern": AGGREGATE_DAY_PATTERN,
         },
     )
-    zone = ma.fields.String(validate=SLUG, metadata={"description": "Only this zone"})
+    zone = ma.fields.String(
+        validate=SLUG,
+        # Enumerated in the document; the service answers another slug with unknown_zone.
+        metadata={"description": "Only this zone", "enum": list(catalogue.zone_slugs())},
+    )
 
 
 class CellSchema(ma.Schema):
@@ -116,14 +128,14 @@ class AggregatesSchema(ma.Schema):
 
 class AuditArgsSchema(ma.Schema):
     cursor = ma.fields.String(
-        validate=validate.Length(max=64),
-        metadata={"description": "next_cursor of the previous page"},
+        # Checked by the service (400 invalid_cursor), the pattern is the document's.
+        metadata={"description": "next_cursor of the previous page", "pattern": r"^[0-9]{0,18}$"},
     )
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 500))
     contact_id = ma.fields.UUID()
     reader_id = ma.fields.UUID()
-    since = ma.fields.AwareDateTime(metadata={"description": "Reads at or after this time"})
-    until = ma.fields.AwareDateTime(metadata={"description": "Reads before this time"})
+    since = Timestamp(metadata={"description": "Reads at or after this time"})
+    until = Timestamp(metadata={"description": "Reads before this time"})
 
 
 class ContactReadSchema(ma.Schema):

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.contacts import services
 from backend.contacts.schemas import (

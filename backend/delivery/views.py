@@ -4,8 +4,8 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth
 from backend.delivery import services
 from backend.delivery.models import Delivery

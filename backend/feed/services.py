@@ -188,7 +188,8 @@ def decode_cursor(cursor: str, user_id: uuid.UUID) -> tuple[int, int]:
         raise _invalid_cursor("has an unsupported version")
     if check != _user_check(user_id):
         raise _invalid_cursor("belongs to another user")
-    if min(seqs) < 0:
+    # A sequence number is a BIGINT: a forged one past it would fail in the driver.
+    if min(seqs) < 0 or max(seqs) >= 1 << 63:
         raise _invalid_cursor("is not a cursor this service issued")
     return seqs
 

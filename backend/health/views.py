@@ -6,9 +6,9 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from backend.api import Blueprint
 from backend.errors import ServiceUnavailable
 from backend.extensions import db, redis
 from backend.photos.services import storage_from

@@ -6,17 +6,18 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.delivery.webhook import secret_key
+from backend.fields import Pattern
 
-SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="lowercase letters, digits and '-'")
+SLUG = Pattern(r"^[a-z0-9][a-z0-9-]{0,63}$", error="lowercase letters, digits and '-'")
 CHANNELS = ("inbox", "webhook", "email")
 # No credentials in the URL (the signature authenticates us), a plain host name or IP literal,
 # optional port and path. Whether http is allowed depends on WEBHOOK_ALLOWED_HOSTS.
-WEBHOOK_URL = validate.Regexp(
+WEBHOOK_URL = Pattern(
     r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
     error="an http(s) URL with a host name, optional port and path, no credentials",
 )
 # Standard Webhooks: "whsec_" and the base64 of a 24 to 64 byte key (8 to 21 groups of four).
-WEBHOOK_SECRET = validate.Regexp(
+WEBHOOK_SECRET = Pattern(
     r"^whsec_([A-Za-z0-9+/]{4}){8,20}([A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)?$",
     error="whsec_ followed by the base64 of a 24 to 64 byte key",
 )

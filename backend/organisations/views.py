@@ -4,8 +4,8 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth
 from backend.extensions import db
 from backend.organisations import services
@@ -43,7 +43,7 @@ class Organisations(MethodView):
         )
 
 
-@blp.route("/<string:slug>")
+@blp.route("/<slug:slug>")
 class OrganisationBySlug(MethodView):
     @auth(blp, "admin")
     @blp.response(200, OrganisationSchema)

@@ -96,15 +96,15 @@ def _s3_storage(url: str, settings: S3Settings, pid: int) -> S3Storage:
 
 
 def check_sha256(value: str) -> str:
-    """The lower-case hex digest, or 422 ``invalid_sha256``."""
-    digest = value.strip().lower()
-    if not SHA256_HEX.match(digest):
+    """The digest as given when it is 64 lower-case hex digits (the one spelling the API
+    document states and the push uses), or 422 ``invalid_sha256``."""
+    if not SHA256_HEX.fullmatch(value):
         raise Unprocessable(
-            "A photo is named by the SHA-256 of its bytes: 64 hexadecimal digits.",
+            "A photo is named by the SHA-256 of its bytes: 64 lower-case hexadecimal digits.",
             code="invalid_sha256",
-            errors={"sha256": ["must be 64 hexadecimal digits"]},
+            errors={"sha256": ["must be 64 lower-case hexadecimal digits"]},
         )
-    return digest
+    return value
 
 
 def media_error(error: MediaError) -> DomainError:

@@ -8,9 +8,10 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.http import http_date
 
+from backend import config
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.database import utcnow
 from backend.errors import BadRequest, ErrorSchema, UnsupportedMediaType
@@ -48,7 +49,7 @@ def _error(status: int, text: str) -> Any:
     return {"schema": ErrorSchema, "description": text}
 
 
-@blp.route("/<string:sha256>")
+@blp.route("/<sha256:sha256>")
 class PhotoItem(MethodView):
     @auth(blp, *UPLOADERS)
     @rate_limited(blp, UPLOAD)
@@ -160,7 +161,7 @@ class PhotoItem(MethodView):
         return response
 
 
-@blp.route("/<string:sha256>/info")
+@blp.route("/<sha256:sha256>/info")
 class PhotoInfo(MethodView):
     @auth(blp)
     @blp.response(200, PhotoSchema)
@@ -221,9 +222,19 @@ TUS_HEADERS = [
         "in": "header",
         "name": "Tus-Resumable",
         "required": True,
+        "description": "The tus version; without it, or another, the answer is 412",
         "schema": {"type": "string", "enum": ["1.0.0"]},
     }
 ]
+TUS_412 = {
+    "schema": ErrorSchema,
+    "description": "tus_version_unsupported: Tus-Resumable missing or not 1.0.0 (tus 1.0 core "
+    "answers 412 with the versions it speaks; a HEAD answer has no body)",
+    "headers": {"Tus-Version": {"description": "1.0.0", "schema": {"type": "string"}}},
+}
+BASE64 = r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+# tus metadata is comma-separated "key base64(value)" pairs; this service needs sha256.
+UPLOAD_METADATA = rf"^(.*,)?\s*sha256 [A-Za-z0-9+/]{{4}}{BASE64}\s*(,.*)?$"
 
 
 @uploads_blp.route("/")
@@ -252,14 +263,16 @@ class Uploads(MethodView):
                 "in": "header",
                 "name": "Upload-Length",
                 "required": True,
-                "schema": {"type": "integer"},
+                "description": "Bytes of the whole photo: at least 1 (empty_photo), more than "
+                "Tus-Max-Size is 413",
+                "schema": {"type": "integer", "minimum": 1, "maximum": config.MAX_PHOTO_BYTES},
             },
             {
                 "in": "header",
                 "name": "Upload-Metadata",
                 "required": True,
                 "description": "tus metadata; must include sha256 (hex digest, base64-encoded)",
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "pattern": UPLOAD_METADATA},
             },
         ]
     )
@@ -267,7 +280,7 @@ class Uploads(MethodView):
     @uploads_blp.alt_response(
         400, **_error(400, "sha256_required, invalid_upload_metadata, invalid_tus_header")
     )
-    @uploads_blp.alt_response(412, **_error(412, "tus_version_unsupported"))
+    @uploads_blp.alt_response(412, **TUS_412)
     @uploads_blp.alt_response(
         409,
         **_error(
@@ -317,6 +330,7 @@ class UploadItem(MethodView):
     )
     @uploads_blp.alt_response(404, **_error(404, "upload_not_found"))
     @uploads_blp.alt_response(410, **_error(410, "upload_expired"))
+    @uploads_blp.alt_response(412, **TUS_412)
     def head(self, upload_id: uuid.UUID) -> Response:
         """Where the upload stands (tus core)"""
         upload = uploads.get_upload(db.session(), upload_id, current_user().id, utcnow())
@@ -331,14 +345,17 @@ class UploadItem(MethodView):
                 "in": "header",
                 "name": "Upload-Offset",
                 "required": True,
-                "schema": {"type": "integer"},
+                "schema": {"type": "integer", "minimum": 0},
             },
             {
                 "in": "header",
                 "name": "Upload-Checksum",
                 "required": False,
                 "description": "'<sha1|sha256|md5> <base64 digest>' of this chunk",
-                "schema": {"type": "string"},
+                "schema": {
+                    "type": "string",
+                    "pattern": rf"^(sha1|sha256|md5) {BASE64}$",
+                },
             },
         ],
         requestBody={
@@ -382,6 +399,7 @@ class UploadItem(MethodView):
         ),
     )
     @uploads_blp.alt_response(460, **_error(460, "checksum_mismatch: the chunk was discarded"))
+    @uploads_blp.alt_response(412, **TUS_412)
     @uploads_blp.alt_response(
         503,
         **_error(503, "storage_unavailable: the chunk was not stored; HEAD, then resend it"),
@@ -445,6 +463,7 @@ class UploadItem(MethodView):
     @uploads_blp.doc(parameters=TUS_HEADERS)
     @uploads_blp.response(204, description="Discarded (tus termination)")
     @uploads_blp.alt_response(404, **_error(404, "upload_not_found"))
+    @uploads_blp.alt_response(412, **TUS_412)
     def delete(self, upload_id: uuid.UUID) -> Response:
         """Discard an unfinished upload (tus termination)"""
         session = db.session()

@@ -22,12 +22,11 @@ The CSV has one row per interval, a header row, and these columns:
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from backend import spreadsheet
 from backend.presence.values import (
     LOCAL_TZ,
     MAX_SHIFT,
@@ -51,7 +50,6 @@ CSV_COLUMNS = (
     "minutes",
     "inferred",
 )
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
 def local_iso(at: datetime) -> str:
@@ -165,29 +163,23 @@ def daily_log_csv(
     worker_names: Mapping[str, str] | None = None,
     zone_names: Mapping[str, str] | None = None,
 ) -> str:
-    """One row per interval (columns in the module docstring), CRLF line ends as RFC 4180."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for worker in log.workers:
-        for interval in worker.intervals:
-            writer.writerow(
-                (
-                    log.day.isoformat(),
-                    worker.worker_id,
-                    (worker_names or {}).get(worker.worker_id, ""),
-                    interval.zone or "",
-                    (zone_names or {}).get(interval.zone, "") if interval.zone else "",
-                    local_iso(interval.start),
-                    local_iso(interval.end),
-                    f"{minutes(interval.seconds):.2f}",
-                    "true" if interval.inferred else "false",
-                )
+    """One row per interval (columns in the module docstring), through ``backend.spreadsheet``
+    (cells that a spreadsheet would run as formulas are neutralised)."""
+    return spreadsheet.csv_text(
+        CSV_COLUMNS,
+        (
+            (
+                log.day.isoformat(),
+                worker.worker_id,
+                (worker_names or {}).get(worker.worker_id, ""),
+                interval.zone or "",
+                (zone_names or {}).get(interval.zone, "") if interval.zone else "",
+                local_iso(interval.start),
+                local_iso(interval.end),
+                f"{minutes(interval.seconds):.2f}",
+                "true" if interval.inferred else "false",
             )
-    return out.getvalue()
-
-
-def encode_csv(text: str) -> bytes:
-    """UTF-8 with a byte-order mark: Excel, which most of the city's offices open CSV in, reads a
-    file without one as Windows-1252 and garbles å, ä and ö."""
-    return text.encode("utf-8-sig")
+            for worker in log.workers
+            for interval in worker.intervals
+        ),
+    )

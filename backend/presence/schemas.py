@@ -4,26 +4,39 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from backend.fields import Day
 from backend.organisations.schemas import SLUG
+from backend.reference import catalogue
 
 LOCAL_TIME = {"description": "Europe/Stockholm local time, ISO 8601 with its offset"}
 
 
 class DailyArgsSchema(ma.Schema):
-    date = ma.fields.Date(required=True, metadata={"description": "Local day, YYYY-MM-DD"})
-    zone = ma.fields.String(validate=SLUG, metadata={"description": "Only this zone"})
+    date = Day(required=True, metadata={"description": "Local day"})
+    zone = ma.fields.String(
+        validate=SLUG,
+        # Enumerated in the document; the service answers another slug with unknown_zone.
+        metadata={"description": "Only this zone", "enum": list(catalogue.zone_slugs())},
+    )
     worker = ma.fields.UUID(
         metadata={"description": "Only this worker (field workers: their own id only)"}
     )
 
 
 class SummaryArgsSchema(ma.Schema):
-    from_ = ma.fields.Date(required=True, data_key="from", metadata={"description": "First day"})
-    to = ma.fields.Date(
+    from_ = Day(required=True, data_key="from", metadata={"description": "First day"})
+    to = Day(
         required=True,
-        metadata={"description": "Last day, inclusive; at most PRESENCE_SUMMARY_MAX_DAYS days"},
+        metadata={
+            "description": "Last day, inclusive: on or after from (range_reversed), at most "
+            "PRESENCE_SUMMARY_MAX_DAYS days (range_too_long)"
+        },
     )
-    zone = ma.fields.String(validate=SLUG, metadata={"description": "Only this zone"})
+    zone = ma.fields.String(
+        validate=SLUG,
+        # Enumerated in the document; the service answers another slug with unknown_zone.
+        metadata={"description": "Only this zone", "enum": list(catalogue.zone_slugs())},
+    )
 
 
 class IntervalSchema(ma.Schema):

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend import spreadsheet
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.database import utcnow
 from backend.errors import ErrorSchema
@@ -83,7 +84,7 @@ class Daily(MethodView):
             text = export.daily_log_csv(
                 answer.log, worker_names=worker_names, zone_names=zone_names
             )
-            response = Response(export.encode_csv(text), content_type=export.CSV_MEDIA_TYPE)
+            response = Response(spreadsheet.csv_bytes(text), content_type=spreadsheet.MEDIA_TYPE)
             filename = f"presence-{answer.log.day.isoformat()}.csv"
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             response.headers["Vary"] = "Accept"

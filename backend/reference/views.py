@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth
 from backend.extensions import db
 from backend.reference import services

@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.routing import services

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend import spreadsheet
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.errors import ErrorSchema
 from backend.extensions import db
-from backend.presence.export import encode_csv
 from backend.stats import export, services
 from backend.stats.schemas import WeeklyArgsSchema, WeeklySchema
 
@@ -25,7 +25,7 @@ blp = Blueprint(
     ),
 )
 
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_MEDIA_TYPE = spreadsheet.MEDIA_TYPE
 CSV_DOC = {
     "responses": {
         "200": {
@@ -77,7 +77,9 @@ class Weekly(MethodView):
             contact_settings=services.ContactSettings(config["CONTACT_AGGREGATE_ROUNDING_BASE"]),
         )
         if _wants_csv():
-            response = Response(encode_csv(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE)
+            response = Response(
+                spreadsheet.csv_bytes(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE
+            )
             filename = f"statistik-{answer['from']}-{answer['to']}.csv"
             response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
             response.headers["Vary"] = "Accept"

@@ -2,31 +2,158 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from backend import config as defaults
+from backend.fields import OneOf, Pattern, Timestamp
+from backend.reference import catalogue
 from backend.reference.schemas import CategorySchema
 from sync import envelope
 
+AREA = envelope.Area(*defaults.DEFAULT_SERVICE_AREA)
 ITEMS_DESCRIPTION = (
-    "Items queued on the phone, each an object with `type` report | contact | presence, `id` "
-    "(a UUID made on the phone), `captured_at` (ISO 8601 with offset) and `location` "
-    "{lat, lon, accuracy_m}. Report: `kind`, `category`, `note`, `photos` [{sha256, size, "
-    "content_type}]. Contact: `contact_type`, `age_group`, `needs`, `referral` only (no names, "
-    "no text, no photos). Presence: `event`, optional `zone`. Items are checked one by one: "
-    "a bad item is `rejected` in its result and never fails the batch."
+    "Items queued on the phone, each a report, a contact or a presence event (told apart by "
+    "`type`). Items are checked one by one: an item that breaks its schema, or a rule the "
+    "schema cannot state (a category of the other kind, a capture time more than "
+    "SYNC_MAX_ITEM_AGE_DAYS old or in the future, a location outside the service area), is "
+    "`rejected` with its `code` in its result and never fails the batch. Limits shown are the "
+    "defaults; GET /api/v1/sync/config gives this server's."
 )
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+class _Item(ma.Schema):
+    """What every item has. Doc-only: ``sync.envelope.validate_item`` checks items."""
+
+    id = ma.fields.UUID(
+        required=True, metadata={"description": "Made on the phone; the item's identity"}
+    )
+    captured_at = Timestamp(
+        required=True, metadata={"description": "When it was observed, device clock"}
+    )
+
+
+class LocationSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE  # other keys of the phone's fix (altitude ...) are ignored
+
+    lat = ma.fields.Float(
+        required=True,
+        validate=ma.validate.Range(AREA.south, AREA.north),
+        metadata={"description": "WGS 84; within the service area (outside_service_area)"},
+    )
+    lon = ma.fields.Float(required=True, validate=ma.validate.Range(AREA.west, AREA.east))
+    accuracy_m = ma.fields.Float(
+        allow_none=True,
+        validate=ma.validate.Range(0, 10_000),
+        metadata={"description": "GPS accuracy radius in metres"},
+    )
+
+
+class PhotoRefSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    sha256 = ma.fields.String(
+        required=True,
+        validate=Pattern(r"^[0-9a-f]{64}$"),
+        metadata={"description": "Lower-case hex SHA-256 of the photo's bytes"},
+    )
+    size = ma.fields.Integer(required=True, validate=ma.validate.Range(1, defaults.MAX_PHOTO_BYTES))
+    content_type = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(envelope.PHOTO_CONTENT_TYPES)
+    )
+
+
+class ReportItemSchema(_Item):
+    class Meta:
+        unknown = ma.INCLUDE  # fields a newer app sends are ignored
+
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(["report"]))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(envelope.REPORT_KINDS))
+    category = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(catalogue.category_codes()),
+        metadata={"description": "A category of the report's kind (category_kind_mismatch)"},
+    )
+    location = ma.fields.Nested(LocationSchema, required=True)
+    note = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=defaults.SYNC_MAX_NOTE_CHARS),
+        metadata={"description": "Free text, trimmed; no NUL characters"},
+    )
+    photos = ma.fields.List(
+        ma.fields.Nested(PhotoRefSchema),
+        allow_none=True,
+        validate=ma.validate.Length(max=defaults.SYNC_MAX_PHOTOS_PER_REPORT),
+    )
+
+
+class ContactItemSchema(_Item):
+    """Minimal by design: enumerated fields only, no names, no text, no photos; any other field
+    is rejected (contact_field_not_allowed)."""
+
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(["contact"]))
+    contact_type = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(envelope.CONTACT_TYPES)
+    )
+    age_group = ma.fields.String(required=True, validate=ma.validate.OneOf(envelope.AGE_GROUPS))
+    needs = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(envelope.NEEDS)))
+    referral = ma.fields.String(
+        allow_none=True,
+        validate=Pattern(SLUG_PATTERN),
+        metadata={"description": "An active organisation's slug (unknown_referral)"},
+    )
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
+    photos = ma.fields.List(
+        ma.fields.Raw(),
+        allow_none=True,
+        validate=ma.validate.Length(max=0),
+        metadata={"description": "Contacts never carry photos"},
+    )
+
+
+class PresenceItemSchema(_Item):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(["presence"]))
+    event = ma.fields.String(required=True, validate=ma.validate.OneOf(envelope.PRESENCE_EVENTS))
+    zone = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(catalogue.zone_slugs()))
+    location = ma.fields.Nested(
+        LocationSchema,
+        allow_none=True,
+        metadata={"description": "Required for a ping (missing_location)"},
+    )
 
 
 class PushSchema(ma.Schema):
+    # Items are checked one by one (a bad item is a rejected result, not a failed batch), so the
+    # body parser leaves their values to that check (backend.api).
+    OPAQUE_FIELDS = ("items",)
+
     device_id = ma.fields.String(required=True, validate=ma.validate.Length(1, 64))
     app_version = ma.fields.String(required=True, validate=ma.validate.Length(1, 32))
-    sent_at = ma.fields.AwareDateTime(
-        required=True, metadata={"description": "The device clock when the batch was sent"}
+    sent_at = Timestamp(
+        required=True,
+        metadata={"description": "The device clock when the batch was sent"},
     )
     protocol_version = ma.fields.Integer(
         load_default=envelope.PROTOCOL_VERSION,
-        metadata={"description": "Sync protocol version; 400 unsupported_protocol_version"},
+        metadata={
+            "description": "Sync protocol version; another is 400 unsupported_protocol_version",
+            "enum": list(envelope.SUPPORTED_PROTOCOL_VERSIONS),
+        },
     )
     items = ma.fields.List(
-        ma.fields.Raw(), required=True, metadata={"description": ITEMS_DESCRIPTION}
+        OneOf(
+            {
+                "report": ReportItemSchema,
+                "contact": ContactItemSchema,
+                "presence": PresenceItemSchema,
+            }
+        ),
+        required=True,
+        # More is 413 batch_too_large with nothing stored (checked in the push, not here).
+        metadata={"description": ITEMS_DESCRIPTION, "maxItems": defaults.SYNC_MAX_BATCH_ITEMS},
     )
 
 
@@ -91,6 +218,13 @@ class ContactVocabularySchema(ma.Schema):
     referrals = ma.fields.List(ma.fields.String())
 
 
+class AreaSchema(ma.Schema):
+    south = ma.fields.Float(metadata={"description": "Degrees north (WGS 84)"})
+    west = ma.fields.Float(metadata={"description": "Degrees east"})
+    north = ma.fields.Float()
+    east = ma.fields.Float()
+
+
 class SyncConfigSchema(ma.Schema):
     protocol_version = ma.fields.Integer()
     supported_protocol_versions = ma.fields.List(ma.fields.Integer())
@@ -100,6 +234,12 @@ class SyncConfigSchema(ma.Schema):
         keys=ma.fields.String(),
         values=ma.fields.Integer(),
         metadata={"description": "Requests per minute per token (push, upload); 0: no limit"},
+    )
+    service_area = ma.fields.Nested(
+        AreaSchema,
+        metadata={
+            "description": "Items located outside this box are rejected (outside_service_area)"
+        },
     )
     photo_content_types = ma.fields.List(ma.fields.String())
     categories = ma.fields.List(ma.fields.Nested(CategorySchema))

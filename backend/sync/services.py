@@ -12,6 +12,7 @@ as duplicates.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import uuid
@@ -61,6 +62,7 @@ class SyncSettings:
                 max_note_chars=config["SYNC_MAX_NOTE_CHARS"],
                 max_photos_per_report=config["SYNC_MAX_PHOTOS_PER_REPORT"],
                 max_photo_bytes=config["MAX_PHOTO_BYTES"],
+                area=envelope.Area(*config["SERVICE_AREA"]),
             ),
             clock=ClockPolicy(
                 correction_threshold_s=config["SYNC_CLOCK_CORRECTION_S"],
@@ -552,6 +554,8 @@ def sync_config(session: Session, settings: SyncSettings, config: dict[str, Any]
             "photo_grace_s": settings.photo_grace_s,
         },
         "rate_limits": ratelimit.advertised(config),
+        # Locations outside are rejected items (outside_service_area).
+        "service_area": dataclasses.asdict(settings.limits.area),
         "photo_content_types": list(envelope.PHOTO_CONTENT_TYPES),
         "categories": categories,
         "zones": zones,

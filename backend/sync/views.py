@@ -4,8 +4,8 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.feed import services as feed

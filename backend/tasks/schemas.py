@@ -5,7 +5,9 @@ from marshmallow import validate
 
 from backend.cases.schemas import ROUNDED, VIEW_DESCRIPTION
 from backend.database import utcnow
+from backend.fields import Pattern
 from backend.organisations.schemas import SLUG
+from backend.reference import catalogue
 from backend.tasks.models import STATUSES, Task
 from backend.tasks.services import ACTIONS, TaskView
 
@@ -127,8 +129,8 @@ class TaskQuerySchema(ma.Schema):
         metadata={"description": "open: new, acknowledged or in_progress"},
     )
     overdue = ma.fields.Boolean(metadata={"description": "true: open and past due_at"})
-    zone = ma.fields.String(validate=SLUG)
-    category = ma.fields.String(validate=validate.Length(1, 64))
+    zone = ma.fields.String(validate=validate.OneOf(catalogue.zone_slugs()))
+    category = ma.fields.String(validate=validate.OneOf(catalogue.category_codes()))
     organisation = ma.fields.String(validate=SLUG)
     cursor = ma.fields.UUID(metadata={"description": "next_cursor of the previous page"})
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
@@ -141,7 +143,7 @@ class TaskEventInSchema(ma.Schema):
         validate=[
             validate.Length(max=NOTE_MAX),
             # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the insert.
-            validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters"),
+            Pattern(r"^[^\x00]*$", error="must not contain NUL characters"),
         ],
     )
     reroute_to = ma.fields.String(

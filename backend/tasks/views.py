@@ -4,8 +4,8 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.tasks import services

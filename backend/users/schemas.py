@@ -7,13 +7,20 @@ from backend.organisations.schemas import SLUG
 from backend.users.models import ROLES
 
 
+def _slug_in(value: object) -> str:
+    if not isinstance(value, str):
+        # validate=SLUG would meet the dict or list itself (a TypeError, once a 500).
+        raise ma.ValidationError("Not a valid string.")
+    return value
+
+
 class UserSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
     organisation = ma.fields.Function(
         lambda user: user.organisation.slug,
-        deserialize=lambda value: value,
+        deserialize=_slug_in,
         validate=SLUG,
         metadata={"type": "string", "description": "Organisation slug"},
     )

@@ -4,8 +4,8 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
 from backend.users import services
@@ -34,6 +34,7 @@ class Users(MethodView):
     @auth(blp, "admin")
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserSchema(many=True))
+    @blp.alt_response(404, response="NOT_FOUND")
     def get(self, query: dict[str, Any]) -> list[User]:
         """List users, optionally by role or organisation"""
         return services.list_users(db.session(), **query)

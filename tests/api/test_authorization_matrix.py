@@ -212,7 +212,7 @@ def _served_routes(app) -> set[tuple[str, str]]:
             continue
         if rule.rule.startswith("/console"):
             continue  # signed in by session, not token: tests/api/test_console_pages.py's matrix
-        path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_0-9]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z0-9]+(?:\([^)]*\))?:)?([a-z_0-9]+)>", r"{\1}", rule.rule)
         # Flask adds HEAD to every GET route; a HEAD of its own (tus) needs its own row.
         implicit = {"OPTIONS", "HEAD"} if "GET" in rule.methods else {"OPTIONS"}
         for method in rule.methods - implicit:

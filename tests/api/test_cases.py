@@ -339,10 +339,14 @@ def test_list_pages_and_filters(client, field_user, create_user):
         "/api/v1/cases", query_string={"status": "resolved"}, headers=supervisor.headers
     ).get_json()["cases"]
     assert [c["id"] for c in resolved] == [results[0]["case_id"]]
+    # A filter value the document does not list is a mistake to hear about, not an empty list.
     nowhere = client.get(
         "/api/v1/cases", query_string={"zone": "no-such-zone"}, headers=supervisor.headers
-    ).get_json()["cases"]
-    assert nowhere == []
+    )
+    assert (nowhere.status_code, nowhere.get_json()["errors"]) == (
+        422,
+        {"zone": [nowhere.get_json()["errors"]["zone"][0]]},
+    )
     bad = client.get("/api/v1/cases", query_string={"cursor": "x"}, headers=supervisor.headers)
     assert (bad.status_code, bad.get_json()["code"]) == (400, "invalid_cursor")
 

@@ -215,9 +215,12 @@ def test_field_worker_sees_only_themselves_and_learns_nothing_of_others(
 def test_departments_get_no_presence(client, create_user, old_items_accepted, path):
     anna, _ = _day_with_two_workers(client, create_user, name="Anna Secret-Name")
     department = create_user(role="department", org="fastighetskontoret")
-    query = {"date": "2026-05-12", "from": "2026-05-12", "to": "2026-05-12"}
-    for extra in ({}, {"worker": str(anna.id)}):
-        refused = client.get(path, query_string={**query, **extra}, headers=department.headers)
+    if path == DAILY:
+        queries = [{"date": "2026-05-12"}, {"date": "2026-05-12", "worker": str(anna.id)}]
+    else:  # the summary takes no worker
+        queries = [{"from": "2026-05-12", "to": "2026-05-12"}]
+    for query in queries:
+        refused = client.get(path, query_string=query, headers=department.headers)
         assert refused.status_code == 403
         text = refused.get_data(as_text=True)
         assert str(anna.id) not in text and "Secret" not in text
@@ -308,3 +311,22 @@ def test_daily_log_json_names_each_worker_for_a_supervisor_and_the_worker(
         ).get_json()
         (day,) = [w for w in body["workers"] if w["worker_id"] == str(worker.id)]
         assert day["name"] == "Åsa Öberg \u2028 <b>"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://x/","y")', "+46 8 508 000 00", "-1", "@attacker", "\tAnna", "\rAnna"],
+)
+def test_a_name_that_is_a_formula_reaches_the_csv_as_text(
+    client, create_user, old_items_accepted, name
+):
+    worker, _ = _day_with_two_workers(client, create_user, name=name)
+    supervisor = create_user(role="supervisor")
+    response = client.get(
+        DAILY,
+        query_string={"date": "2026-05-12"},
+        headers={**supervisor.headers, "Accept": "text/csv"},
+    )
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    names = {row["worker"] for row in rows if row["worker_id"] == str(worker.id)}
+    assert names == {"'" + name}

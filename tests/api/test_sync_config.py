@@ -40,3 +40,18 @@ def test_a_lower_limit_is_advertised_and_enforced(app, client, field_user, monke
 
 def test_config_needs_a_token(client):
     assert client.get("/api/v1/sync/config").status_code == 401
+
+
+def test_the_service_area_is_advertised_and_enforced(app, client, field_user, monkeypatch):
+    from tests.sync_items import batch, report
+
+    area = client.get("/api/v1/sync/config", headers=field_user.headers).get_json()
+    assert area["service_area"] == {"south": 59.22, "west": 17.75, "north": 59.45, "east": 18.2}
+    # An operator moves the area (SERVICE_AREA): Sergels Torg is then outside it.
+    monkeypatch.setitem(app.config, "SERVICE_AREA", (57.6, 11.8, 57.8, 12.1))  # Gothenburg
+    moved = client.get("/api/v1/sync/config", headers=field_user.headers).get_json()
+    assert moved["service_area"] == {"south": 57.6, "west": 11.8, "north": 57.8, "east": 12.1}
+    response = client.post("/api/v1/sync/push", json=batch([report()]), headers=field_user.headers)
+    result = response.get_json()["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "outside_service_area")
+    assert "57.6..57.8 N" in result["errors"]["location"][0]

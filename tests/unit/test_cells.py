@@ -41,18 +41,51 @@ def test_a_case_within_reach_is_in_a_queried_cell_around_stockholm(
 
 
 @given(
-    lat=st.floats(min_value=-85.0, max_value=85.0),
+    lat=st.floats(min_value=-90.0, max_value=90.0),
     lon=st.floats(min_value=-180.0, max_value=180.0),
     azimuth=azimuths,
     metres=distances,
 )
 @example(lat=0.0, lon=179.9999, azimuth=90.0, metres=50.0)  # across the antimeridian
 @example(lat=84.9, lon=10.0, azimuth=90.0, metres=CELL_SIZE_M)  # narrow cells near the pole
+@example(lat=89.9995, lon=0.0, azimuth=0.0, metres=CELL_SIZE_M)  # over the north pole
+@example(lat=-89.9991, lon=120.0, azimuth=180.0, metres=CELL_SIZE_M)  # over the south pole
+@example(lat=60.0, lon=18.0, azimuth=90.0, metres=CELL_SIZE_M)  # where rows start to narrow
+@example(lat=89.0, lon=-179.99, azimuth=-90.0, metres=CELL_SIZE_M)
 def test_a_case_within_reach_is_in_a_queried_cell_anywhere(
     lat: float, lon: float, azimuth: float, metres: float
 ) -> None:
     case_lat, case_lon = moved(lat, lon, azimuth, metres)
     assert cell_of(case_lat, case_lon) in query_cells(lat, lon)
+
+
+@given(lat=st.floats(min_value=-90.0, max_value=90.0), lon=st.floats(-1e6, 1e6))
+@example(lat=90.0, lon=0.0)
+@example(lat=89.999, lon=0.0)
+@example(lat=-90.0, lon=0.0)
+@example(lat=-89.999, lon=45.0)
+def test_a_report_anywhere_queries_and_locks_at_most_nine_cells(lat: float, lon: float) -> None:
+    # The bound is the grid's, not the service area's: a report at a pole once made the push
+    # hash and lock ~400,000 cells (the stalled phones).
+    assert 1 <= len(query_cells(lat, lon)) <= 9
+    assert len(lock_keys(lat, lon, "bin")) <= 9
+
+
+@given(lat=st.floats(min_value=-89.9, max_value=89.9))
+def test_every_row_has_cells_at_least_the_cell_size_wide(lat: float) -> None:
+    count = cells.columns(cells._row(lat))
+    width_deg = 360.0 / count
+    outer = min(abs(lat) + 180.0 / cells.ROWS, 90.0)
+    assert GEOD.inv(0.0, outer, width_deg, outer)[2] >= CELL_SIZE_M or count == 1
+
+
+def test_points_that_are_not_on_earth_are_refused() -> None:
+    for lat, lon in ((91.0, 0.0), (float("nan"), 0.0), (0.0, float("inf"))):
+        try:
+            query_cells(lat, lon)
+        except ValueError:
+            continue
+        raise AssertionError((lat, lon))
 
 
 @given(

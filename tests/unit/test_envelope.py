@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sync.envelope import (
+    Area,
     ClockPolicy,
     Limits,
     Reference,
@@ -78,3 +79,41 @@ def test_the_first_problem_names_the_code():
     result = validate_item(_report(note="x" * 51), REFERENCE, LIMITS, clock, POLICY)
     assert isinstance(result, Rejection)
     assert (result.code, list(result.errors)) == ("note_too_long", ["note"])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0001-01-01T00:00:00+01:00",  # once an OverflowError
+        "9999-12-31T23:59:59-01:00",
+        "1969-12-31T23:59:59+00:00",
+        "2100-01-01T00:00:00Z",
+        "2026-05-04 11:50:00Z",  # ISO 8601 but not RFC 3339
+        "2026-05-04T11:50:00Z\n",
+        "2026-13-01T00:00:00Z",
+    ],
+)
+def test_times_outside_1970_to_2099_or_not_rfc3339_are_refused(raw):
+    with pytest.raises(ValueError):
+        parse_timestamp(raw)
+
+
+def test_a_clock_from_the_edges_of_the_range_still_corrects_every_capture_time():
+    # The largest skew two accepted times can make, applied to the extreme capture times.
+    for sent, captured in (("1970-01-01T00:00:00+14:00", "2099-12-31T23:59:59-12:00"),
+                           ("2099-12-31T23:59:59-12:00", "1970-01-01T00:00:00+14:00")):  # fmt: skip
+        clock = estimate_clock(SERVER, parse_timestamp(sent), POLICY)
+        result = validate_item(_report(captured_at=captured), REFERENCE, LIMITS, clock, POLICY)
+        assert isinstance(result, Rejection) and result.code.startswith("captured_at_")
+
+
+def test_outside_the_service_area_is_its_own_code():
+    area = Limits(50, 2, 1000, area=Area(59.22, 17.75, 59.45, 18.20))
+    clock = estimate_clock(SERVER, SERVER, POLICY)
+    inside = validate_item(_report(), REFERENCE, area, clock, POLICY)
+    assert isinstance(inside, ValidItem)
+    for lat, lon in ((90, 0), (-90, 0), (59.8586, 17.6389)):
+        result = validate_item(
+            _report(location={"lat": lat, "lon": lon}), REFERENCE, area, clock, POLICY
+        )
+        assert isinstance(result, Rejection) and result.code == "outside_service_area"

@@ -9,11 +9,11 @@ from backend.presence.export import (
     CSV_COLUMNS,
     daily_log_csv,
     daily_log_json,
-    encode_csv,
     summary_json,
 )
 from backend.presence.log import daily_log, summary
 from backend.presence.values import LOCAL_TZ, FiledItem, PresenceEvent
+from backend.spreadsheet import csv_bytes
 
 AUTUMN = date(2026, 10, 25)  # 25 hours: 02:00-03:00 happens twice
 
@@ -45,7 +45,7 @@ ZONES = {
 def test_csv_matches_the_json():
     log = daily_log(EVENTS, FILED, AUTUMN)
     body = daily_log_json(log)
-    text = encode_csv(daily_log_csv(log, worker_names=NAMES, zone_names=ZONES)).decode("utf-8-sig")
+    text = csv_bytes(daily_log_csv(log, worker_names=NAMES, zone_names=ZONES)).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert tuple(rows[0].keys()) == CSV_COLUMNS
     expected = [

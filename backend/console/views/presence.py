@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, render_template
 
+from backend import spreadsheet
 from backend.console import access, present
 from backend.console.blueprint import bp
 from backend.console.schemas import DayQuerySchema
@@ -73,7 +74,7 @@ def presence_csv() -> Response:
     _query, answer = _answer()
     workers, zones = presence.names(db.session(), (w.worker_id for w in answer.log.workers))
     text = export.daily_log_csv(answer.log, worker_names=workers, zone_names=zones)
-    response = Response(export.encode_csv(text), content_type=export.CSV_MEDIA_TYPE)
+    response = Response(spreadsheet.csv_bytes(text), content_type=spreadsheet.MEDIA_TYPE)
     filename = f"presence-{answer.log.day.isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, current_app, render_template
 from sqlalchemy import select
 
+from backend import spreadsheet
 from backend.console import access
 from backend.console.blueprint import bp
 from backend.console.schemas import StatsQuerySchema
@@ -18,7 +19,6 @@ from backend.console.views.common import parse, zone_names
 from backend.database import utcnow
 from backend.extensions import db
 from backend.organisations.models import Organisation
-from backend.presence.export import encode_csv
 from backend.presence.values import LOCAL_TZ
 from backend.stats import export
 from backend.stats import services as stats
@@ -85,7 +85,9 @@ def stats_page() -> str:
 def stats_csv() -> Response:
     """The same figures as the API's CSV (``backend.stats.export``)."""
     _, answer = _answer()
-    response = Response(encode_csv(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE)
+    response = Response(
+        spreadsheet.csv_bytes(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE
+    )
     filename = f"statistik-{answer['from']}-{answer['to']}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
