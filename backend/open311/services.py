@@ -70,10 +70,6 @@ DESCRIPTION_MAX = 4000
 UPDATE_NOTE_MAX = NOTE_MAX
 """An update's description becomes the task event's note: as long as a note in the console."""
 
-SERVICE_AREA = (59.22, 17.75, 59.45, 18.20)
-"""(min lat, min lon, max lat, max lon): the municipality of Stockholm's bounding box. A
-report from another system outside it is 400 ``outside_service_area``: nobody here can act on
-it, and the poles and antimeridian never reach the case grid."""
 
 NAMESPACE = uuid.UUID("5d0c6f5e-58a4-4c51-9a0e-0b3cb0d1f311")
 """uuid5 namespace of the item ids of reports posted through Open311 (see ``item_id``)."""
@@ -466,11 +462,6 @@ def request_fingerprint(fields: Mapping[str, Sequence[str]], day: str) -> str:
     return "sha256:" + hashlib.sha256(blob.encode("utf-8", errors="replace")).hexdigest()
 
 
-def _in_service_area(lat: float, lon: float) -> bool:
-    min_lat, min_lon, max_lat, max_lon = SERVICE_AREA
-    return min_lat <= lat <= max_lat and min_lon <= lon <= max_lon
-
-
 _REJECTION_FIELDS = {"category": "service_code", "note": "description", "location.lat": "lat"}
 
 
@@ -485,9 +476,13 @@ def create_request(
     """Store a report from the organisation's system as the phones' push does (the same use
     case: ledger, case placement, routing), and answer with its service request. Commits."""
     category = _category(session, new.service_code)
-    if not _in_service_area(new.lat, new.lon):
+    # The phones' service area (SERVICE_AREA): a report from another system outside it is 400
+    # outside_service_area, as nobody here can act on it.
+    if not settings.limits.area.contains(new.lat, new.lon):
         raise params.bad(
-            "outside_service_area", "lat", "the location is outside the municipality of Stockholm"
+            "outside_service_area",
+            "lat",
+            f"the location is outside the service area ({settings.limits.area.describe()})",
         )
     lines = _attribute_lines(category, new.attributes)
     if new.media_url:

@@ -535,6 +535,18 @@ def test_a_lone_surrogate_in_a_query_is_a_400(client, issue_key):
     assert spec.xml_errors(posted.data)[0]["code"] == "invalid_encoding"
 
 
+def test_posts_follow_the_configured_service_area(app, client, issue_key, monkeypatch):
+    """One area for the phones and for other systems: SERVICE_AREA, not a copy of it."""
+    key = issue_key()
+    monkeypatch.setitem(app.config, "SERVICE_AREA", (59.0, 17.0, 59.3, 17.5))  # not the square
+    refused = create(client, key)
+    assert refused.status_code == 400
+    assert refused.get_json()[0]["code"] == "outside_service_area"
+    assert "59.0..59.3 N" in refused.get_json()[0]["description"]
+    monkeypatch.setitem(app.config, "SERVICE_AREA", (59.3, 18.0, 59.4, 18.1))
+    assert create(client, key).status_code in (200, 201)
+
+
 HOSTILE_POSTS = [
     ({"lat": "90", "long": "0"}, "outside_service_area"),
     ({"lat": "-90", "long": "180"}, "outside_service_area"),
