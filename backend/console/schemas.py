@@ -17,6 +17,7 @@ from backend.organisations.schemas import (
     SLUG,
     WEBHOOK_URL,
 )
+from backend.reference import catalogue
 from backend.stats.schemas import DATE_RANGE
 from backend.tasks.models import STATUSES as TASK_STATUSES
 from backend.tasks.schemas import TaskEventInSchema
@@ -26,6 +27,10 @@ CASE_STATUSES = ("open", "resolved", "merged")
 DAYS = validate.Range(date(2000, 1, 1), date(2999, 12, 31))
 """Days a page may ask for: no record of this service can lie outside (and year 1 or 9999
 would overflow the local day's bounds in UTC)."""
+CATEGORY = validate.OneOf(catalogue.category_codes())
+ZONE = validate.OneOf(catalogue.zone_slugs())
+"""Filters name what the catalogue knows: a mistyped one is an error on the page, not an
+empty list that looks like "nothing happened" (as the API answers, 422)."""
 
 
 class _Form(ma.Schema):
@@ -41,8 +46,8 @@ class _Form(ma.Schema):
 
 class CaseFilterSchema(_Form):
     status = ma.fields.String(validate=validate.OneOf(CASE_STATUSES))
-    category = ma.fields.String(validate=validate.Length(1, 64))
-    zone = ma.fields.String(validate=SLUG)
+    category = ma.fields.String(validate=CATEGORY)
+    zone = ma.fields.String(validate=ZONE)
     date = ma.fields.Date(validate=DAYS)
     overdue = ma.fields.Boolean()
     cursor = ma.fields.String(validate=validate.Length(max=200))
@@ -50,13 +55,13 @@ class CaseFilterSchema(_Form):
 
 class DayQuerySchema(_Form):
     date = ma.fields.Date(validate=DAYS)
-    zone = ma.fields.String(validate=SLUG)
+    zone = ma.fields.String(validate=ZONE)
 
 
 class RangeQuerySchema(_Form):
     from_ = ma.fields.Date(data_key="from", validate=DAYS)
     to = ma.fields.Date(validate=DAYS)
-    zone = ma.fields.String(validate=SLUG)
+    zone = ma.fields.String(validate=ZONE)
 
 
 class SignInSchema(_Form):
@@ -81,8 +86,8 @@ class TaskFilterSchema(_Form):
     status = ma.fields.String(
         load_default="open", validate=validate.OneOf((*TASK_STATUSES, "open", "all"))
     )
-    category = ma.fields.String(validate=validate.Length(1, 64))
-    zone = ma.fields.String(validate=SLUG)
+    category = ma.fields.String(validate=CATEGORY)
+    zone = ma.fields.String(validate=ZONE)
     organisation = ma.fields.String(validate=SLUG)
     overdue = ma.fields.Boolean()
 
@@ -152,4 +157,4 @@ class StatsQuerySchema(_Form):
 
     from_ = ma.fields.Date(data_key="from", validate=DATE_RANGE)
     to = ma.fields.Date(validate=DATE_RANGE)
-    zone = ma.fields.String(validate=SLUG)
+    zone = ma.fields.String(validate=ZONE)

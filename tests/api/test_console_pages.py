@@ -145,6 +145,8 @@ def test_case_list_filters_are_in_the_url_and_narrow_the_list(app, create_user, 
         ("cursor=garbage", 400),
         ("overdue=maybe", 422),
         ("category=" + "x" * 65, 422),
+        ("category=litter.no_such_thing", 422),
+        ("zone=no-such-zone", 422),
     ],
 )
 def test_bad_case_filters_get_a_clear_4xx_page(app, create_user, query, status):
