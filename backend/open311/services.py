@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from backend.errors import BadRequest, Forbidden, NotFound
 from backend.open311 import params
 from backend.open311.documents import w3c
 from backend.open311.models import Open311Key, Open311Update
-from backend.photos.models import Photo
+from backend.photos.models import Photo, PhotoUploader
 from backend.photos.services import can_view
 from backend.reference.models import Category, Zone
 from backend.reports.models import Report, ReportPhoto
@@ -306,11 +306,20 @@ def _documents(
 
 
 def _first_photos(session: Session, user: User, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Each case's first processed photo that ``user`` may see (the photo rule decides)."""
+    """Each case's first processed photo that ``user`` may see (the photo rule decides).
+    Only photos the report's author uploaded count, as in ``photos.report_photos``: a hash
+    listed without its bytes attaches nothing, not someone else's photo of another case."""
     found: dict[uuid.UUID, str] = {}
     rows = session.execute(
         select(Report.case_id, Photo)
         .join(ReportPhoto, ReportPhoto.report_id == Report.id)
+        .join(
+            PhotoUploader,
+            and_(
+                PhotoUploader.sha256 == ReportPhoto.sha256,
+                PhotoUploader.user_id == Report.user_id,
+            ),
+        )
         .join(Photo, Photo.sha256 == ReportPhoto.sha256)
         .where(Report.case_id.in_(case_ids), Photo.status == "ready")
         .order_by(Report.occurred_at, Report.id, ReportPhoto.position)

@@ -414,6 +414,33 @@ def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
     assert client.get("/" + path).status_code == 404
 
 
+def test_a_report_listing_a_photo_its_author_never_sent_gets_no_media_link(
+    app, client, field_user, create_user, issue_key, photo_store, monkeypatch
+):
+    """Possession: the hash of another worker's photo, listed without its bytes, must not put
+    that photo (of another case) on this request."""
+    from backend.photos.jobs import process_photo
+    from backend.tasks.services import route_waiting
+    from tests.photos import phone_jpeg, sha256
+
+    key = issue_key()
+    photo = phone_jpeg()
+    digest = sha256(photo)
+    client.put(f"/api/v1/photos/{digest}", data=photo, headers=field_user.headers)
+    assert process_photo(digest) == "ready"
+    listed = [{"sha256": digest, "size": len(photo), "content_type": "image/jpeg"}]
+    push(client, field_user, report(photos=listed))
+    far = {**SERGELS_TORG, "lat": SERGELS_TORG["lat"] + 0.001}  # 110 m: another case
+    other = report(photos=listed, location=far, kind="damage", category="damage.graffiti")
+    monkeypatch.setitem(app.config, "ROUTING_PHOTO_GRACE_SECONDS", 0)
+    push(client, create_user(role="field"), other)
+    route_waiting(db.session())  # the grace for its missing photo is over: routed without it
+    found = requests_json(client, key)
+    assert len(found) == 2
+    links = {r["service_request_id"]: r.get("media_url") for r in found}
+    assert sum(1 for url in links.values() if url) == 1  # only the uploader's case has it
+
+
 def test_a_media_link_to_an_image_gone_from_the_store_is_404(
     app, client, field_user, issue_key, photo_store
 ):
