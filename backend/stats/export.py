@@ -30,6 +30,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from backend import spreadsheet
+
 CSV_COLUMNS = (
     "week",
     "week_start",
@@ -40,15 +42,6 @@ CSV_COLUMNS = (
     "measure",
     "value",
 )
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""Characters with which a spreadsheet starts a formula (OWASP, "CSV Injection")."""
-
-
-def neutralise(cell: str) -> str:
-    """A text cell a spreadsheet would read as a formula gets a leading apostrophe (OWASP's
-    recommendation); numbers are written by ``_number`` and never pass through here."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _number(value: Any) -> str:
@@ -126,8 +119,9 @@ def weekly_csv(answer: dict[str, Any]) -> str:
                     figures["start"],
                     figures["end"],
                     section,
-                    neutralise(organisation),
-                    neutralise(key),
+                    # Text cells only: numbers (``_number``) stay numbers in the sheet.
+                    spreadsheet.neutralise(organisation),
+                    spreadsheet.neutralise(key),
                     measure,
                     _number(value),
                 )

@@ -10,9 +10,9 @@ import pytest
 
 from backend.presence.log import daily_log
 from backend.presence.values import LOCAL_TZ, PresenceEvent
+from backend.spreadsheet import neutralise
 from backend.stats.daily import TaskFacts, presence_seconds, task_figures
 from backend.stats.dirty import touched_days
-from backend.stats.export import neutralise
 from backend.stats.weekly import iso_weeks, percentile
 
 
