@@ -1,7 +1,7 @@
 """Reading cases and correcting them: list, detail, split, merge, resolve.
 
 Who sees what: supervisors and admins see every case; a department the cases its organisation
-holds or held a task for (``_visible``), and it may correct those it holds an open task for
+holds or held a task for (``visible_cases``), and it may correct those it holds an open task for
 (``_check_responsible``); anyone else none (an empty list, 404 on a case). Corrections take the
 same per-cell advisory locks as the push (``assignment.lock_cells``), so a report pushed at the
 same moment never joins a case that is being merged away or resolved.
@@ -34,19 +34,14 @@ from backend.users.models import User
 from sync import envelope
 from sync.cells import cell_of, lock_keys
 
-SEES_ALL = visibility.SEES_ALL
 READER_ROLES = ("supervisor", "admin", "department")
 """Roles that read cases (a department only those it holds or held a task for)."""
-
-
-def _visible(query: Select[Any], user: User) -> Select[Any]:
-    return query.where(visibility.visible_cases(user))
 
 
 def visible_cases(query: Select[Any], user: User) -> Select[Any]:
     """``query`` (over ``Case``) narrowed to the cases ``user`` may see: the one visibility
     rule, for every reader of cases (the case API and Open311)."""
-    return _visible(query, user)
+    return query.where(visibility.visible_cases(user))
 
 
 @dataclass
@@ -105,7 +100,7 @@ def list_cases(
 
     ``day``: the case's first report was captured that local (Stockholm) day; ``overdue``:
     the case's open task is past due (false: it is not)."""
-    query = _visible(select(Case), user)
+    query = visible_cases(select(Case), user)
     if status:
         query = query.where(visibility.status_is(user, status))
     if category:
@@ -142,7 +137,7 @@ def _case_not_found() -> NotFound:
 def get_case(session: Session, user: User, case_id: uuid.UUID) -> Case:
     """The case row (its ``reports`` load oldest first); 404 when the caller cannot see it.
     Corrections work on the row; what is shown is :func:`case_detail`."""
-    query = _visible(select(Case).where(Case.id == case_id), user)
+    query = visible_cases(select(Case).where(Case.id == case_id), user)
     case = session.execute(query).scalar_one_or_none()
     if case is None:
         raise _case_not_found()
@@ -167,17 +162,19 @@ class Activity:
 def activity(session: Session, user: User, lo: datetime, hi: datetime) -> Activity:
     """Counts of reports, new and resolved cases in ``[lo, hi)`` (the overview's "today
     against yesterday")."""
-    visible = _visible(select(Case.id), user).scalar_subquery()
+    visible = visible_cases(select(Case.id), user).scalar_subquery()
     reports = session.execute(
         select(func.count()).where(
             Report.occurred_at >= lo, Report.occurred_at < hi, Report.case_id.in_(visible)
         )
     ).scalar_one()
     new = session.execute(
-        _visible(select(func.count(Case.id)), user).where(Case.first_at >= lo, Case.first_at < hi)
+        visible_cases(select(func.count(Case.id)), user).where(
+            Case.first_at >= lo, Case.first_at < hi
+        )
     ).scalar_one()
     resolved = session.execute(
-        _visible(select(func.count(Case.id)), user).where(
+        visible_cases(select(func.count(Case.id)), user).where(
             Case.resolved_at >= lo, Case.resolved_at < hi
         )
     ).scalar_one()
@@ -351,7 +348,7 @@ def merge(
             errors={"case_id": ["is the case being merged into"]},
         )
     other = session.execute(
-        _visible(select(Case).where(Case.id == other_id), user)
+        visible_cases(select(Case).where(Case.id == other_id), user)
     ).scalar_one_or_none()
     if other is None:
         raise Unprocessable(
