@@ -129,7 +129,7 @@ class AggregatesSchema(ma.Schema):
 class AuditArgsSchema(ma.Schema):
     cursor = ma.fields.String(
         # Checked by the service (400 invalid_cursor), the pattern is the document's.
-        metadata={"description": "next_cursor of the previous page", "pattern": r"^[0-9]{0,18}$"},
+        metadata={"description": "next_cursor of the previous page", "pattern": r"^[0-9]{0,10}$"},
     )
     limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 500))
     contact_id = ma.fields.UUID()

@@ -7,8 +7,9 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.contacts.schemas import AggregatesSchema
+from backend.contacts.schemas import AGGREGATE_DAY_PATTERN, AggregatesSchema
 from backend.organisations.schemas import SLUG
+from backend.reference import catalogue
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
@@ -23,17 +24,25 @@ class WeeklyArgsSchema(ma.Schema):
         required=True,
         data_key="from",
         validate=DATE_RANGE,
-        metadata={"description": "First day; the answer starts on the Monday of its ISO week"},
+        metadata={
+            "description": "First day; the answer starts on the Monday of its ISO week",
+            "pattern": AGGREGATE_DAY_PATTERN,
+        },
     )
     to = ma.fields.Date(
         required=True,
         validate=DATE_RANGE,
         metadata={
             "description": "Last day, inclusive; the answer ends on the Sunday of its ISO week. "
-            "At most STATS_WEEKLY_MAX_DAYS days after from"
+            "At most STATS_WEEKLY_MAX_DAYS days after from",
+            "pattern": AGGREGATE_DAY_PATTERN,
         },
     )
-    zone = ma.fields.String(validate=SLUG, metadata={"description": "Only this zone"})
+    zone = ma.fields.String(
+        validate=SLUG,
+        # Enumerated in the document; the service answers another slug with unknown_zone.
+        metadata={"description": "Only this zone", "enum": list(catalogue.zone_slugs())},
+    )
     organisation = ma.fields.String(
         validate=SLUG,
         metadata={
