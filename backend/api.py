@@ -32,6 +32,7 @@ from werkzeug.routing import BaseConverter
 
 from backend import errors
 from backend.fields import OneOf
+from sync.envelope import text_problem
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting of a request body. The deepest body this API takes (a rule set's match
@@ -80,17 +81,6 @@ def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any, int]]:
                 stack.append(((f"{where}.{n}" if where else str(n)), child, depth + 1))
         else:
             yield where, node, depth
-
-
-def text_problem(value: str) -> str | None:
-    """Why a string cannot be stored (PostgreSQL text holds neither), or None."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid Unicode text (a lone surrogate)"
-    return None
 
 
 def printable(path: str) -> str:
