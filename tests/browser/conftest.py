@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -82,11 +83,32 @@ def wait_for(driver: Any, css: str, timeout: float = 10) -> Any:
     )
 
 
+def replaced(page: Any) -> Callable[[Any], bool]:
+    """A wait condition: true once `page` (an element of the previous document) is gone.
+
+    Selenium's `staleness_of` only knows StaleElementReferenceException; while Chromium swaps
+    documents it may instead answer "Node with given id does not belong to the document" (an
+    unknown error), which means the same thing."""
+
+    def gone(_driver: Any) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
+    return gone
+
+
 def submit(driver: Any, css: str = "form button[type=submit]") -> None:
     """Click a submit button and wait until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(replaced(page))
     wait_for(driver, "main h1")
 
 

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser.conftest import push, sign_in, submit, wait_for
+from tests.browser.conftest import push, replaced, sign_in, submit, wait_for
 from tests.sync_items import report
 from tests.tasks import bin_number, deliver_pending
 
@@ -104,7 +104,7 @@ def test_reject_with_reroute_lands_on_the_other_organisations_board(
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "#do-reject button[type=submit]").click()
     WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 15).until(replaced(page))
     assert "Norrmalms stadsdelsförvaltning" in wait_for(browser, ".flash").text
     assert _pulled(live_server, worker, item["id"])[-2:] == ["rejected", "routed"]
     _delivered()
@@ -158,7 +158,7 @@ def test_a_bad_rule_set_shows_its_problems_and_changes_nothing(
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "#upload-rules button[type=submit]").click()
     WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 15).until(replaced(page))
     problems = wait_for(browser, "#problems").text
     assert "fallback.priority" in problems and "rule[0].categories" in problems
     assert "no.such" in problems
