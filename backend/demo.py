@@ -143,7 +143,7 @@ def run_demo(host: str, port: int, workers: int) -> None:
     from backend.cli import seed_demo_users
     from backend.extensions import db
     from backend.reference.services import load_reference_data
-    from backend.routing.services import seed_rule_set
+    from backend.routing.rule_store import seed_rule_set
 
     problem = port_problem(host, port)
     if problem:

@@ -28,6 +28,7 @@ from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessa
 from backend.feed.services import append_item_statuses
 from backend.presence.log import day_bounds
 from backend.reports.models import Report
+from backend.routing import services as routing
 from backend.tasks.models import OPEN as OPEN_TASK
 from backend.tasks.models import Task
 from backend.users.models import User
@@ -320,9 +321,7 @@ def split(
     _refresh_span(session, case.id)
     _tell_reporters(session, [r.id for r in moving], new.id)
     # The split-off case is a problem of its own: the rules route it (perhaps elsewhere).
-    from backend.tasks.services import route_existing_case
-
-    route_existing_case(session, new)
+    routing.route_existing_case(session, new)
     session.commit()
     session.expire_all()
     # Not get_case: a department that split a report out sees the result even when the rules
@@ -387,9 +386,7 @@ def merge(
     _refresh_span(session, case.id)
     _tell_reporters(session, moving, case.id)
     # The merged-away case's task is a duplicate now; the kept case's task carries on.
-    from backend.tasks.services import close_for_merge
-
-    close_for_merge(session, other.id, case.id)
+    routing.withdraw_for_merge(session, other.id, case.id)
     session.commit()
     session.expire_all()
     return case_detail(session, user, case.id)
