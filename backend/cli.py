@@ -8,15 +8,23 @@ import signal
 import sys
 import threading
 import uuid
-from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
-from sqlalchemy.orm import Session
 
+from backend import demo_data
 from backend import worker as worker_loop
+from backend.demo import run_demo
+from backend.errors import DomainError
 from backend.extensions import db
+from backend.open311.cli import open311_cli
+from backend.photos.cli import photos_cli
+from backend.reference.services import load_reference_data
+from backend.retention.cli import retention_cli
+from backend.routing.rule_store import seed_rule_set
+from backend.stats.cli import stats_cli
+from backend.users.services import create_user, revoke_user_tokens, set_password
 
 users_cli = AppGroup("users", help="Create users, set console passwords, revoke tokens.")
 
@@ -49,9 +57,6 @@ def users_create(
     name: str, role: str, org: str | None, email: str | None, password_stdin: bool
 ) -> None:
     """Create a user; prints one JSON object with the API token (shown only this once)."""
-    from backend.errors import DomainError
-    from backend.users.services import create_user
-
     if password_stdin and email is None:
         raise click.ClickException("--password-stdin needs --email (the console sign-in)")
     password = _password_from_stdin() if password_stdin else None
@@ -86,9 +91,6 @@ def users_create(
 )
 def users_set_password(email: str, password_stdin: bool) -> None:
     """Set a user's console password; their console sessions end."""
-    from backend.errors import DomainError
-    from backend.users.services import set_password
-
     password = _password_from_stdin()
     try:
         user = set_password(
@@ -103,9 +105,6 @@ def users_set_password(email: str, password_stdin: bool) -> None:
 @click.argument("user_id")
 def users_revoke(user_id: str) -> None:
     """Revoke every token of USER_ID."""
-    from backend.errors import DomainError
-    from backend.users.services import revoke_user_tokens
-
     try:
         count = revoke_user_tokens(db.session(), uuid.UUID(user_id))
     except ValueError as exc:
@@ -115,68 +114,10 @@ def users_revoke(user_id: str) -> None:
     click.echo(json.dumps({"id": user_id, "revoked": count}))
 
 
-DEMO_USERS = (
-    ("Demo Fältvärd", "field", "city-i-samverkan", None),
-    ("Demo Trafikkontoret", "department", "trafikkontoret", "trafikkontoret@demo.example"),
-    ("Demo Arbetsledare", "supervisor", "city-i-samverkan", "arbetsledare@demo.example"),
-    ("Demo Admin", "admin", "city-i-samverkan", "admin@demo.example"),
-)
-"""Name, role, organisation and console e-mail (the reserved .example domain: no real
-mailbox) of each demo user; field workers use the phone and have no console login."""
-
-
-def seed_demo_users(session: Session) -> list[dict[str, Any]]:
-    """Create the demo users when missing and give each a fresh token, and each console role a
-    fresh password (both are stored only as hashes, so an earlier run's cannot be shown again;
-    a new password also ends the earlier run's console sessions)."""
-    import secrets
-
-    from sqlalchemy import select
-
-    from backend.users.models import User
-    from backend.users.services import create_user, new_token_for, set_password
-
-    min_length = current_app.config["CONSOLE_PASSWORD_MIN_LENGTH"]
-    logins = []
-    for name, role, org, email in DEMO_USERS:
-        user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
-        password = secrets.token_urlsafe(max(12, min_length)) if email else None
-        if user is None:
-            user, token = create_user(
-                session,
-                name,
-                role,
-                org,
-                label="seed-demo",
-                email=email,
-                password=password,
-                password_min_length=min_length,
-            )
-        else:
-            _, token = new_token_for(session, user.id, label="seed-demo")
-            if email and password:
-                user.email = email
-                set_password(session, email, password, min_length)
-        entry: dict[str, Any] = {
-            "id": str(user.id),
-            "name": name,
-            "role": role,
-            "organisation": org,
-            "token": token,
-        }
-        if email:
-            entry |= {"email": email, "password": password}
-        logins.append(entry)
-    return logins
-
-
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Load reference data and demo users (idempotent); prints the demo tokens and console
     logins as JSON."""
-    from backend.reference.services import load_reference_data
-    from backend.routing.rule_store import seed_rule_set
-
     loaded = load_reference_data(db.session())
     click.echo(
         f"reference data: {loaded.organisations} organisations, {loaded.zones} zones, "
@@ -185,7 +126,7 @@ def seed_demo() -> None:
     )
     version = seed_rule_set(db.session())
     click.echo(f"routing rules: version {version} active", err=True)
-    click.echo(json.dumps(seed_demo_users(db.session()), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(demo_data.seed_demo_users(db.session()), ensure_ascii=False, indent=2))
 
 
 @click.command("relay")
@@ -232,27 +173,7 @@ def _say(line: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(users_cli)
-    app.cli.add_command(seed_demo)
-    app.cli.add_command(worker)
-    app.cli.add_command(relay)
-
-    from backend.photos.cli import photos_cli
-
-    app.cli.add_command(photos_cli)
-
-    from backend.retention.cli import retention_cli
-
-    app.cli.add_command(retention_cli)
-
-    from backend.stats.cli import stats_cli
-
-    app.cli.add_command(stats_cli)
-
-    from backend.open311.cli import open311_cli
-
-    app.cli.add_command(open311_cli)
-
-    from backend.demo import run_demo
-
-    app.cli.add_command(run_demo)
+    for command in (users_cli, seed_demo, worker, relay, run_demo):
+        app.cli.add_command(command)
+    for group in (photos_cli, retention_cli, stats_cli, open311_cli):
+        app.cli.add_command(group)
