@@ -378,6 +378,47 @@ def record_event(
     return view
 
 
+def _check_action(task: Task, action: str, reroute_to: str | None) -> str:
+    """The status ``action`` leads ``task`` to: 409 ``invalid_transition`` when its status does
+    not allow it, 422 ``reroute_needs_reject`` for a destination without a rejection."""
+    allowed_from, target = ACTIONS[action]
+    if action not in actions_from(task.status):
+        raise Conflict(
+            f"A task that is {task.status} cannot be {action}d.",
+            code="invalid_transition",
+            errors={"action": [f"{action} needs status {' or '.join(allowed_from)}"]},
+        )
+    if reroute_to is not None and action != "reject":
+        raise Unprocessable(
+            "Only a rejection routes a task elsewhere.",
+            code="reroute_needs_reject",
+            errors={"reroute_to": ["only with action reject"]},
+        )
+    return target
+
+
+def _reroute_target(session: Session, task: Task, reroute_to: str | None) -> Organisation:
+    """Where a rejection sends the case on: ``reroute_to`` or the fallback, active and not
+    the rejecting organisation (422 ``unknown_organisation``, ``reroute_to_self``)."""
+    slug = reroute_to or FALLBACK_ORGANISATION
+    organisation = session.execute(
+        select(Organisation).where(Organisation.slug == slug, Organisation.active)
+    ).scalar()
+    if organisation is None:
+        raise Unprocessable(
+            f"No active organisation {slug!r} to route the case to.",
+            code="unknown_organisation",
+            errors={"reroute_to": [f"unknown organisation {slug!r}"]},
+        )
+    if organisation.id == task.organisation_id:
+        raise Unprocessable(
+            "A task cannot be rerouted to the organisation rejecting it.",
+            code="reroute_to_self",
+            errors={"reroute_to": ["must name another organisation"]},
+        )
+    return organisation
+
+
 def apply_event(
     session: Session,
     user: User,
@@ -399,37 +440,8 @@ def apply_event(
     task = session.execute(
         select(Task).where(Task.id == task_id).with_for_update(of=Task)
     ).scalar_one()
-    allowed_from, target = ACTIONS[action]
-    if action not in actions_from(task.status):
-        raise Conflict(
-            f"A task that is {task.status} cannot be {action}d.",
-            code="invalid_transition",
-            errors={"action": [f"{action} needs status {' or '.join(allowed_from)}"]},
-        )
-    if reroute_to is not None and action != "reject":
-        raise Unprocessable(
-            "Only a rejection routes a task elsewhere.",
-            code="reroute_needs_reject",
-            errors={"reroute_to": ["only with action reject"]},
-        )
-    successor_org: Organisation | None = None
-    if action == "reject":
-        slug = reroute_to or FALLBACK_ORGANISATION
-        successor_org = session.execute(
-            select(Organisation).where(Organisation.slug == slug, Organisation.active)
-        ).scalar()
-        if successor_org is None:
-            raise Unprocessable(
-                f"No active organisation {slug!r} to route the case to.",
-                code="unknown_organisation",
-                errors={"reroute_to": [f"unknown organisation {slug!r}"]},
-            )
-        if successor_org.id == task.organisation_id:
-            raise Unprocessable(
-                "A task cannot be rerouted to the organisation rejecting it.",
-                code="reroute_to_self",
-                errors={"reroute_to": ["must name another organisation"]},
-            )
+    target = _check_action(task, action, reroute_to)
+    successor_org = _reroute_target(session, task, reroute_to) if action == "reject" else None
     task.status = target
     task.updated_at = utcnow()
     session.add(TaskEvent(task_id=task.id, user_id=user.id, action=action, note=note))
