@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.cases import visibility
-from backend.cases.assignment import category_settings, lock_cells
+from backend.cases.assignment import category_settings, lock_case, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
@@ -216,10 +216,6 @@ def may_correct(session: Session, user: User, case: Case) -> bool:
     return True
 
 
-def _lock_case(session: Session, case: Case) -> None:
-    lock_cells(session, lock_keys(case.lat, case.lon, case.dedup_group))
-
-
 def _check_open(case: Case, field: str | None = None) -> None:
     errors = {field: ["names a case that is not open"]} if field else {}
     if case.merged_into_id is not None or case.status == MERGED:
@@ -275,7 +271,7 @@ def split(
     its place (a case's place never moves), so later reports keep meeting the same bin.
     """
     case = get_case(session, user, case_id)
-    _lock_case(session, case)
+    lock_case(session, case)
     session.refresh(case)
     _check_open(case)
     _check_responsible(session, user, case)
@@ -409,7 +405,7 @@ def resolve_case(
     case = session.get(Case, case_id)
     if case is None:
         raise _case_not_found()
-    _lock_case(session, case)
+    lock_case(session, case)
     session.refresh(case)
     if case.resolved_at is not None:
         return case
