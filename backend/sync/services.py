@@ -13,16 +13,12 @@ as duplicates.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shapely.geometry import Point, shape
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +32,7 @@ from backend.feed import services as feed
 from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
 from backend.reference.models import Category, Zone
+from backend.reference.zones import ZoneIndex, index_of
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
 from backend.routing import services as routing
 from backend.routing.rules import CaseFacts
@@ -110,24 +107,7 @@ def check_protocol_version(version: int) -> None:
         )
 
 
-@functools.lru_cache(maxsize=64)
-def _polygon(slug: str, version: int, geometry_json: str) -> BaseGeometry:
-    return shape(json.loads(geometry_json))
-
-
-@dataclass
-class _Zones:
-    polygons: list[tuple[str, BaseGeometry, tuple[float, float, float, float]]]
-
-    def at(self, lat: float, lon: float) -> str | None:
-        point = Point(lon, lat)
-        for slug, polygon, (min_lat, min_lon, max_lat, max_lon) in self.polygons:
-            if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon and polygon.covers(point):
-                return slug
-        return None
-
-
-def load_reference(session: Session) -> tuple[Reference, _Zones]:
+def load_reference(session: Session) -> tuple[Reference, ZoneIndex]:
     categories = dict(
         session.execute(select(Category.code, Category.kind).where(Category.active.is_(True))).all()
     )
@@ -135,16 +115,8 @@ def load_reference(session: Session) -> tuple[Reference, _Zones]:
     organisations = frozenset(
         session.execute(select(Organisation.slug).where(Organisation.active.is_(True))).scalars()
     )
-    polygons = [
-        (
-            z.slug,
-            _polygon(z.slug, z.version, json.dumps(z.geometry, sort_keys=True)),
-            (z.min_lat, z.min_lon, z.max_lat, z.max_lon),
-        )
-        for z in zones
-    ]
     reference = Reference(categories, frozenset(z.slug for z in zones), organisations)
-    return reference, _Zones(polygons)
+    return reference, index_of(zones)
 
 
 def assign_case(
@@ -209,7 +181,7 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
 
 
-def _zone_of(zones: _Zones, location: dict[str, Any]) -> str | None:
+def _zone_of(zones: ZoneIndex, location: dict[str, Any]) -> str | None:
     if location.get("lat") is None or location.get("lon") is None:
         return None
     return zones.at(location["lat"], location["lon"])
@@ -218,7 +190,7 @@ def _zone_of(zones: _Zones, location: dict[str, Any]) -> str | None:
 def detail_rows(
     user: User,
     items: list[ValidItem],
-    zones: _Zones,
+    zones: ZoneIndex,
     missing: dict[uuid.UUID, list[str]] | None = None,
 ) -> tuple[list[cases.Placed], list[tuple[Any, list[dict[str, Any]]]]]:
     """The reports to place in cases, and the rows of each item table for newly claimed
@@ -295,7 +267,7 @@ def _store_details(
     session: Session,
     user: User,
     items: list[ValidItem],
-    zones: _Zones,
+    zones: ZoneIndex,
     missing: dict[uuid.UUID, list[str]],
 ) -> Stored:
     placed, tables = detail_rows(user, items, zones, missing)
