@@ -11,10 +11,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from backend.extensions import db
 from tests.api.test_photos import put
 from tests.photos import phone_jpeg, sha256
+from tests.servers import REPO
 from tests.sync_items import batch, contact, iso, now, report
 from tests.tasks import bin_number, push, task_of
 
@@ -23,6 +25,20 @@ TASKS = "/api/v1/tasks"
 # Many digits, so that a coordinate found in a body's text is that coordinate.
 ANNA_AT = {"lat": 59.33251234, "lon": 18.06423456, "accuracy_m": 6}
 BO_AT = {"lat": 59.33254321, "lon": 18.06426543, "accuracy_m": 9}  # about 4 m away
+
+
+def _documented(body: dict) -> list[str]:
+    """The schemas of the documented 200 (oneOf) that ``body`` matches."""
+    spec = json.loads((REPO / "openapi" / "openapi.json").read_text("utf-8"))
+    answer = spec["paths"]["/api/v1/cases/{case_id}"]["get"]["responses"]["200"]
+    matched = []
+    for ref in answer["content"]["application/json"]["schema"]["oneOf"]:
+        validator = OAS30Validator(
+            {"components": spec["components"], **ref}, format_checker=oas30_format_checker
+        )
+        if validator.is_valid(body):
+            matched.append(ref["$ref"].rsplit("/", 1)[-1])
+    return matched
 
 
 def _get(client, account, case_id):
@@ -113,6 +129,7 @@ def test_a_reporter_sees_the_case_and_only_their_own_report(client, shared):
         assert secret not in text, secret
     assert not _numbers(case) & {BO_AT["lat"], BO_AT["lon"]}
     assert "report_count" not in case and "merge_reason" not in text
+    assert _documented(case) == ["ReporterCase"]
 
 
 def test_the_second_reporter_gets_the_place_rounded(client, shared):
@@ -162,6 +179,7 @@ def test_a_case_without_a_report_of_theirs_is_not_found(client, shared, create_u
     supervisor = create_user(role="supervisor")
     full = _get(client, supervisor, shared["case_id"]).get_json()
     assert full["view"] == "full" and full["report_count"] == 2
+    assert _documented(full) == ["CaseDetail"]
 
 
 @pytest.mark.parametrize(
