@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.users.models import User
-from backend.users.services import create_user, new_token_for, set_password
+from backend.users.services import create_user, replace_labelled_tokens, set_password
 
 DEMO_USERS = (
     ("Demo Fältvärd", "field", "city-i-samverkan", None),
@@ -29,7 +29,8 @@ mailbox) of each demo user; field workers use the phone and have no console logi
 def seed_demo_users(session: Session) -> list[dict[str, Any]]:
     """Create the demo users when missing and give each a fresh token, and each console role a
     fresh password (both are stored only as hashes, so an earlier run's cannot be shown again;
-    a new password also ends the earlier run's console sessions)."""
+    a new password also ends the earlier run's console sessions). The demo users' earlier
+    ``seed-demo`` tokens are revoked, so each keeps exactly one live token of this command."""
     min_length = current_app.config["CONSOLE_PASSWORD_MIN_LENGTH"]
     logins = []
     for name, role, org, email in DEMO_USERS:
@@ -47,7 +48,8 @@ def seed_demo_users(session: Session) -> list[dict[str, Any]]:
                 password_min_length=min_length,
             )
         else:
-            _, token = new_token_for(session, user.id, label="seed-demo")
+            # Only the token this command issued before is revoked: no pile of demo tokens.
+            _, token = replace_labelled_tokens(session, user.id, label="seed-demo")
             if email and password:
                 user.email = email
                 set_password(session, email, password, min_length)
