@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from backend import config as defaults
@@ -7,7 +9,7 @@ from backend.fields import OneOf, Pattern, Timestamp
 from backend.reference import catalogue
 from backend.reference.schemas import CategorySchema
 from sync import envelope
-from sync.dedup import MAX_DISTINCT_FROM
+from sync.dedup import MAX_DISTINCT_FROM, DedupSettings
 
 AREA = envelope.Area(*defaults.DEFAULT_SERVICE_AREA)
 ITEMS_DESCRIPTION = (
@@ -310,6 +312,26 @@ class AreaSchema(ma.Schema):
     east = ma.fields.Float()
 
 
+def _dedup(category: Any) -> DedupSettings:
+    return DedupSettings.from_category(category.code, category.settings or {})
+
+
+class SyncCategorySchema(CategorySchema):
+    """A category with what the phone needs to ask "is it one of these?" offline."""
+
+    dedup_group = ma.fields.Function(
+        lambda c: _dedup(c).group,
+        metadata={"description": "Reports merge only with cases of the same group"},
+    )
+    dedup_radius_m = ma.fields.Function(
+        lambda c: _dedup(c).radius_m,
+        metadata={
+            "description": "Show the pull's nearby_cases of the group within twice this; "
+            "case_hint.same_as reaches three times this"
+        },
+    )
+
+
 class SyncConfigSchema(ma.Schema):
     protocol_version = ma.fields.Integer()
     supported_protocol_versions = ma.fields.List(ma.fields.Integer())
@@ -327,7 +349,7 @@ class SyncConfigSchema(ma.Schema):
         },
     )
     photo_content_types = ma.fields.List(ma.fields.String())
-    categories = ma.fields.List(ma.fields.Nested(CategorySchema))
+    categories = ma.fields.List(ma.fields.Nested(SyncCategorySchema))
     zones = ma.fields.List(ma.fields.Nested(ZoneSummarySchema))
     contact = ma.fields.Nested(ContactVocabularySchema)
     presence_events = ma.fields.List(ma.fields.String())
