@@ -12,6 +12,7 @@ from pyproj import Geod
 
 from backend.cases.services import resolve_case
 from backend.extensions import db
+from tests.console import make_staff, sign_in
 from tests.sync_items import SERGELS_TORG, batch, iso, now, report
 
 PUSH = "/api/v1/sync/push"
@@ -257,3 +258,18 @@ def test_two_reports_of_one_batch_each_follow_their_hint(client, field_user, fir
     )
     assert same["case_id"] == first_case
     assert distinct["case_id"] != first_case
+
+
+def test_the_console_case_page_names_the_hints(app, client, field_user, create_user, first_case):
+    _one(client, field_user, _bin(35, case_hint={"same_as": first_case}))
+    refused = _one(client, field_user, _bin(2, case_hint={"same_as": str(uuid.uuid4())}))
+    apart = _one(client, field_user, _bin(3, case_hint={"distinct_from": [first_case]}))
+    staff = app.test_client()
+    assert sign_in(staff, make_staff(create_user, "supervisor").email).status_code == 302
+
+    page = staff.get(f"/console/cases/{first_case}").get_data(as_text=True)
+    assert "Sammanslagen: rapportören sa att det är detta ärende" in page
+    assert "rapportörens angivelse följdes inte: inget sådant ärende" in page
+    assert refused["case_id"] == first_case  # 2 m away: the rules joined it
+    page = staff.get(f"/console/cases/{apart['case_id']}").get_data(as_text=True)
+    assert "Startade ärendet: rapportören sa att det inte är ärendet intill" in page
