@@ -459,10 +459,11 @@ def decide_hinted(
     else:
         outcome = HintOutcome("distinct_from", True)
     pool = list(candidates)
-    kept = [c for c in pool if c.case_id not in hint.distinct_from]
-    decision = decide(new, kept)
+    decision = decide(new, [c for c in pool if c.case_id not in hint.distinct_from])
     if not decision.joins and hint.distinct_from:
-        refused = decide(new, [c for c in pool if c.case_id in hint.distinct_from])
-        if refused.joins:
-            return Decision(Rule.REPORTER_DISTINCT, None, refused.evidence, outcome)
+        # Why it starts a case, among all candidates: if the rules would have joined one, it
+        # is a case the reporter said it is not.
+        everything = decide(new, pool)
+        rule = Rule.REPORTER_DISTINCT if everything.joins else everything.rule
+        return Decision(rule, None, everything.evidence, outcome)
     return Decision(decision.rule, decision.case_id, decision.evidence, outcome)
