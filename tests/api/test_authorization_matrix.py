@@ -133,12 +133,14 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/deliveries/{delivery_id}"): admin_only(200),
     ("POST", "/api/v1/admin/deliveries/{delivery_id}/retry"): admin_only(200),
     # Departments see the cases their organisation holds a task for (tests/api/test_cases.py);
-    # these are another organisation's: 404, as if they did not exist.
+    # these are another organisation's: 404, as if they did not exist. A field worker opens
+    # only a case their own report is in (tests/api/test_reporter_case.py): this is another
+    # worker's, 404 too.
     ("GET", "/api/v1/cases"): Row(
         {None: 401, "field": 403, "department": 200, "supervisor": 200, "admin": 200}
     ),
     ("GET", "/api/v1/cases/{case_id}"): Row(
-        {None: 401, "field": 403, "department": 404, "supervisor": 200, "admin": 200}
+        {None: 401, "field": 404, "department": 404, "supervisor": 200, "admin": 200}
     ),
     # The reporter's "is it one of these?" (issue 21): the phone's question, field only.
     ("GET", "/api/v1/cases/nearby"): Row(
