@@ -429,8 +429,15 @@ def _hint_refusal(new: NewReport, hinted: CaseCandidate | None) -> HintRefusal |
 
 
 def hint_bound_m(settings: DedupSettings) -> float:
-    """How far a ``same_as`` case may be: HINT_RADIUS_FACTOR category radii."""
-    return HINT_RADIUS_FACTOR * settings.radius_m
+    """How far a ``same_as`` case may be: HINT_RADIUS_FACTOR category radii, at most one cell
+    (a joined case must lie in the report's locked 3 x 3 cells, see ``sync.cells``)."""
+    return min(HINT_RADIUS_FACTOR * settings.radius_m, CELL_SIZE_M)
+
+
+def nearby_radius_m(settings: DedupSettings) -> float:
+    """How far the phone's list of nearby cases reaches: NEARBY_RADIUS_FACTOR radii, at most
+    one cell (the list reads the 3 x 3 cells around the point)."""
+    return min(NEARBY_RADIUS_FACTOR * settings.radius_m, CELL_SIZE_M)
 
 
 def decide_hinted(

@@ -30,7 +30,7 @@ from backend.errors import Unprocessable
 from backend.photos.models import PhotoUploader
 from backend.reports.models import Report, ReportPhoto
 from sync.cells import query_cells
-from sync.dedup import NEARBY_RADIUS_FACTOR, distance_m, hint_bound_m
+from sync.dedup import distance_m, hint_bound_m, nearby_radius_m
 from sync.envelope import Area
 
 MAX_CASES = 10
@@ -124,7 +124,7 @@ def near_point(session: Session, lat: float, lon: float, category: str, area: Ar
         raise Unprocessable(
             "No such category.", code="unknown_category", errors={"category": ["is unknown"]}
         )
-    radius = NEARBY_RADIUS_FACTOR * settings.radius_m
+    radius = nearby_radius_m(settings)
     rows = session.execute(
         select(*_COLUMNS)
         .where(

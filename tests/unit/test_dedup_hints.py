@@ -6,13 +6,17 @@ import uuid
 
 import pytest
 
+from sync.cells import CELL_SIZE_M
 from sync.dedup import (
     MAX_DISTINCT_FROM,
     CaseHint,
+    DedupSettings,
     HintRefusal,
     Rule,
     decide,
     decide_hinted,
+    hint_bound_m,
+    nearby_radius_m,
 )
 from tests.unit.test_dedup import case, report
 
@@ -80,3 +84,10 @@ def test_hint_bounds() -> None:
         CaseHint(same_as=one, distinct_from=frozenset({one}))
     assert CaseHint.from_dict(None) is None
     assert CaseHint.from_dict({"same_as": str(one)}) == CaseHint(same_as=one)
+
+
+def test_the_bounds_never_leave_the_locked_cells() -> None:
+    bins = DedupSettings(radius_m=15, window_min=240, group="bin")
+    assert (nearby_radius_m(bins), hint_bound_m(bins)) == (30, 45)
+    wide = DedupSettings(radius_m=70, window_min=60, group="wide")
+    assert nearby_radius_m(wide) == hint_bound_m(wide) == CELL_SIZE_M
