@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from backend.cases.models import Case
 from backend.contacts import services as contacts
 from backend.errors import Forbidden, Unprocessable
+from backend.localtime import LOCAL_TZ
 from backend.organisations.models import Organisation
 from backend.presence import log as presence_log
 from backend.presence.services import check_range, check_zone, load_events
-from backend.presence.values import LOCAL_TZ, MAX_SHIFT
+from backend.presence.values import MAX_SHIFT
 from backend.reports.models import Report
 from backend.stats import daily, weekly
 from backend.stats.dirty import dirty_days, local_day

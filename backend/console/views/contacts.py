@@ -16,7 +16,7 @@ from backend.console.views.common import parse, zone_names
 from backend.contacts import services as contacts
 from backend.database import utcnow
 from backend.extensions import db
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
 
 ROLES = contacts.AGGREGATE_ROLES
 """Without a range the page shows this month (the ISO weeks whose Thursday is in it): a month is
