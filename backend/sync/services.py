@@ -40,6 +40,7 @@ from backend.stats.dirty import mark_dirty
 from backend.sync.models import SyncItem
 from backend.users.models import User
 from sync import envelope
+from sync.dedup import CaseHint
 from sync.envelope import ClockPolicy, Limits, Reference, Rejection, ValidItem
 
 
@@ -88,6 +89,12 @@ class ItemResult:
     # Whether the report joined a case that existed before it (None for other item types).
     joined_case: bool | None = None
     missing_photos: list[str] = field(default_factory=list)
+    # What became of the report's case_hint: {kind, followed, reason}; None without a hint.
+    hint: dict[str, Any] | None = None
+
+
+HINT_NOT_FOLLOWED = "hint_not_followed"
+"""A created or duplicate report's ``code`` when its ``same_as`` hint was not followed."""
 
 
 @dataclass
@@ -223,6 +230,7 @@ def detail_rows(
                     photo_sha256=tuple(
                         p["sha256"] for p in f["photos"] if p["sha256"] not in missing_here
                     ),
+                    hint=CaseHint.from_dict(f.get("case_hint")),
                 )
             )
             reports.append(
@@ -367,16 +375,21 @@ def push(
     created = claim(session, ledger_rows(ordered, user, batch, clock.skew_s, now))
 
     collided = [i.id for i in ordered if i.id not in created]
-    stored: dict[uuid.UUID, tuple[str, uuid.UUID, uuid.UUID | None, bool | None]] = {}
+    stored: dict[uuid.UUID, tuple[str, uuid.UUID, uuid.UUID | None, bool | None, Any]] = {}
     if collided:
         rows = session.execute(
             select(
-                SyncItem.id, SyncItem.content_hash, SyncItem.user_id, Report.case_id, Report.joined
+                SyncItem.id,
+                SyncItem.content_hash,
+                SyncItem.user_id,
+                Report.case_id,
+                Report.joined,
+                Report.merge_reason,
             )
             .outerjoin(Report, Report.id == SyncItem.id)
             .where(SyncItem.id.in_(collided))
         )
-        stored = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+        stored = {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
 
     # Which listed photos the server lacks: for the results, and new cases wait for them.
     missing = _missing_photos(
@@ -415,7 +428,7 @@ def push(
         elif item.id in created:
             status = "duplicate"
         else:
-            stored_hash, owner, _, _ = stored[item.id]
+            stored_hash, owner, *_ = stored[item.id]
             same = stored_hash == item.content_hash and owner == user.id
             status = "duplicate" if same else "conflict"
         seen.add(item.id)
@@ -427,8 +440,14 @@ def push(
             if item.id in created:
                 result.case_id = assigned[item.id].case_id
                 result.joined_case = assigned[item.id].joined
+                reason: Any = assigned[item.id].reason
             else:
-                result.case_id, result.joined_case = stored[item.id][2:]
+                result.case_id, result.joined_case, reason = stored[item.id][2:]
+            # A replay answers what the first push decided: the hint's outcome is stored with
+            # the report's merge reason.
+            result.hint = (reason or {}).get("hint")
+            if result.hint and not result.hint["followed"]:
+                result.code = HINT_NOT_FOLLOWED
             result.missing_photos = missing.get(item.id, [])
         results.append(result)
     if new_items:
