@@ -11,7 +11,7 @@ from backend.cases import nearby
 from backend.extensions import db
 from backend.feed import services as feed
 from backend.ratelimit import PUSH, rate_limited
-from backend.sync import services
+from backend.sync import advertised, services
 from backend.sync.schemas import (
     PullArgsSchema,
     PullSchema,
@@ -69,4 +69,4 @@ class Config(MethodView):
     @blp.response(200, SyncConfigSchema)
     def get(self) -> dict[str, Any]:
         """Limits, reference data, protocol version and server time for the phone app"""
-        return services.sync_config(db.session(), _settings(), current_app.config)
+        return advertised.sync_config(db.session(), _settings(), current_app.config)
