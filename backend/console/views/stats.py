@@ -25,9 +25,9 @@ from backend.stats import export
 from backend.stats import services as stats
 from backend.stats.views import CSV_MEDIA_TYPE
 
-ROLES = stats.ALL_ORGANISATIONS_ROLES
-"""A department reads only its own organisation's task figures (the API's rule); its own
-board shows those. The page is for those who read the partnership's figures."""
+ROLES = stats.READERS
+"""The API's readers: a department gets its own organisation's task figures only (the API's
+rule, ``weekly_table`` applies it), supervisors and admins the partnership's."""
 DEFAULT_WEEKS = 8
 """Without a range: the last eight ISO weeks, this one included, about two months, enough to
 see a trend in the response times without a table too wide to read."""
