@@ -137,7 +137,7 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
     insert per table and one commit per batch. The floor the service is compared against."""
     from backend.database import utcnow
     from backend.extensions import db
-    from backend.sync import services
+    from backend.sync import item_rows, ledger, services
     from backend.sync.models import SyncItem
     from backend.users.models import User
     from sync import envelope
@@ -156,8 +156,8 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
                 for i in items
             ]
             envelope_ = services.Batch("bench", "1", now, items)
-            tables = [(SyncItem, services.ledger_rows(valid, user, envelope_, 0.0, now))]
-            prepared.append(tables + services.detail_rows(user, valid, zones)[1])
+            tables = [(SyncItem, ledger.ledger_rows(valid, user.id, envelope_.device_id, 0.0, now))]
+            prepared.append(tables + item_rows.detail_rows(user, valid, zones)[1])
         session.commit()
         start = time.perf_counter()
         for tables in prepared:
@@ -194,7 +194,7 @@ def in_process(app: Any, token: str, batches: list[list[dict[str, Any]]], claim:
 
 
 def run(backend: str, url: str, n_batches: int) -> dict[str, float]:
-    from backend.sync.services import claim_per_item, claim_set_based
+    from backend.sync.ledger import claim_per_item, claim_set_based
 
     app, token = _prepare(url)
 

@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import tenacity
+from pyproj import Geod
+
+from sync.dedup import MAX_DISTINCT_FROM, NEARBY_RADIUS_FACTOR, distance_m
 
 DEFAULT_BATCH_SIZE = 50
 APP_VERSION = "reference-client/1.0"
@@ -508,6 +511,62 @@ def demo_item(
     return {"type": "presence", "captured_at": captured, "event": "ping", "location": location}
 
 
+_DEMO_GEOD = Geod(ellps="WGS84")
+DEMO_ZONE = "sergels-torg"
+HINTS = ("none", "same", "distinct")
+
+
+def nearby_known(transport: Transport, headers: dict[str, str], zone: str) -> list[dict[str, Any]]:
+    """The zone's open cases as the last pull carried them (``nearby_zone``): what a phone
+    knows when it asks "is it one of these?" without signal. One page of changes is fetched
+    and not stored: the demo only wants the snapshot."""
+    try:
+        response = transport.request(
+            "GET",
+            "/api/v1/sync/pull",
+            headers=headers,
+            params={"cursor": "", "limit": 1, "nearby_zone": zone},
+        )
+    except TransportError as error:
+        raise Retryable(f"no response: {error}") from error
+    if response.status != 200:
+        raise Retryable(f"pull answered {response.status}")
+    cases: list[dict[str, Any]] = response.body.get("nearby_cases", [])
+    return cases
+
+
+def case_hint(
+    item: dict[str, Any],
+    known: list[dict[str, Any]],
+    categories: dict[str, dict[str, Any]],
+    mode: str,
+) -> dict[str, Any] | None:
+    """The reporter's answer for a report: the known open cases of its dedup group within
+    twice the radius are "these"; ``same`` says it is the closest, ``distinct`` none of them."""
+    category = categories[item["category"]]
+    here = item["location"]
+    near = sorted(
+        (distance_m(here["lat"], here["lon"], c["lat"], c["lon"]), c["id"])
+        for c in known
+        if c["dedup_group"] == category["dedup_group"]
+    )
+    ids = [i for d, i in near if d <= NEARBY_RADIUS_FACTOR * category["dedup_radius_m"]]
+    if not ids or mode == "none":
+        return None
+    if mode == "same":
+        return {"same_as": ids[0]}
+    return {"distinct_from": ids[:MAX_DISTINCT_FROM]}
+
+
+def revisit(rng: random.Random, item: dict[str, Any], known: list[dict[str, Any]]) -> None:
+    """Make a demo report one of a known case's again (same category, within ~10 m): field
+    workers pass the same bins and walls, which is when the question matters."""
+    case = rng.choice(known)
+    lon, lat, _ = _DEMO_GEOD.fwd(case["lon"], case["lat"], rng.uniform(0, 360), rng.uniform(0, 10))
+    item["category"] = case["category"]
+    item["location"] = {**item["location"], "lat": round(lat, 6), "lon": round(lon, 6)}
+
+
 DEFAULT_OUTBOX = str(Path("instance") / "demo-outbox.sqlite3")
 
 
@@ -525,8 +584,24 @@ def _demo(args: argparse.Namespace) -> int:
         config = retrying(client.fetch_config)
         rng = random.Random(args.seed)
         now = datetime.now(UTC)
+        known = (
+            retrying(lambda: nearby_known(client.transport, client.headers, DEMO_ZONE))
+            if args.hint != "none"
+            else []
+        )
+        categories = {c["code"]: c for c in config["categories"]}
+        hinted = 0
         for _ in range(args.items):
-            client.queue(demo_item(rng, config, now, client.attach_photo))
+            item = demo_item(rng, config, now, client.attach_photo)
+            if item["type"] == "report" and known:
+                if rng.random() < 0.5:
+                    revisit(rng, item, known)
+                    item["kind"] = categories[item["category"]]["kind"]
+                hint = case_hint(item, known, categories, args.hint)
+                if hint is not None:
+                    item["case_hint"] = hint
+                    hinted += 1
+            client.queue(item)
         with tqdm(
             total=client.pending(), desc="push", unit="item", file=sys.stderr, disable=args.quiet
         ) as bar:
@@ -555,6 +630,7 @@ def _demo(args: argparse.Namespace) -> int:
                 "pulled_changes": pulled,
                 "pending": pending,
             }
+            | ({"hinted": hinted, "known_cases": len(known)} if args.hint != "none" else {})
         )
     )
     return 0
@@ -597,6 +673,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=8,
         help="tries per request while the server is unreachable or failing (backoff with "
         "jitter, at most 60 s apart)",
+    )
+    demo.add_argument(
+        "--hint",
+        choices=HINTS,
+        default="none",
+        help="answer 'is it one of these?' for each report: fetch the zone's open cases once "
+        "(pull with nearby_zone, as a phone does before going offline), file half the reports "
+        "at one of them again, and send case_hint same_as the closest of its dedup group within "
+        "twice the radius (same) or distinct_from all of them (distinct)",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sync.dedup import MAX_DISTINCT_FROM
+
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOL_VERSIONS = (1,)
 
@@ -285,6 +287,49 @@ def _photos(raw: object, limits: Limits) -> list[dict[str, Any]]:
     return photos
 
 
+def _case_id(value: object, where: str) -> str:
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise _Invalid("invalid_case_hint", where, "must be a case id (a UUID)")
+    return str(uuid.UUID(value))
+
+
+def _case_hint(raw: object) -> dict[str, Any] | None:
+    """``{"same_as": id}`` and/or ``{"distinct_from": [ids]}``, normalised (ids lower-case,
+    ``distinct_from`` sorted without repeats), or None when absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        raise _Invalid(
+            "invalid_case_hint", "case_hint", "must be {same_as: id} or {distinct_from: [ids]}"
+        )
+    extra = sorted(k for k in raw if k not in ("same_as", "distinct_from"))
+    if extra:
+        raise _Invalid("invalid_case_hint", f"case_hint.{printable(extra[0])}", "is not a hint")
+    hint: dict[str, Any] = {}
+    if "same_as" in raw:
+        hint["same_as"] = _case_id(raw["same_as"], "case_hint.same_as")
+    if "distinct_from" in raw:
+        ids = raw["distinct_from"]
+        if not isinstance(ids, list) or not ids:
+            raise _Invalid(
+                "invalid_case_hint", "case_hint.distinct_from", "must be a non-empty list of ids"
+            )
+        if len(ids) > MAX_DISTINCT_FROM:
+            raise _Invalid(
+                "case_hint_too_long",
+                "case_hint.distinct_from",
+                f"names at most {MAX_DISTINCT_FROM} cases",
+            )
+        hint["distinct_from"] = sorted(
+            {_case_id(v, f"case_hint.distinct_from.{n}") for n, v in enumerate(ids)}
+        )
+    if hint.get("same_as") in hint.get("distinct_from", ()):
+        raise _Invalid(
+            "invalid_case_hint", "case_hint", "a case cannot be both same_as and distinct_from"
+        )
+    return hint
+
+
 def _report(item: Mapping[str, Any], reference: Reference, limits: Limits) -> dict[str, Any]:
     kind = _choice(item.get("kind"), REPORT_KINDS, "invalid_kind", "kind")
     category = item.get("category")
@@ -300,12 +345,17 @@ def _report(item: Mapping[str, Any], reference: Reference, limits: Limits) -> di
     if note is not None and len(note) > limits.max_note_chars:
         raise _Invalid("note_too_long", "note", f"at most {limits.max_note_chars} characters")
     note = (note or "").strip()
-    return {
+    fields: dict[str, Any] = {
         "kind": kind,
         "category": category,
         "note": note,
         "photos": _photos(item.get("photos"), limits),
     }
+    hint = _case_hint(item.get("case_hint"))
+    if hint is not None:
+        # Only when given: the content hash of a report without a hint stays what it was.
+        fields["case_hint"] = hint
+    return fields
 
 
 def _contact(item: Mapping[str, Any], reference: Reference) -> dict[str, Any]:

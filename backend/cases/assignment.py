@@ -6,6 +6,10 @@ the partial index ``ix_cases_open_cell``, and the photo hashes with at most two 
 ``sync.dedup.decide`` runs per report in capture-time order against those cases plus the ones
 this batch has created or extended, so two reports of one bin in one batch share a case too.
 New cases are written with one multi-row INSERT, extended ones with one executemany UPDATE.
+
+A report may carry the reporter's ``CaseHint`` (issue 21): the ``same_as`` cases are read by id
+with one more query, whatever their state or age, so ``sync.dedup.decide_hinted`` can join them
+or say why not. They lie within three radii of the report, so inside the locked 3 x 3 cells.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from backend.reports.models import Report, ReportPhoto
 from sync.cells import cell_of, lock_keys, query_cells
 from sync.dedup import (
     CaseCandidate,
+    CaseHint,
     DedupSettings,
+    HintOutcome,
     NewReport,
     catalogue_settings,
-    decide,
+    decide_hinted,
     phash_from_hex,
 )
 
@@ -52,6 +58,7 @@ class Placed:
     occurred_at: datetime
     zone: str | None
     photo_sha256: tuple[str, ...] = ()
+    hint: CaseHint | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class Assignment:
     case_id: uuid.UUID
     joined: bool
     reason: dict[str, Any]
+    # What became of the reporter's hint (None without one); also in ``reason["hint"]``.
+    hint: HintOutcome | None = None
 
 
 @dataclass
@@ -141,6 +150,47 @@ def _case_phashes(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID
     return {case_id: tuple(sorted(hashes)) for case_id, hashes in out.items()}
 
 
+_CANDIDATE_COLUMNS = (
+    Case.id,
+    Case.dedup_group,
+    Case.dedup_cell,
+    Case.lat,
+    Case.lon,
+    Case.accuracy_m,
+    Case.first_at,
+    Case.last_at,
+    Case.report_count,
+    Case.resolved_at,
+    Case.merged_into_id,
+)
+
+
+def _open_case(row: Any) -> _Open:
+    return _Open(
+        CaseCandidate(
+            case_id=row.id,
+            group=row.dedup_group,
+            lat=row.lat,
+            lon=row.lon,
+            accuracy_m=row.accuracy_m,
+            first_at=row.first_at,
+            last_at=row.last_at,
+            resolved=row.resolved_at is not None or row.merged_into_id is not None,
+        ),
+        cells=frozenset({row.dedup_cell}),
+        report_count=row.report_count,
+    )
+
+
+def _hinted(session: Session, reports: Sequence[Placed]) -> dict[uuid.UUID, _Open]:
+    """The cases named by ``same_as`` hints, by id, in any state (closed ones are refused)."""
+    ids = sorted({r.hint.same_as for r in reports if r.hint and r.hint.same_as})
+    if not ids:
+        return {}
+    rows = session.execute(select(*_CANDIDATE_COLUMNS).where(Case.id.in_(ids))).all()
+    return {row.id: _open_case(row) for row in rows}
+
+
 def _candidates(
     session: Session,
     wanted: Mapping[str, set[int]],
@@ -157,17 +207,7 @@ def _candidates(
         )
     )
     rows = session.execute(
-        select(
-            Case.id,
-            Case.dedup_group,
-            Case.dedup_cell,
-            Case.lat,
-            Case.lon,
-            Case.accuracy_m,
-            Case.first_at,
-            Case.last_at,
-            Case.report_count,
-        ).where(
+        select(*_CANDIDATE_COLUMNS).where(
             by_group,
             Case.resolved_at.is_(None),
             Case.merged_into_id.is_(None),
@@ -175,45 +215,32 @@ def _candidates(
             Case.first_at <= latest,
         )
     ).all()
-    return [
-        _Open(
-            CaseCandidate(
-                case_id=row.id,
-                group=row.dedup_group,
-                lat=row.lat,
-                lon=row.lon,
-                accuracy_m=row.accuracy_m,
-                first_at=row.first_at,
-                last_at=row.last_at,
-            ),
-            cells=frozenset({row.dedup_cell}),
-            report_count=row.report_count,
-        )
-        for row in rows
-    ]
+    return [_open_case(row) for row in rows]
 
 
-def assign(
-    session: Session,
-    reports: Sequence[Placed],
-    settings: Mapping[str, DedupSettings] | None = None,
-) -> dict[uuid.UUID, Assignment]:
-    """Create or extend cases for ``reports`` (in the caller's transaction, not committed).
+@dataclass
+class _Batch:
+    """The state one ``assign`` call works on: its reports and the cases they may join."""
 
-    Returns each report's case, whether it joined one that already existed, and the reason.
-    The caller inserts the reports with these values afterwards (the case rows exist by then).
-    """
-    if not reports:
-        return {}
-    settings = settings if settings is not None else category_settings(session)
+    settings: Mapping[str, DedupSettings]
+    placed: list[Placed]
+    near_cells: dict[uuid.UUID, frozenset[int]]
+    photos: dict[str, int]
+    by_id: dict[uuid.UUID, _Open]
+    hinted: dict[uuid.UUID, _Open]
+    now: datetime
+    new_cases: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _read_batch(
+    session: Session, reports: Sequence[Placed], settings: Mapping[str, DedupSettings]
+) -> _Batch:
+    """Lock the batch's cells, then read its candidate cases, hinted cases and photo hashes."""
     placed = sorted(reports, key=lambda r: (r.occurred_at, r.id))
-    own_cells = {r.id: cell_of(r.lat, r.lon) for r in placed}
     near_cells = {r.id: frozenset(query_cells(r.lat, r.lon)) for r in placed}
-
     lock_cells(
         session, (k for r in placed for k in lock_keys(r.lat, r.lon, settings[r.category].group))
     )
-
     wanted: dict[str, set[int]] = {}
     for r in placed:
         wanted.setdefault(settings[r.category].group, set()).update(near_cells[r.id])
@@ -229,77 +256,86 @@ def assign(
         for case in open_cases:
             found = hashes.get(case.candidate.case_id, ())
             case.candidate = replace(case.candidate, phashes=found)
+    by_id = {c.candidate.case_id: c for c in open_cases}
+    hinted = {k: by_id.get(k, v) for k, v in _hinted(session, placed).items()}
+    return _Batch(settings, placed, near_cells, photos, by_id, hinted, utcnow())
 
-    now = utcnow()
-    by_id: dict[uuid.UUID, _Open] = {c.candidate.case_id: c for c in open_cases}
-    new_cases: list[dict[str, Any]] = []
-    out: dict[uuid.UUID, Assignment] = {}
-    for r in placed:
-        rule = settings[r.category]
-        phashes = tuple(sorted({photos[s] for s in r.photo_sha256 if s in photos}))
-        new = NewReport(rule, r.lat, r.lon, r.accuracy_m, r.occurred_at, phashes)
-        nearby = [
-            c.candidate
-            for c in by_id.values()
-            if c.candidate.group == rule.group and c.cells & near_cells[r.id]
-        ]
-        decision = decide(new, nearby)
-        reason = decision.as_dict()
-        if decision.case_id is not None:
-            case = by_id[decision.case_id]
-            cand = case.candidate
-            case.candidate = replace(
-                cand,
-                first_at=min(cand.first_at, r.occurred_at),
-                last_at=max(cand.last_at, r.occurred_at),
-                phashes=tuple(sorted(set(cand.phashes) | set(phashes))),
-            )
-            case.report_count += 1
-            case.changed = True
-            out[r.id] = Assignment(decision.case_id, True, reason)
-            continue
-        case_id = uuid.uuid4()
-        by_id[case_id] = _Open(
-            CaseCandidate(
-                case_id=case_id,
-                group=rule.group,
-                lat=r.lat,
-                lon=r.lon,
-                accuracy_m=r.accuracy_m,
-                first_at=r.occurred_at,
-                last_at=r.occurred_at,
-                phashes=phashes,
-            ),
-            cells=frozenset({own_cells[r.id]}),
-            report_count=1,
-            created=True,
-        )
-        new_cases.append(
-            {
-                "id": case_id,
-                "category": r.category,
-                "kind": r.kind,
-                "dedup_group": rule.group,
-                "dedup_cell": own_cells[r.id],
-                "lat": r.lat,
-                "lon": r.lon,
-                "accuracy_m": r.accuracy_m,
-                "zone": r.zone,
-                "status": OPEN,
-                "created_at": now,
-            }
-        )
-        out[r.id] = Assignment(case_id, False, reason)
 
-    if new_cases:
-        for row in new_cases:
-            case = by_id[row["id"]]
+def _place(batch: _Batch, r: Placed) -> Assignment:
+    """Decide one report against the open cases (those read and those the batch made so far)."""
+    rule = batch.settings[r.category]
+    phashes = tuple(sorted({batch.photos[s] for s in r.photo_sha256 if s in batch.photos}))
+    new = NewReport(rule, r.lat, r.lon, r.accuracy_m, r.occurred_at, phashes)
+    nearby = [
+        c.candidate
+        for c in batch.by_id.values()
+        if c.candidate.group == rule.group and c.cells & batch.near_cells[r.id]
+    ]
+    same_as = r.hint.same_as if r.hint else None
+    hinted = batch.hinted.get(same_as) if same_as else None
+    decision = decide_hinted(new, nearby, r.hint, hinted.candidate if hinted else None)
+    reason = decision.as_dict()
+    if decision.case_id is not None:
+        if decision.case_id not in batch.by_id:
+            # A hinted case outside the candidates (older than the window): it joins all the same.
+            batch.by_id[decision.case_id] = batch.hinted[decision.case_id]
+        case = batch.by_id[decision.case_id]
+        cand = case.candidate
+        case.candidate = replace(
+            cand,
+            first_at=min(cand.first_at, r.occurred_at),
+            last_at=max(cand.last_at, r.occurred_at),
+            phashes=tuple(sorted(set(cand.phashes) | set(phashes))),
+        )
+        case.report_count += 1
+        case.changed = True
+        return Assignment(decision.case_id, True, reason, decision.hint)
+    case_id = uuid.uuid4()
+    cell = cell_of(r.lat, r.lon)
+    batch.by_id[case_id] = _Open(
+        CaseCandidate(
+            case_id=case_id,
+            group=rule.group,
+            lat=r.lat,
+            lon=r.lon,
+            accuracy_m=r.accuracy_m,
+            first_at=r.occurred_at,
+            last_at=r.occurred_at,
+            phashes=phashes,
+        ),
+        cells=frozenset({cell}),
+        report_count=1,
+        created=True,
+    )
+    batch.new_cases.append(
+        {
+            "id": case_id,
+            "category": r.category,
+            "kind": r.kind,
+            "dedup_group": rule.group,
+            "dedup_cell": cell,
+            "lat": r.lat,
+            "lon": r.lon,
+            "accuracy_m": r.accuracy_m,
+            "zone": r.zone,
+            "status": OPEN,
+            "created_at": batch.now,
+        }
+    )
+    return Assignment(case_id, False, reason, decision.hint)
+
+
+def _write(session: Session, batch: _Batch) -> None:
+    """One multi-row INSERT of the new cases, one executemany UPDATE of the extended ones."""
+    if batch.new_cases:
+        for row in batch.new_cases:
+            case = batch.by_id[row["id"]]
             row |= {
                 "first_at": case.candidate.first_at,
                 "last_at": case.candidate.last_at,
                 "report_count": case.report_count,
             }
-        session.execute(insert(Case), new_cases)
+        session.execute(insert(Case), batch.new_cases)
     extended = [
         {
             "id": c.candidate.case_id,
@@ -307,9 +343,28 @@ def assign(
             "last_at": c.candidate.last_at,
             "report_count": c.report_count,
         }
-        for c in by_id.values()
+        for c in batch.by_id.values()
         if c.changed and not c.created
     ]
     if extended:
         session.execute(update(Case), extended)
+
+
+def assign(
+    session: Session,
+    reports: Sequence[Placed],
+    settings: Mapping[str, DedupSettings] | None = None,
+) -> dict[uuid.UUID, Assignment]:
+    """Create or extend cases for ``reports`` (in the caller's transaction, not committed).
+
+    Returns each report's case, whether it joined one that already existed, and the reason.
+    The caller inserts the reports with these values afterwards (the case rows exist by then).
+    """
+    if not reports:
+        return {}
+    batch = _read_batch(
+        session, reports, settings if settings is not None else category_settings(session)
+    )
+    out = {r.id: _place(batch, r) for r in batch.placed}
+    _write(session, batch)
     return out

@@ -40,6 +40,14 @@ class Case(db.Model):  # type: ignore[name-defined]
             sqlite_where=text("resolved_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL"),
         ),
+        # The pull's nearby_cases of a zone (backend.cases.nearby), open cases only.
+        Index(
+            "ix_cases_open_zone",
+            "zone",
+            "last_at",
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
         # Cases waiting for their photos before routing (a handful at any moment).
         Index(
             "ix_cases_route_after",

@@ -4,9 +4,11 @@ from typing import Any
 
 import marshmallow as ma
 
+from backend import config as defaults
 from backend.cases.models import MERGED, OPEN, RESOLVED
 from backend.fields import Pattern
 from backend.reference import catalogue
+from sync import envelope
 
 # One split moves at most this many reports: a case on the square rarely has more than a few
 # dozen (ten hosts passing one bin in a shift), and the bound keeps one correction's feed
@@ -49,8 +51,17 @@ class MergeReasonSchema(ma.Schema):
         metadata={
             "description": "Why the report is in this case. Dedup: within_radius | "
             "within_accuracy | near_photo (joined) or no_candidate | too_far | outside_window | "
-            "different_photo | other_group | case_resolved (started the case). A supervisor's "
-            "correction: split | merge"
+            "different_photo | other_group | case_resolved (started the case). The reporter's "
+            "hint: reporter_same (joined the case the reporter named) | reporter_distinct "
+            "(started the case: the rules would have joined a case the reporter said it is "
+            "not). A supervisor's correction: split | merge"
+        }
+    )
+    hint = ma.fields.Dict(
+        metadata={
+            "description": "Only when the report carried a case_hint: {kind: same_as | "
+            "distinct_from, followed, reason: closed | other_group | too_far | unknown_case "
+            "| null}"
         }
     )
     joined = ma.fields.Boolean()
@@ -202,6 +213,54 @@ class CasePageSchema(ma.Schema):
         allow_none=True, metadata={"description": "Pass to get the next page; null on the last"}
     )
     has_more = ma.fields.Boolean()
+
+
+NEARBY_AREA = envelope.Area(*defaults.DEFAULT_SERVICE_AREA)
+
+
+class NearbyQuerySchema(ma.Schema):
+    lat = ma.fields.Float(
+        required=True,
+        validate=ma.validate.Range(NEARBY_AREA.south, NEARBY_AREA.north),
+        metadata={
+            "description": "Where the reporter stands (WGS 84); within the service area "
+            "(outside it 422 outside_service_area; NaN and Infinity are 422)"
+        },
+    )
+    lon = ma.fields.Float(
+        required=True, validate=ma.validate.Range(NEARBY_AREA.west, NEARBY_AREA.east)
+    )
+    category = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(catalogue.category_codes()),
+        metadata={"description": "The category about to be reported; its dedup group decides"},
+    )
+
+
+class NearbyCaseSchema(ma.Schema):
+    id = ma.fields.UUID(metadata={"description": "Pass as case_hint.same_as or distinct_from"})
+    category = ma.fields.String()
+    distance_m = ma.fields.Float(
+        metadata={"description": "From the given point to the case, in 5 m steps"}
+    )
+    first_at = ma.fields.AwareDateTime(metadata={"description": "Earliest report's capture time"})
+    last_at = ma.fields.AwareDateTime(metadata={"description": "Latest report's capture time"})
+    report_count = ma.fields.Integer()
+    has_photo = ma.fields.Boolean(metadata={"description": "Whether a report has a photo"})
+
+
+class NearbySchema(ma.Schema):
+    cases = ma.fields.List(
+        ma.fields.Nested(NearbyCaseSchema),
+        metadata={
+            "description": "Open cases of the category's dedup group within radius_m, closest "
+            "first, at most 10; no reporters, notes or report positions"
+        },
+    )
+    radius_m = ma.fields.Float(metadata={"description": "Twice the category's dedup radius"})
+    same_as_max_m = ma.fields.Float(
+        metadata={"description": "How far a case_hint.same_as case may be: three radii"}
+    )
 
 
 class SplitSchema(ma.Schema):

@@ -8,18 +8,21 @@ from flask.views import MethodView
 
 from backend.api import Blueprint
 from backend.auth import auth, current_user
-from backend.cases import services
+from backend.cases import nearby, services
 from backend.cases.schemas import (
     CaseDetailSchema,
     CasePageSchema,
     CaseQuerySchema,
     CaseRead,
     MergeSchema,
+    NearbyQuerySchema,
+    NearbySchema,
     ReporterCaseSchema,
     SplitSchema,
 )
 from backend.cases.visibility import REPORTER_ROLES, CaseView, ReporterCaseView
 from backend.extensions import db
+from sync.envelope import Area
 
 blp = Blueprint(
     "cases",
@@ -103,3 +106,15 @@ class Merge(MethodView):
     def post(self, body: dict[str, Any], case_id: uuid.UUID) -> CaseView:
         """Merge another case into this one; its reporters see it in pull"""
         return services.merge(db.session(), current_user(), case_id, body["case_id"])
+
+
+@blp.route("/nearby")
+class NearbyCases(MethodView):
+    @auth(blp, "field")
+    @blp.arguments(NearbyQuerySchema, location="query")
+    @blp.response(200, NearbySchema)
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def get(self, args: dict[str, Any]) -> nearby.Nearby:
+        """Open cases near you of the category's dedup group, to ask 'is it one of these?'"""
+        area = Area(*current_app.config["SERVICE_AREA"])
+        return nearby.near_point(db.session(), area=area, **args)

@@ -92,16 +92,25 @@ PRIORITY = {
     "low": _l("Low"),
 }
 
+HINT_REFUSAL = {
+    "closed": _l("the case named was closed"),
+    "other_group": _l("the case named is of another kind"),
+    "too_far": _l("the case named was too far away"),
+    "unknown_case": _l("no such case"),
+}
+
 MERGE_RULE = {
     "within_radius": _l("Joined: within the category's radius and time window"),
     "within_accuracy": _l("Joined: within the radius widened by GPS accuracy"),
     "near_photo": _l("Joined: near, and the photos look alike"),
+    "reporter_same": _l("Joined: the reporter said it is this case"),
     "no_candidate": _l("Started the case: no open case of its kind nearby"),
     "too_far": _l("Started the case: the nearest case was too far away"),
     "outside_window": _l("Started the case: the nearest case was too long ago"),
     "different_photo": _l("Started the case: near, but the photos differ"),
     "other_group": _l("Started the case: nearby cases are of another kind"),
     "case_resolved": _l("Started the case: the earlier case was resolved"),
+    "reporter_distinct": _l("Started the case: the reporter said it is not the nearby case"),
     "split": _l("Moved here by a split"),
     "merge": _l("Moved here by a merge"),
 }

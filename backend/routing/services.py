@@ -20,50 +20,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
-from backend.database import deferred_reads, new_id, utcnow
+from backend.database import deferred_reads, utcnow
 from backend.delivery.models import Delivery
-from backend.delivery.services import delivery_values, enqueue_delivery
-from backend.feed.services import NewChange, append_item_status, append_item_statuses
+from backend.delivery.services import enqueue_delivery
+from backend.feed.services import NewChange
 from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
 from backend.reports.models import Report, ReportPhoto
+from backend.routing import writer
 from backend.routing.rule_store import active_rule_set
-from backend.routing.rules import CaseFacts, Route, route
+from backend.routing.rules import CaseFacts, route
 from backend.tasks.models import NEW, OPEN, REJECTED, Task, TaskEvent
 
 
 def _organisations(session: Session) -> dict[str, Organisation]:
     return {o.slug: o for o in session.execute(select(Organisation)).scalars()}
-
-
-def _reports(session: Session, case_id: uuid.UUID) -> list[Report]:
-    return list(
-        session.execute(
-            select(Report).where(Report.case_id == case_id).order_by(Report.occurred_at)
-        ).scalars()
-    )
-
-
-def tell_reporters(
-    session: Session,
-    task: Task,
-    status: str,
-    note: str | None = None,
-    data: dict[str, Any] | None = None,
-    reports: list[Report] | None = None,
-) -> None:
-    """Append ``status`` to the feed of every phone that reported the task's case, or of the
-    contact's author (nobody when retention has deleted the contact)."""
-    if task.case_id is not None:
-        found = _reports(session, task.case_id) if reports is None else reports
-        append_item_statuses(session, [r.id for r in found], status, note=note, data=data)
-    elif task.contact_id is not None:
-        append_item_status(session, task.contact_id, status, note=note, data=data)
 
 
 @dataclass(frozen=True)
@@ -91,7 +66,8 @@ def route_new(
     indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
     three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
     and the rule set and organisations are read once per batch. The caller tells the phones:
-    returns item id -> the ``routed`` data (``_routed_data``) for every item in ``item_ids``."""
+    returns item id -> the ``routed`` data (``writer.routed_data``) for every item in
+    ``item_ids``."""
     if not subjects:
         return {}
     organisations = _organisations(session)
@@ -107,14 +83,14 @@ def route_new(
             organisations=organisations,
         )
         organisation = organisations[decision.organisation]
-        values = _task_values(
+        values = writer.task_values(
             subject.facts, decision, organisation, subject.case_id, subject.location
         )
-        task_rows = _task_rows(
+        task_rows = writer.task_rows(
             values | {"contact_id": subject.contact_id}, organisation, received_at
         )
         rows.append(task_rows)
-        data = _routed_data(organisation.slug, task_rows[0]["id"], subject.case_id)
+        data = writer.routed_data(organisation.slug, task_rows[0]["id"], subject.case_id)
         by_item |= dict.fromkeys(subject.item_ids, data)
     session.execute(Task.__table__.insert(), [r[0] for r in rows])
     session.execute(TaskEvent.__table__.insert(), [r[1] for r in rows])
@@ -168,71 +144,6 @@ def route_pushed(
             for s, item_id in sorted(((s, i) for s in held for i in s.item_ids), key=lambda p: p[1])
         ]
     return changes
-
-
-def _task_rows(
-    values: dict[str, Any],
-    organisation: Organisation,
-    at: datetime,
-    user_id: uuid.UUID | None = None,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The one writer of a new task's rows: the task (``values`` from :func:`_task_values`,
-    or a rerouted task's), its ``routed`` event and the organisation's ``task.created``
-    delivery."""
-    task_id = new_id()
-    task = (
-        {
-            "contact_id": None,
-            "rerouted_from_id": None,
-            "resolved_at": None,
-        }
-        | values
-        | {"id": task_id, "routed_at": at, "updated_at": at}
-    )
-    event = {"id": new_id(), "task_id": task_id, "user_id": user_id, "action": "routed"} | {
-        "note": None,
-        "at": at,
-    }
-    delivery = delivery_values(organisation, "task.created", "task", task_id, at)
-    return task, event, delivery
-
-
-def _task_values(
-    facts: CaseFacts,
-    decision: Route,
-    organisation: Organisation,
-    case_id: uuid.UUID | None,
-    location: tuple[float, float] | None,
-) -> dict[str, Any]:
-    """A new task's columns from what routing looked at and decided. Coordinates only for a
-    case: a contact's task keeps its zone, never where the person was met."""
-    where = location if case_id is not None else None
-    return {
-        "case_id": case_id,
-        "organisation_id": organisation.id,
-        "status": NEW,
-        "kind": facts.kind,
-        "category": facts.category,
-        "zone": facts.zone,
-        "lat": where[0] if where else None,
-        "lon": where[1] if where else None,
-        "referral": facts.referral,
-        "priority": decision.priority,
-        "deadline": decision.deadline,
-        "due_at": decision.due_at,
-        "rule_id": decision.rule_id,
-        "rule_set_version": decision.rule_set_version,
-    }
-
-
-def _routed_data(
-    organisation: str, task_id: uuid.UUID, case_id: uuid.UUID | None
-) -> dict[str, Any]:
-    """What a phone learns with ``routed``: who has it, which task, which case."""
-    data = {"organisation": organisation, "task_id": str(task_id)}
-    if case_id is not None:
-        data["case_id"] = str(case_id)
-    return data
 
 
 def _case_facts(case: Case) -> CaseFacts:
@@ -339,7 +250,7 @@ def route_case(
     status, in the caller's transaction (the caller commits, e.g. the push).
 
     Routing a case that already has an open task returns that task and changes nothing, so a
-    retried push never routes twice (the partial unique index decides, see ``_insert_task``).
+    retried push never routes twice (the partial unique index decides, see ``writer.insert_task``).
     ``location`` (lat, lon) defaults to the case's first report's."""
     organisations = _organisations(session)
     decision = route(
@@ -349,52 +260,12 @@ def route_case(
         observed_at=observed_at,
         organisations=organisations,
     )
-    reports = _reports(session, case_id)
+    reports = writer.case_reports(session, case_id)
     if location is None and reports:
         location = (reports[0].lat, reports[0].lon)
     organisation = organisations[decision.organisation]
-    values = _task_values(facts, decision, organisation, case_id, location)
-    return _insert_task(session, values, organisation, reports=reports)
-
-
-def _open_task(session: Session, values: Mapping[str, Any]) -> Task | None:
-    """The open task for the same case (or contact) as the task ``values`` describe."""
-    if values.get("case_id") is not None:
-        subject = Task.case_id == values["case_id"]
-    else:
-        subject = Task.contact_id == values["contact_id"]
-    return session.execute(select(Task).where(subject, Task.status.in_(OPEN))).scalar_one_or_none()
-
-
-def _insert_task(
-    session: Session,
-    values: dict[str, Any],
-    organisation: Organisation,
-    user_id: uuid.UUID | None = None,
-    reports: list[Report] | None = None,
-) -> Task:
-    """Insert one open task with its event, delivery and the phones' ``routed``; the open
-    task already there if a concurrent routing of the same case won the unique index."""
-    task_row, event_row, delivery_row = _task_rows(values, organisation, utcnow(), user_id)
-    try:
-        with session.begin_nested():
-            session.execute(Task.__table__.insert(), [task_row])
-    except IntegrityError:
-        existing = _open_task(session, values)
-        if existing is None:  # pragma: no cover - the only unique indexes are the open ones
-            raise
-        return existing
-    session.execute(TaskEvent.__table__.insert(), [event_row])
-    session.execute(Delivery.__table__.insert(), [delivery_row])
-    task = session.get_one(Task, task_row["id"])
-    tell_reporters(
-        session,
-        task,
-        "routed",
-        data=_routed_data(organisation.slug, task.id, task.case_id),
-        reports=reports,
-    )
-    return task
+    values = writer.task_values(facts, decision, organisation, case_id, location)
+    return writer.insert_task(session, values, organisation, reports=reports)
 
 
 def reroute(session: Session, task: Task, organisation: Organisation, user_id: uuid.UUID) -> Task:
@@ -420,7 +291,7 @@ def reroute(session: Session, task: Task, organisation: Organisation, user_id: u
         "rule_set_version": task.rule_set_version,
         "rerouted_from_id": task.id,
     }
-    return _insert_task(session, values, organisation, user_id=user_id)
+    return writer.insert_task(session, values, organisation, user_id=user_id)
 
 
 def withdraw_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) -> None:

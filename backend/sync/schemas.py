@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from backend import config as defaults
@@ -7,6 +9,7 @@ from backend.fields import OneOf, Pattern, Timestamp
 from backend.reference import catalogue
 from backend.reference.schemas import CategorySchema
 from sync import envelope
+from sync.dedup import MAX_DISTINCT_FROM, DedupSettings
 
 AREA = envelope.Area(*defaults.DEFAULT_SERVICE_AREA)
 ITEMS_DESCRIPTION = (
@@ -63,6 +66,29 @@ class PhotoRefSchema(ma.Schema):
     )
 
 
+class CaseHintSchema(ma.Schema):
+    """Doc-only, like the items: ``sync.envelope`` checks it (invalid_case_hint,
+    case_hint_too_long; the report is then `rejected`, the rest of the batch goes in)."""
+
+    same_as = ma.fields.UUID(
+        metadata={
+            "description": "The reporter says it is this case (from GET /api/v1/cases/nearby or "
+            "the pull's nearby_cases): joined when it is open, of the same dedup group and "
+            "within three times the category's radius; otherwise the rules decide and the "
+            "result's code is hint_not_followed with hint.reason closed | other_group | too_far "
+            "| unknown_case"
+        }
+    )
+    distinct_from = ma.fields.List(
+        ma.fields.UUID(),
+        validate=ma.validate.Length(1, MAX_DISTINCT_FROM),
+        metadata={
+            "description": "The reporter says it is none of these cases: they are never joined "
+            "(the report may join another or start one); not the same_as case"
+        },
+    )
+
+
 class ReportItemSchema(_Item):
     class Meta:
         unknown = ma.INCLUDE  # fields a newer app sends are ignored
@@ -84,6 +110,11 @@ class ReportItemSchema(_Item):
         ma.fields.Nested(PhotoRefSchema),
         allow_none=True,
         validate=ma.validate.Length(max=defaults.SYNC_MAX_PHOTOS_PER_REPORT),
+    )
+    case_hint = ma.fields.Nested(
+        CaseHintSchema,
+        allow_none=True,
+        metadata={"description": "Optional: the reporter's answer to 'is it one of these cases?'"},
     )
 
 
@@ -157,10 +188,31 @@ class PushSchema(ma.Schema):
     )
 
 
+class HintResultSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "same_as | distinct_from"})
+    followed = ma.fields.Boolean(
+        metadata={"description": "distinct_from is always followed (those cases are not joined)"}
+    )
+    reason = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Why same_as was not followed: closed | other_group | too_far "
+            "| unknown_case; null when followed"
+        },
+    )
+
+
 class ItemResultSchema(ma.Schema):
     id = ma.fields.String(allow_none=True)
     status = ma.fields.String(metadata={"description": "created | duplicate | conflict | rejected"})
-    code = ma.fields.String(allow_none=True)
+    code = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "rejected: why; conflict: item_conflict; a created or duplicate "
+            "report whose case_hint.same_as was not followed: hint_not_followed (the rules "
+            "placed it; `hint.reason` says why); otherwise null"
+        },
+    )
     errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
     case_id = ma.fields.UUID(
         allow_none=True,
@@ -176,6 +228,11 @@ class ItemResultSchema(ma.Schema):
     missing_photos = ma.fields.List(
         ma.fields.String(), metadata={"description": "sha256 of listed photos not uploaded yet"}
     )
+    hint = ma.fields.Nested(
+        HintResultSchema,
+        allow_none=True,
+        metadata={"description": "What became of the report's case_hint; null without one"},
+    )
 
 
 class PushResultSchema(ma.Schema):
@@ -187,6 +244,28 @@ class PushResultSchema(ma.Schema):
 class PullArgsSchema(ma.Schema):
     cursor = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
     limit = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    nearby_zone = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(catalogue.zone_slugs()),
+        metadata={
+            "description": "The zone the worker is in: the answer then also carries "
+            "nearby_cases, so the phone can ask 'is it one of these?' offline"
+        },
+    )
+
+
+class ZoneCaseSchema(ma.Schema):
+    id = ma.fields.UUID(metadata={"description": "Pass as case_hint.same_as or distinct_from"})
+    category = ma.fields.String()
+    dedup_group = ma.fields.String(
+        metadata={"description": "Compare with the category's dedup_group in /sync/config"}
+    )
+    lat = ma.fields.Float(metadata={"description": "The case's place rounded to 0.0001 degree"})
+    lon = ma.fields.Float(metadata={"description": "Rounded to 0.0001 degree"})
+    first_at = ma.fields.AwareDateTime()
+    last_at = ma.fields.AwareDateTime()
+    report_count = ma.fields.Integer()
+    has_photo = ma.fields.Boolean()
 
 
 class ChangeSchema(ma.Schema):
@@ -202,6 +281,14 @@ class PullSchema(ma.Schema):
     changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
     cursor = ma.fields.String()
     has_more = ma.fields.Boolean()
+    nearby_cases = ma.fields.List(
+        ma.fields.Nested(ZoneCaseSchema),
+        metadata={
+            "description": "Only with nearby_zone: that zone's open cases now, the most "
+            "recently reported first, at most 50 (a snapshot, not part of the cursor); the "
+            "phone shows those of the report's dedup group within twice the category's radius"
+        },
+    )
 
 
 class ZoneSummarySchema(ma.Schema):
@@ -225,6 +312,26 @@ class AreaSchema(ma.Schema):
     east = ma.fields.Float()
 
 
+def _dedup(category: Any) -> DedupSettings:
+    return DedupSettings.from_category(category.code, category.settings or {})
+
+
+class SyncCategorySchema(CategorySchema):
+    """A category with what the phone needs to ask "is it one of these?" offline."""
+
+    dedup_group = ma.fields.Function(
+        lambda c: _dedup(c).group,
+        metadata={"description": "Reports merge only with cases of the same group"},
+    )
+    dedup_radius_m = ma.fields.Function(
+        lambda c: _dedup(c).radius_m,
+        metadata={
+            "description": "Show the pull's nearby_cases of the group within twice this; "
+            "case_hint.same_as reaches three times this"
+        },
+    )
+
+
 class SyncConfigSchema(ma.Schema):
     protocol_version = ma.fields.Integer()
     supported_protocol_versions = ma.fields.List(ma.fields.Integer())
@@ -242,7 +349,7 @@ class SyncConfigSchema(ma.Schema):
         },
     )
     photo_content_types = ma.fields.List(ma.fields.String())
-    categories = ma.fields.List(ma.fields.Nested(CategorySchema))
+    categories = ma.fields.List(ma.fields.Nested(SyncCategorySchema))
     zones = ma.fields.List(ma.fields.Nested(ZoneSummarySchema))
     contact = ma.fields.Nested(ContactVocabularySchema)
     presence_events = ma.fields.List(ma.fields.String())

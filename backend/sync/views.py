@@ -7,10 +7,11 @@ from flask.views import MethodView
 
 from backend.api import Blueprint
 from backend.auth import auth, current_user
+from backend.cases import nearby
 from backend.extensions import db
 from backend.feed import services as feed
 from backend.ratelimit import PUSH, rate_limited
-from backend.sync import services
+from backend.sync import advertised, services
 from backend.sync.schemas import (
     PullArgsSchema,
     PullSchema,
@@ -49,13 +50,17 @@ class Pull(MethodView):
     @blp.arguments(PullArgsSchema, location="query")
     @blp.response(200, PullSchema)
     @blp.alt_response(400, response="BAD_REQUEST")
-    def get(self, args: dict[str, Any]) -> feed.Page:
+    def get(self, args: dict[str, Any]) -> feed.Page | dict[str, Any]:
         """Status changes of your items and reference data updates since the cursor"""
         config = current_app.config
         limit = min(
             args["limit"] or config["SYNC_PULL_DEFAULT_LIMIT"], config["SYNC_PULL_MAX_LIMIT"]
         )
-        return feed.pull(db.session(), current_user().id, args["cursor"], limit)
+        page = feed.pull(db.session(), current_user().id, args["cursor"], limit)
+        if args["nearby_zone"] is None:
+            return page
+        # Additive: without nearby_zone the answer is exactly what it was.
+        return vars(page) | {"nearby_cases": nearby.in_zone(db.session(), args["nearby_zone"])}
 
 
 @blp.route("/config")
@@ -64,4 +69,4 @@ class Config(MethodView):
     @blp.response(200, SyncConfigSchema)
     def get(self) -> dict[str, Any]:
         """Limits, reference data, protocol version and server time for the phone app"""
-        return services.sync_config(db.session(), _settings(), current_app.config)
+        return advertised.sync_config(db.session(), _settings(), current_app.config)

@@ -30,6 +30,7 @@ from backend.errors import Conflict, NotFound, Unprocessable
 from backend.feed.services import append_item_status
 from backend.organisations.models import Organisation
 from backend.routing import services as routing
+from backend.routing import writer
 from backend.stats.dirty import mark_dirty
 from backend.tasks.models import (
     ACKNOWLEDGED,
@@ -457,7 +458,7 @@ def apply_event(
     if target == RESOLVED:
         on_task_resolved(session, task, note=note)
     else:
-        routing.tell_reporters(
+        writer.tell_reporters(
             session,
             task,
             target,

@@ -142,6 +142,11 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/cases/{case_id}"): Row(
         {None: 401, "field": 404, "department": 404, "supervisor": 200, "admin": 200}
     ),
+    # The reporter's "is it one of these?" (issue 21): the phone's question, field only.
+    ("GET", "/api/v1/cases/nearby"): Row(
+        field_only(200).expect,
+        query="lat=59.3325&lon=18.0642&category=litter.overflowing_bin",
+    ),
     ("POST", "/api/v1/cases/{case_id}/split"): correctors(201, {"report_ids": ["REPORT"]}),
     ("POST", "/api/v1/cases/{case_id}/merge"): correctors(200, {"case_id": "OTHER_CASE"}),
     # Another worker's presence: supervisors and admins only; a field worker asking for it and

@@ -106,3 +106,42 @@ def test_phones_reporting_one_bin_at_once_make_one_case(app, create_user, tmp_pa
         ).scalar_one()
         == 0
     )
+
+
+def test_phones_naming_one_case_at_once_all_join_it(app, client, create_user, tmp_path):
+    """Hints (issue 21): phones up to three radii (45 m) away on every side, each saying
+    ``same_as`` one case at the same moment, all join it and its report count misses none:
+    the case's cell is among each report's locked cells."""
+    users = [create_user(role="field") for _ in range(WRITERS)]
+    first = report(captured_at=iso(now() - timedelta(minutes=40)))
+    response = client.post("/api/v1/sync/push", json=batch([first]), headers=users[0].headers)
+    case_id = response.get_json()["results"][0]["case_id"]
+    items = []
+    for w in range(WRITERS):
+        lon, lat, _ = GEOD.fwd(SERGELS_TORG["lon"], SERGELS_TORG["lat"], w * 60, 40)
+        items.append(
+            report(
+                captured_at=iso(now() - timedelta(minutes=30)),
+                location={"lat": lat, "lon": lon, "accuracy_m": 5},
+                case_hint={"same_as": case_id},
+            )
+        )
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.remove()
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(WRITERS)
+    outs = [tmp_path / f"hinter-{w}.json" for w in range(WRITERS)]
+    procs = [
+        ctx.Process(target=_writer, args=(url, users[w].token, [items[w]], str(outs[w]), barrier))
+        for w in range(WRITERS)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(180)
+    assert [p.exitcode for p in procs] == [0] * WRITERS
+    for out in outs:
+        [result] = json.loads(out.read_text())["results"]
+        assert (result["status"], result["case_id"]) == ("created", case_id)
+        assert result["hint"]["followed"] is True
+    assert db.session.execute(select(Case.report_count)).scalars().all() == [1 + WRITERS]

@@ -104,3 +104,26 @@ def test_every_option_has_help_and_the_outbox_lives_under_instance():
     assert "a field worker's API token" in shown and "instance/demo-outbox.sqlite3" in shown
     for path in (DEFAULT_OUTBOX, "demo-outbox.sqlite3"):
         assert subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO).returncode == 0
+
+
+def test_demo_with_hint_answers_for_its_reports(live_server, field_user, tmp_path):
+    from backend.reports.models import Report
+
+    common = ("--url", live_server.url, "--token", field_user.token, "--quiet")
+    first = _cli(*common, "--outbox", str(tmp_path / "a.sqlite3"), "--items", "60", "--seed", "1")
+    assert first.returncode == 0, first.stderr
+    run = _cli(
+        *common,
+        *("--outbox", str(tmp_path / "b.sqlite3"), "--items", "60", "--seed", "2"),
+        *("--hint", "same"),
+    )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["known_cases"] > 0 and summary["hinted"] > 0
+    assert summary["pushed"] == {"created": 60}
+    reasons = db.session.execute(select(Report.merge_reason)).scalars().all()
+    hints = [r["hint"] for r in reasons if r and "hint" in r]
+    assert len(hints) == summary["hinted"]
+    # The demo's same_as names a case within twice the radius: followed unless it closed.
+    assert any(h["followed"] for h in hints)
+    assert sum(1 for r in reasons if r and r["rule"] == "reporter_same") > 0

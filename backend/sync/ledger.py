@@ -1,0 +1,109 @@
+"""The ledger of pushed items (``sync_items``): one row per item id, claimed exactly once.
+
+The claim is the push's idempotency: a multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING
+id`` returns the ids this transaction created; the others were stored before (a replay, or the
+same id with other content: a conflict). Rows go in id order, so two batches sharing ids lock
+them in the same order on PostgreSQL and never deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.reports.models import Report
+from backend.sync.models import SyncItem
+from sync.envelope import ValidItem
+
+
+def ledger_rows(
+    items: Iterable[ValidItem],
+    user_id: uuid.UUID,
+    device_id: str,
+    skew: float,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The ledger rows of validated items, ``received`` (the status the feed then moves on)."""
+    return [
+        {
+            "id": item.id,
+            "type": item.type,
+            "user_id": user_id,
+            "device_id": device_id,
+            "content_hash": item.content_hash,
+            "captured_at_raw": item.captured_at_raw,
+            "captured_at": item.captured_at,
+            "occurred_at": item.occurred_at,
+            "clock_skew_s": skew,
+            "received_at": now,
+            "status": "received",
+        }
+        for item in items
+    ]
+
+
+def claim_set_based(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert the ledger rows in one statement; returns the ids this transaction created."""
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # executemany form: the statement compiles once and is cached; SQLAlchemy's
+    # "insertmanyvalues" still sends it as one multi-row INSERT ... RETURNING. (A literal
+    # .values(rows) recompiles per batch and took two thirds of a push.)
+    statement = insert_(SyncItem.__table__).on_conflict_do_nothing().returning(SyncItem.id)
+    return set(session.execute(statement, rows).scalars())
+
+
+def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """The round-trip-per-item alternative (a savepoint and an INSERT each), kept because the
+    benchmark measures it against ``claim_set_based``; the push uses the set-based one."""
+    created: set[uuid.UUID] = set()
+    for row in rows:
+        try:
+            with session.begin_nested():
+                session.execute(insert(SyncItem).values(row))
+            created.add(row["id"])
+        except IntegrityError:
+            pass
+    return created
+
+
+Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
+
+
+class StoredItem(NamedTuple):
+    """What an earlier push stored under an id this push sent again."""
+
+    content_hash: str
+    user_id: uuid.UUID
+    case_id: uuid.UUID | None
+    joined: bool | None
+    merge_reason: Any
+
+
+def stored_before(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredItem]:
+    """The stored items of these ids (which this push did not claim), with their reports'
+    placement, so a replay answers what the first push decided."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            SyncItem.id,
+            SyncItem.content_hash,
+            SyncItem.user_id,
+            Report.case_id,
+            Report.joined,
+            Report.merge_reason,
+        )
+        .outerjoin(Report, Report.id == SyncItem.id)
+        .where(SyncItem.id.in_(list(ids)))
+    )
+    return {row[0]: StoredItem(*row[1:]) for row in rows}
