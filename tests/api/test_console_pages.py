@@ -437,6 +437,12 @@ def test_statistik_charts_and_week_over_week_change(app, client, create_user, pu
     assert len(bars) == 16 and 'fill="url(#chart-cases-stripes)"' in svg
     assert 'id="chart-hours"' in page and 'id="chart-deadline-trafikkontoret"' in page
     assert 'id="chart-zone-sergels-torg"' in page
+    # Twenty weeks: every third week labelled (7 labels), no value labels crowding the bars.
+    monday = now.astimezone(LOCAL_TZ).date() - timedelta(weeks=19)
+    long = staff.get(f"/console/stats?from={monday}").get_data(as_text=True)
+    bars, svg = _bars(long, "chart-cases")
+    assert len(bars) == 2 * 20
+    assert svg.count('fill="#4f5863">') == 7 and 'fill="#1b1f24">' not in svg
     # In English.
     english = staff.get("/console/stats?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english

@@ -61,10 +61,16 @@ def _previous_week(answer: dict[str, Any], zone: str | None) -> dict[str, Any] |
     return week
 
 
+def _label_every(weeks: list[Any]) -> int:
+    """Up to 12 weeks each get their label; a longer range about eight, so they never overlap."""
+    return 1 if len(weeks) <= 12 else -(-len(weeks) // 8)
+
+
 def _charts(answer: dict[str, Any], names: dict[str, str]) -> list[charts.Chart]:
     """The small charts, each the figures of a table on the page (its ``desc`` says which)."""
     weeks = answer["weeks"]
     labels = [_("w. %(week)s", week=w["week"][-2:]) for w in weeks]
+    every = _label_every(weeks)
     out = []
     if answer["total"].get("reports") is not None:
         for item in answer["total"]["reports"]["by_kind"]:
@@ -86,6 +92,7 @@ def _charts(answer: dict[str, Any], names: dict[str, str]) -> list[charts.Chart]
                             ],
                         )
                     ],
+                    label_every=every,
                 )
             )
         out.append(
@@ -101,6 +108,7 @@ def _charts(answer: dict[str, Any], names: dict[str, str]) -> list[charts.Chart]
                     (_("Cases opened"), [w["cases"]["opened"] for w in weeks]),
                     (_("Cases resolved"), [w["cases"]["resolved"] for w in weeks]),
                 ],
+                label_every=every,
             )
         )
     if answer["total"].get("presence") is not None:
@@ -127,6 +135,7 @@ def _charts(answer: dict[str, Any], names: dict[str, str]) -> list[charts.Chart]
                         )
                     ],
                     unit=" h",
+                    label_every=every,
                 )
             )
         out.append(
@@ -167,6 +176,7 @@ def _org_charts(answer: dict[str, Any], names: dict[str, str]) -> dict[str, char
             [(_("Resolved within deadline"), shares)],
             unit=" %",
             top=100,
+            label_every=_label_every(weeks),
         )
     return out
 
