@@ -190,6 +190,7 @@ PAGES = (
     ("arende", None, "#map[data-ready]"),
     ("narvaro", "/console/presence", None),
     ("kontakter", "/console/contacts", None),
+    ("statistik", "/console/stats", "#chart-cases"),
 )
 
 
@@ -300,6 +301,8 @@ def main(out: str) -> int:
         "SECRET_KEY": secrets.token_hex(32),
         "RATE_LIMIT_PUSH_PER_MINUTE": "0",
         "RATE_LIMIT_UPLOAD_PER_MINUTE": "0",
+        # `worker --burst` recomputes the statistics of the pushed days at once.
+        "STATS_REFRESH_DELAY_SECONDS": "0",
     }
     server = None
     try:

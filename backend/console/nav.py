@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from backend.cases.services import READER_ROLES as CASE_ROLES
 from backend.contacts.services import AGGREGATE_ROLES as CONTACT_ROLES
 from backend.presence.services import VIEWER_ROLES as PRESENCE_ROLES
-from backend.stats.services import ALL_ORGANISATIONS_ROLES as STATS_ROLES
+from backend.stats.services import READERS as STATS_ROLES
 from backend.tasks.services import READER_ROLES as TASK_ROLES
 from backend.users.models import User
 

@@ -311,12 +311,13 @@ def test_statistik_shows_the_weekly_figures_and_their_csv(app, create_user, push
     assert re.findall(r">([^<>]+)</a>", nav)[-1] == "Statistik"
     assert 'href="/console/stats" aria-current="page"' in nav
     week = datetime.now(UTC).astimezone(LOCAL_TZ).date().isocalendar()
-    # Eight weeks, this one last; three reports in two cases, all in this week.
-    assert page.count('<tr data-week="') == 2 * 8
+    # Eight weeks, this one last; three reports in two cases, all in this week. Rows per
+    # week: the weeks, the zones' hours, Trafikkontoret; and one row by hour of day.
+    assert page.count('<tr data-week="') == 3 * 8 + 1
     this_week = re.search(rf'<tr data-week="{week.year}-W{week.week:02d}">(.*?)</tr>', page, re.S)
     assert this_week is not None
     cells = re.findall(r'<td class="num">([^<]*)<', this_week.group(1))
-    assert cells[:3] == ["3", "2", "0"]
+    assert cells[:4] == ["3", "3", "2", "0"]  # reports, of them litter, opened, resolved
     assert 'id="org-trafikkontoret">Trafikkontoret<' in page
     org = page[page.index('id="stats-org-trafikkontoret"') :]
     total = re.search(r'<tr class="total" data-week="total">(.*?)</tr>', org, re.S)
@@ -342,6 +343,138 @@ def test_statistik_shows_the_weekly_figures_and_their_csv(app, create_user, push
     } == {"3"}
     for bad in ("from=2026-05-10&to=2026-05-01", "from=9999-12-25&to=9999-12-31", "zone=atlantis"):
         assert client.get(f"/console/stats?{bad}").status_code == 422, bad
+
+
+def _refresh_stats(app):
+    """What the relay and a worker do: enqueue the marked days, run their jobs."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from backend.extensions import db
+    from backend.queues import DEFAULT
+    from backend.stats import jobs
+
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    jobs.enqueue_dirty_days(db.session(), connection, 0)
+    SimpleWorker([Queue(DEFAULT, connection=connection)], connection=connection).work(burst=True)
+    db.session.remove()
+
+
+def _cell(page, table, week, column):
+    """The value and the change of one cell of a Statistik table."""
+    body = page[page.index(f'id="{table}"') :]
+    row = re.search(rf'<tr[^>]*data-week="{week}">(.*?)</tr>', body, re.S)
+    assert row is not None, (table, week)
+    cells = re.findall(r'<td class="num">(.*?)</td>', row.group(1), re.S)
+    value, _, rest = cells[column].partition("<span")
+    shown = re.search(r'class="change"[^>]*>([^<]*)<', rest)
+    return value.strip(), shown.group(1) if shown else None
+
+
+def _bars(page, chart):
+    svg = page[page.index(f'<svg id="{chart}"') :]
+    svg = svg[: svg.index("</svg>")]
+    return [
+        (label, float(value), float(height))
+        for label, value, height in re.findall(
+            r'data-label="([^"]+)" data-value="([^"]+)" x="[^"]+" y="[^"]+" width="[^"]+" '
+            r'height="([^"]+)"',
+            svg,
+        )
+    ], svg
+
+
+def test_statistik_charts_and_week_over_week_change(app, client, create_user, pushed):
+    now = datetime.now(UTC)
+    # Last week (the same weekday, 7 days ago): one litter report, pushed late by a phone
+    # that was offline. This week: the three of `pushed` (litter) and one damage report.
+    push(
+        client,
+        pushed["worker"],
+        [
+            report(captured_at=(now - timedelta(days=7)).isoformat(), location=bin_number(5)),
+            report(
+                kind="damage",
+                category="damage.building",
+                location=bin_number(7),
+                captured_at=(now - timedelta(minutes=1)).isoformat(),
+            ),
+        ],
+    )
+    _refresh_stats(app)
+    staff, _ = _staff_client(app, create_user, "supervisor")
+    page = staff.get("/console/stats").get_data(as_text=True)
+    this = now.astimezone(LOCAL_TZ).date().isocalendar()
+    last = (now - timedelta(days=7)).astimezone(LOCAL_TZ).date().isocalendar()
+    this_week, last_week = f"{this.year}-W{this.week:02d}", f"{last.year}-W{last.week:02d}"
+    # Columns: reports, damage, litter (kinds sorted), opened, resolved, hours.
+    assert _cell(page, "stats-weeks", this_week, 0) == ("4", "+3 (+300 %)")
+    assert _cell(page, "stats-weeks", last_week, 0) == ("1", "ny")  # none the week before
+    assert _cell(page, "stats-weeks", this_week, 1) == ("1", "ny")  # damage: none last week
+    assert _cell(page, "stats-weeks", this_week, 2) == ("3", "+2 (+200 %)")  # litter
+    # Empty weeks: zeros, no change, no error.
+    two_before = (now - timedelta(days=14)).astimezone(LOCAL_TZ).date().isocalendar()
+    empty = f"{two_before.year}-W{two_before.week:02d}"
+    assert _cell(page, "stats-weeks", empty, 0) == ("0", "±0")
+    assert _cell(page, "stats-weeks", empty, 5)[0] == "0.0"
+    # The latest week beside the one before, as text.
+    latest = page[page.index('id="stats-latest"') :]
+    latest = latest[: latest.index("</section>")]
+    figure = r'data-figure="reports">Rapporter: 4 <span class="change"[^>]*>\+3 \(\+300 %\)<'
+    assert re.search(figure, latest)
+    # The litter chart: eight bars, heights in proportion (the largest, 3, is the full 86).
+    bars, svg = _bars(page, "chart-kind-litter")
+    assert [v for _, v, _ in bars] == [0, 0, 0, 0, 0, 0, 1, 3]
+    assert [h for _, _, h in bars][-2:] == [28.67, 86.0]
+    assert bars[-1][0] == f"v. {this.week:02d}"
+    assert (
+        'role="img"' in svg
+        and '<title id="chart-kind-litter-title">Rapporter per vecka: Skräp</title>' in svg
+    )
+    assert f"v. {this.week:02d}: 3" in svg  # the text alternative lists every bar
+    # Opened against resolved: two series, the second striped (not colour alone).
+    bars, svg = _bars(page, "chart-cases")
+    assert len(bars) == 16 and 'fill="url(#chart-cases-stripes)"' in svg
+    assert 'id="chart-hours"' in page and 'id="chart-deadline-trafikkontoret"' in page
+    assert 'id="chart-zone-sergels-torg"' in page
+    # Twenty weeks: every third week labelled (7 labels), no value labels crowding the bars.
+    monday = now.astimezone(LOCAL_TZ).date() - timedelta(weeks=19)
+    long = staff.get(f"/console/stats?from={monday}").get_data(as_text=True)
+    bars, svg = _bars(long, "chart-cases")
+    assert len(bars) == 2 * 20
+    assert svg.count('fill="#4f5863">') == 7 and 'fill="#1b1f24">' not in svg
+    # In English.
+    english = staff.get("/console/stats?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert '<title id="chart-kind-litter-title">Reports per week: Litter</title>' in english
+    assert _cell(english, "stats-weeks", this_week, 1) == ("1", "new")
+    assert f"w. {this.week:02d}" in english
+
+
+def test_statistik_for_a_department_is_its_own_organisation_only(app, create_user, pushed):
+    _refresh_stats(app)
+    trafik, _ = _staff_client(app, create_user, "department", org="trafikkontoret")
+    page = trafik.get("/console/stats").get_data(as_text=True)
+    assert 'id="stats-org-trafikkontoret"' in page
+    assert 'id="chart-deadline-trafikkontoret"' in page
+    total = _cell(page, "stats-org-trafikkontoret", "total", 0)
+    assert total[0] == "2"  # received: the two cases
+    # The partnership's reports, cases, presence and contacts are not an organisation's.
+    for hidden in (
+        'id="stats-weeks"',
+        'id="stats-zones"',
+        "chart-kind-",
+        "chart-cases",
+        "chart-hours",
+        'id="stats-contacts"',
+        'data-figure="reports"',
+    ):
+        assert hidden not in page, hidden
+    other, _ = _staff_client(app, create_user, "department", org="fastighetskontoret")
+    page = other.get("/console/stats").get_data(as_text=True)
+    assert 'id="stats-org-fastighetskontoret"' in page
+    assert "trafikkontoret" not in page.lower().replace("/console/tasks", "")
+    assert _cell(page, "stats-org-fastighetskontoret", "total", 0)[0] == "0"
 
 
 def test_a_department_sees_a_case_it_let_go_as_it_was_then(app, client, create_user, pushed):
@@ -480,8 +613,8 @@ MATRIX = {
         None: 302, "department": 403, "supervisor": 200, "admin": 200,
     },
     ("GET", "/console/contacts"): {None: 302, "department": 403, "supervisor": 200, "admin": 200},
-    ("GET", "/console/stats"): {None: 302, "department": 403, "supervisor": 200, "admin": 200},
-    ("GET", "/console/stats.csv"): {None: 302, "department": 403, "supervisor": 200, "admin": 200},
+    ("GET", "/console/stats"): {None: 302, "department": 200, "supervisor": 200, "admin": 200},
+    ("GET", "/console/stats.csv"): {None: 302, "department": 200, "supervisor": 200, "admin": 200},
     ("GET", "/console/tasks"): {None: 302, "department": 200, "supervisor": 200, "admin": 200},
     ("GET", "/console/tasks/{task_id}"): {
         None: 302, "department": 404, "supervisor": 200, "admin": 200,

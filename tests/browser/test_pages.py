@@ -226,3 +226,30 @@ def test_a_sign_in_form_without_its_csrf_token_is_refused(
     assert "Formuläret hade gått ut" in browser.find_element(By.CSS_SELECTOR, "main h1").text
     browser.get(f"{live_server.url}/console/")
     assert "/console/sign-in" in browser.current_url
+
+
+def test_statistik_draws_its_charts_under_the_csp(browser, live_server, staff, day):
+    from backend.extensions import db
+    from backend.stats import services as stats
+
+    now = datetime.now(UTC)
+    # What the refresh job does for the marked day (the browser fixture fails on any console
+    # error or CSP violation, so inline SVG with a pattern must draw cleanly).
+    stats.refresh_day(
+        db.session(),
+        now.astimezone(LOCAL_TZ).date(),
+        now=now,
+        presence_retained_since=now - timedelta(days=365),
+    )
+    db.session.remove()
+    sign_in(browser, live_server, staff("supervisor").email)
+    browser.get(f"{live_server.url}/console/stats")
+    chart = wait_for(browser, "svg#chart-kind-litter")
+    assert chart.get_attribute("role") == "img"
+    assert chart.size["width"] > 200 and chart.size["height"] > 60  # drawn, not collapsed
+    bars = chart.find_elements(By.CSS_SELECTOR, "rect[data-value]")
+    assert [b.get_attribute("data-value") for b in bars][-1] == "3"
+    assert bars[-1].size["height"] > bars[0].size["height"]
+    for chart_id in ("chart-cases", "chart-hours", "chart-zone-sergels-torg"):
+        assert browser.find_element(By.ID, chart_id).is_displayed()
+    assert "Rapporter: 3" in browser.find_element(By.ID, "stats-latest").text
