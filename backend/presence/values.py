@@ -1,15 +1,15 @@
 """The values presence logs are made of: stored events in, daily logs and summaries out.
 
-Plain frozen dataclasses, so the caller can build them from database rows and serialise them
-(``backend.presence.export``) without this package knowing either. The rules that turn one into
-the other are in ``backend.presence.log``.
+Plain frozen dataclasses (events: a NamedTuple), so the caller can build them from database rows
+and serialise them (``backend.presence.export``) without this package knowing either. The rules
+that turn one into the other are in ``backend.presence.log``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 # The phone app pings every 5 minutes on shift, so a shift whose end was lost is taken to end three
 # ping intervals (15 minutes) after its last sign: one or two lost pings are no evidence of leaving.
@@ -33,9 +33,11 @@ EVENT_ORDER: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceEvent:
-    """One stored presence item; ``at`` is the server-corrected time, tz-aware."""
+class PresenceEvent(NamedTuple):
+    """One stored presence item; ``at`` is the server-corrected time, tz-aware.
+
+    A NamedTuple, not a dataclass like the others: a busy day loads 144,000 of them, and a
+    tuple is built in a third of the time of a frozen dataclass (issue 20)."""
 
     worker_id: str
     item_id: str

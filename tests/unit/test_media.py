@@ -9,7 +9,7 @@ from PIL import Image, ImageOps
 
 from media.errors import MediaError
 from media.phash import distance
-from media.sanitise import FULL_SIDE, THUMB_SIDE, sanitise
+from media.sanitise import FULL_SIDE, RESIZE_TOLERANCE, THUMB_SIDE, sanitise
 from media.validate import Limits, decode_checked, open_image, sniff, validate
 from tests.photos import (
     BLUE,
@@ -79,10 +79,34 @@ def test_phone_photo_is_served_upright_without_any_metadata():
 def test_large_photo_is_bounded_and_thumbnail_small():
     big = encode(upright_scene(3024, 4032), "JPEG", quality=90)
     result = sanitise(big, LIMITS)
-    assert max(result.width, result.height) == FULL_SIDE
+    # Decoded at 1/2 scale, 1512 x 2016: within RESIZE_TOLERANCE of 2000, so served as decoded.
+    assert FULL_SIDE <= max(result.width, result.height) <= FULL_SIDE * (1 + RESIZE_TOLERANCE)
     with Image.open(io.BytesIO(result.thumb)) as thumb:
         assert max(thumb.size) == THUMB_SIDE
     assert_upright_scene(result.full)
+
+
+def test_a_draft_within_one_percent_of_the_target_is_served_as_decoded_without_metadata():
+    # 3024 x 4032 (12 MP) stored sideways with EXIF orientation 6, GPS, ICC, comment: its 1/2
+    # draft is 2016 px, 0.8 % over 2000, so no resampling; still upright and metadata-free.
+    photo = phone_jpeg(3024, 4032)
+    result = sanitise(photo, LIMITS)
+    assert (result.width, result.height) == (1512, 2016)
+    for data in (result.full, result.thumb):
+        assert_upright_scene(data)
+        assert_no_metadata(data)
+    with Image.open(io.BytesIO(result.full)) as served:
+        assert served.size == (1512, 2016)
+    with Image.open(io.BytesIO(result.thumb)) as thumb:
+        assert max(thumb.size) == THUMB_SIDE
+
+
+def test_a_photo_more_than_one_percent_over_the_target_is_resized():
+    # PNG decodes at full size: 2030 px is 1.5 % over 2000, 2019 px 0.95 %.
+    over = sanitise(encode(upright_scene(2030, 1015), "PNG"), LIMITS)
+    assert (over.width, over.height) == (FULL_SIDE, FULL_SIDE // 2)
+    within = sanitise(encode(upright_scene(2019, 1010), "PNG"), LIMITS)
+    assert (within.width, within.height) == (2019, 1010)
 
 
 def test_png_with_transparency_is_flattened_onto_white():
