@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from backend.cases.models import OPEN, Case
 from backend.database import utcnow
 from backend.photos.models import Photo, PhotoUploader
+from backend.photos.possession import reporter_possesses
 from backend.reference.models import Category
 from backend.reports.models import Report, ReportPhoto
 from sync.cells import cell_of, lock_keys, query_cells
@@ -135,10 +136,7 @@ def _case_phashes(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID
         .join(ReportPhoto, ReportPhoto.report_id == Report.id)
         .join(
             PhotoUploader,
-            and_(
-                PhotoUploader.sha256 == ReportPhoto.sha256,
-                PhotoUploader.user_id == Report.user_id,
-            ),
+            reporter_possesses(),
         )
         .join(Photo, Photo.sha256 == ReportPhoto.sha256)
         .where(Report.case_id.in_(case_ids), Photo.phash.is_not(None))

@@ -21,13 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases.assignment import category_settings
 from backend.cases.models import Case
 from backend.errors import Unprocessable
 from backend.photos.models import PhotoUploader
+from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from sync.cells import query_cells
 from sync.dedup import distance_m, hint_bound_m, nearby_radius_m
@@ -96,10 +97,7 @@ def _with_photo(session: Session, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUI
         .join(ReportPhoto, ReportPhoto.report_id == Report.id)
         .join(
             PhotoUploader,
-            and_(
-                PhotoUploader.sha256 == ReportPhoto.sha256,
-                PhotoUploader.user_id == Report.user_id,
-            ),
+            reporter_possesses(),
         )
         .where(Report.case_id.in_(case_ids))
         .distinct()

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.organisations.models import Organisation
-from backend.photos.models import PhotoUploader
+from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from backend.sync.models import SyncItem
 from backend.tasks.models import OPEN as OPEN_TASK
@@ -355,8 +355,7 @@ def attached_visible(user: User, sha256: str) -> ColumnElement[bool]:
     return exists().where(
         ReportPhoto.sha256 == sha256,
         Report.id == ReportPhoto.report_id,
-        PhotoUploader.sha256 == ReportPhoto.sha256,
-        PhotoUploader.user_id == Report.user_id,
+        reporter_possesses(),
         Report.case_id.in_(working_cases(user)),
     )
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from backend.open311 import params
 from backend.open311.documents import w3c
 from backend.open311.models import Open311Key, Open311Update
 from backend.photos.models import Photo, PhotoUploader
+from backend.photos.possession import reporter_possesses
 from backend.photos.services import can_view
 from backend.reference.models import Category, Zone
 from backend.reports.models import Report, ReportPhoto
@@ -315,10 +316,7 @@ def _first_photos(session: Session, user: User, case_ids: list[uuid.UUID]) -> di
         .join(ReportPhoto, ReportPhoto.report_id == Report.id)
         .join(
             PhotoUploader,
-            and_(
-                PhotoUploader.sha256 == ReportPhoto.sha256,
-                PhotoUploader.user_id == Report.user_id,
-            ),
+            reporter_possesses(),
         )
         .join(Photo, Photo.sha256 == ReportPhoto.sha256)
         .where(Report.case_id.in_(case_ids), Photo.status == "ready")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from backend.errors import (
     UnsupportedMediaType,
 )
 from backend.photos.models import Photo, PhotoUploader, Upload
+from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from media.errors import MediaError
@@ -390,10 +391,7 @@ def report_photos(
         .join(Report, Report.id == ReportPhoto.report_id)
         .outerjoin(
             PhotoUploader,
-            and_(
-                PhotoUploader.sha256 == ReportPhoto.sha256,
-                PhotoUploader.user_id == Report.user_id,
-            ),
+            reporter_possesses(),
         )
         .outerjoin(Photo, Photo.sha256 == PhotoUploader.sha256)
         .where(ReportPhoto.report_id.in_(list(report_ids)))

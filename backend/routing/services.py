@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.cases.models import OPEN as CASE_OPEN
@@ -30,6 +30,7 @@ from backend.delivery.services import enqueue_delivery
 from backend.feed.services import NewChange
 from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
+from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from backend.routing import writer
 from backend.routing.rule_store import active_rule_set
@@ -180,10 +181,7 @@ def _cases_missing_photos(session: Session, case_ids: Sequence[uuid.UUID]) -> se
             .join(ReportPhoto, ReportPhoto.report_id == Report.id)
             .outerjoin(
                 PhotoUploader,
-                and_(
-                    PhotoUploader.sha256 == ReportPhoto.sha256,
-                    PhotoUploader.user_id == Report.user_id,
-                ),
+                reporter_possesses(),
             )
             .where(Report.case_id.in_(list(case_ids)), PhotoUploader.sha256.is_(None))
             .distinct()
