@@ -114,6 +114,8 @@ def test_idag_draws_the_map_with_markers_zones_and_the_day(browser, live_server,
     # A marker opens a popup that links to its case.
     browser.find_element(By.CSS_SELECTOR, "#map path.case-marker.overdue").click()
     link = wait_for(browser, ".leaflet-popup-content a")
+    # The popup fades in: its text is empty until it is shown.
+    WebDriverWait(browser, 10).until(lambda _: link.text != "")
     assert link.text.startswith("Krossat glas #")
     on_shift = browser.find_element(By.ID, "on-shift").text
     assert "Anna Fält" in on_shift and "Bo Borta" not in on_shift
