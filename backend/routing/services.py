@@ -26,7 +26,6 @@ from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
 from backend.database import deferred_reads, utcnow
 from backend.delivery.models import Delivery
-from backend.delivery.services import enqueue_delivery
 from backend.feed.services import NewChange
 from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
@@ -303,15 +302,4 @@ def withdraw_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID)
     ).scalar()
     if task is None:
         return
-    task.status = REJECTED
-    task.updated_at = utcnow()
-    session.add(
-        TaskEvent(task_id=task.id, action="merged", note=f"Case merged into case {into_id}.")
-    )
-    enqueue_delivery(
-        session,
-        organisation_id=task.organisation_id,
-        event_type="task.changed",
-        subject_type="task",
-        subject_id=task.id,
-    )
+    writer.change_task(session, task, REJECTED, "merged", note=f"Case merged into case {into_id}.")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.database import new_id, utcnow
 from backend.delivery.models import Delivery
-from backend.delivery.services import delivery_values
+from backend.delivery.services import delivery_values, enqueue_delivery
 from backend.feed.services import append_item_status, append_item_statuses
 from backend.organisations.models import Organisation
 from backend.reports.models import Report
@@ -149,3 +149,26 @@ def insert_task(
         reports=reports,
     )
     return task
+
+
+def change_task(
+    session: Session,
+    task: Task,
+    status: str,
+    action: str,
+    user_id: uuid.UUID | None = None,
+    note: str | None = None,
+) -> None:
+    """Move ``task`` (locked by the caller) to ``status``: its event and the organisation's
+    ``task.changed`` delivery, in the caller's transaction. The phones are told by the caller
+    (what they hear depends on the action)."""
+    task.status = status
+    task.updated_at = utcnow()
+    session.add(TaskEvent(task_id=task.id, user_id=user_id, action=action, note=note))
+    enqueue_delivery(
+        session,
+        organisation_id=task.organisation_id,
+        event_type="task.changed",
+        subject_type="task",
+        subject_id=task.id,
+    )

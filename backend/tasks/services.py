@@ -25,7 +25,6 @@ from backend.cases.models import Case
 from backend.cases.services import resolve_case
 from backend.database import keyset_page, utcnow
 from backend.delivery.models import DELIVERED, Delivery
-from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.feed.services import append_item_status
 from backend.organisations.models import Organisation
@@ -443,16 +442,7 @@ def apply_event(
     ).scalar_one()
     target = _check_action(task, action, reroute_to)
     successor_org = _reroute_target(session, task, reroute_to) if action == "reject" else None
-    task.status = target
-    task.updated_at = utcnow()
-    session.add(TaskEvent(task_id=task.id, user_id=user.id, action=action, note=note))
-    enqueue_delivery(
-        session,
-        organisation_id=task.organisation_id,
-        event_type="task.changed",
-        subject_type="task",
-        subject_id=task.id,
-    )
+    writer.change_task(session, task, target, action, user_id=user.id, note=note)
     # The department's note goes to the reporters' phones with every status ("Vi tar den",
     # "Tömd 18:05": issue 22); before, only a rejection's note did.
     if target == RESOLVED:
