@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -109,6 +110,20 @@ def _step(distance: float) -> float:
     return float(math.floor(distance / DISTANCE_STEP_M + 0.5) * DISTANCE_STEP_M)
 
 
+def _nearby_case(row: Any, photo: set[uuid.UUID], **where: Any) -> NearbyCase:
+    """A case of ``_COLUMNS`` as the phone sees it; ``where`` is its distance or its place."""
+    return NearbyCase(
+        id=row.id,
+        category=row.category,
+        dedup_group=row.dedup_group,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        report_count=row.report_count,
+        has_photo=row.id in photo,
+        **where,
+    )
+
+
 def near_point(session: Session, lat: float, lon: float, category: str, area: Area) -> Nearby:
     """Open cases of ``category``'s dedup group within twice its radius, closest first."""
     if not area.contains(lat, lon):
@@ -138,19 +153,7 @@ def near_point(session: Session, lat: float, lon: float, category: str, area: Ar
         (d, row.id, row) for row in rows if (d := distance_m(lat, lon, row.lat, row.lon)) <= radius
     )[:MAX_CASES]
     photo = _with_photo(session, [row.id for _, _, row in measured])
-    cases = [
-        NearbyCase(
-            id=row.id,
-            category=row.category,
-            dedup_group=row.dedup_group,
-            first_at=row.first_at,
-            last_at=row.last_at,
-            report_count=row.report_count,
-            has_photo=row.id in photo,
-            distance_m=_step(d),
-        )
-        for d, _, row in measured
-    ]
+    cases = [_nearby_case(row, photo, distance_m=_step(d)) for d, _, row in measured]
     return Nearby(cases, radius, hint_bound_m(settings))
 
 
@@ -164,16 +167,8 @@ def in_zone(session: Session, zone: str) -> list[NearbyCase]:
     ).all()
     photo = _with_photo(session, [row.id for row in rows])
     return [
-        NearbyCase(
-            id=row.id,
-            category=row.category,
-            dedup_group=row.dedup_group,
-            first_at=row.first_at,
-            last_at=row.last_at,
-            report_count=row.report_count,
-            has_photo=row.id in photo,
-            lat=round(row.lat, ZONE_DECIMALS),
-            lon=round(row.lon, ZONE_DECIMALS),
+        _nearby_case(
+            row, photo, lat=round(row.lat, ZONE_DECIMALS), lon=round(row.lon, ZONE_DECIMALS)
         )
         for row in rows
     ]
