@@ -123,6 +123,10 @@ def check_values(body: Any, opaque: tuple[str, ...] = ()) -> None:
         raise errors.Unprocessable(errors=problems)
 
 
+OPAQUE_QUERY = frozenset({"cursor"})
+"""Query parameters whose values are passed on unchecked, to be judged by their reader."""
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser with the body rules in the module docstring."""
 
@@ -140,10 +144,12 @@ class Parser(FlaskParser):
         return body
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
+        # A cursor is opaque: whatever it holds, a surrogate included, the codec answers
+        # 400 invalid_cursor (backend.pagination), the one answer for a cursor it did not give.
         problems = {
             printable(key): [why]
             for key, values in req.args.lists()
-            for value in (key, *values)
+            for value in (key, *(values if key not in OPAQUE_QUERY else ()))
             if (why := text_problem(value))
         }
         if problems:

@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
+from backend import pagination, roles
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.cases import services
@@ -17,6 +18,7 @@ from backend.cases.schemas import (
     SplitSchema,
 )
 from backend.cases.visibility import CaseView
+from backend.errors import ErrorSchema
 from backend.extensions import db
 
 blp = Blueprint(
@@ -26,29 +28,26 @@ blp = Blueprint(
     description="Cases: reports of the same thing merged into one, and corrections of merges.",
 )
 
-READERS = services.READER_ROLES
-CORRECTORS = ("supervisor", "admin", "department")
+
+ZONE_ERROR = {"schema": ErrorSchema, "description": "validation_error, unknown_zone"}
 
 
 @blp.route("")
 class Cases(MethodView):
-    @auth(blp, *READERS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(CaseQuerySchema, location="query")
     @blp.response(200, CasePageSchema)
-    @blp.alt_response(400, response="BAD_REQUEST")
-    def get(self, args: dict[str, Any]) -> services.Page:
+    @blp.alt_response(400, **pagination.CURSOR_ERROR)
+    @blp.alt_response(422, **ZONE_ERROR)
+    def get(self, args: dict[str, Any]) -> pagination.Page[CaseView]:
         """List cases, newest first (departments: those they hold or held a task for)"""
-        config = current_app.config
-        limit = min(
-            args.pop("limit") or config["CASES_PAGE_DEFAULT_LIMIT"],
-            config["CASES_PAGE_MAX_LIMIT"],
-        )
+        limit = args.pop("limit") or current_app.config["CASES_PAGE_DEFAULT_LIMIT"]
         return services.list_cases(db.session(), current_user(), limit=limit, **args)
 
 
 @blp.route("/<uuid:case_id>")
 class CaseById(MethodView):
-    @auth(blp, *READERS)
+    @auth(blp, *roles.STAFF)
     @blp.response(200, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, case_id: uuid.UUID) -> CaseView:
@@ -58,7 +57,7 @@ class CaseById(MethodView):
 
 @blp.route("/<uuid:case_id>/split")
 class Split(MethodView):
-    @auth(blp, *CORRECTORS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(SplitSchema)
     @blp.response(201, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -71,7 +70,7 @@ class Split(MethodView):
 
 @blp.route("/<uuid:case_id>/merge")
 class Merge(MethodView):
-    @auth(blp, *CORRECTORS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(MergeSchema)
     @blp.response(200, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")

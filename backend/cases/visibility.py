@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, exists, false, select, true
 from sqlalchemy.orm import Session
 
+from backend import roles
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.photos.models import PhotoUploader
 from backend.reports.models import Report, ReportPhoto
@@ -33,8 +34,6 @@ from backend.sync.models import SyncItem
 from backend.tasks.models import OPEN as OPEN_TASK
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
-
-SEES_ALL = frozenset({"supervisor", "admin"})
 
 CLOSING_ACTIONS = ("reject", "resolve", "merged")
 """Task events that close a task: the department's reject (which reroutes) and resolve, and
@@ -68,7 +67,7 @@ FULL_ACCESS = Access()
 
 def visible_cases(user: User) -> ColumnElement[bool]:
     """The condition on ``Case`` for the cases ``user`` may see at all."""
-    if user.role in SEES_ALL:
+    if user.role in roles.SEES_ALL:
         return true()
     if user.role == "department":
         return exists().where(Task.case_id == Case.id, Task.organisation_id == user.organisation_id)
@@ -100,7 +99,7 @@ def status_is(user: User, status: str) -> ColumnElement[bool]:
     """The condition on ``Case`` that the status ``user`` is shown is ``status``: the case's
     own for a full view, the status as of ``as_of`` for a history view (so a list filtered by
     status never tells a department what became of a case after it let go)."""
-    if user.role in SEES_ALL:
+    if user.role in roles.SEES_ALL:
         return Case.status == status
     working = Case.id.in_(working_cases(user))
     then = case(
@@ -116,7 +115,7 @@ def access(session: Session, user: User, case_ids: Iterable[uuid.UUID]) -> dict[
     ids = sorted(set(case_ids))
     if not ids:
         return {}
-    if user.role in SEES_ALL:
+    if user.role in roles.SEES_ALL:
         return dict.fromkeys(ids, FULL_ACCESS)
     if user.role != "department":
         return {}

@@ -19,17 +19,20 @@ from sqlalchemy import case as when
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import pagination, roles
 from backend.cases import visibility
 from backend.cases.assignment import lock_case
 from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
-from backend.database import deferred_reads, keyset_page, new_id, utcnow
+from backend.database import deferred_reads, new_id, utcnow
 from backend.delivery.models import DELIVERED, PENDING, Delivery
 from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.feed.services import append_item_status, append_item_statuses
 from backend.organisations.models import Organisation
+from backend.organisations.services import filter_organisation
 from backend.photos.models import PhotoUploader
+from backend.reference.services import check_zone
 from backend.reports.models import Report, ReportPhoto
 from backend.routing.rules import CaseFacts, Route, route
 from backend.routing.services import active_rule_set
@@ -50,8 +53,6 @@ FALLBACK_ORGANISATION = "city-i-samverkan"
 """Where a rejection without ``reroute_to`` goes: the partnership forwards it by hand, as the
 rule set's fallback does for cases no rule takes."""
 
-ALL_TASKS_ROLES = ("supervisor", "admin")
-"""Roles that see every organisation's tasks; a department sees its own organisation's."""
 
 ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "acknowledge": ((NEW,), ACKNOWLEDGED),
@@ -60,12 +61,6 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (OPEN, REJECTED),
 }
 """action -> (statuses it may leave, status it leads to)."""
-
-READER_ROLES = ("department", "supervisor", "admin")
-"""Roles that read tasks (a department its own organisation's)."""
-EVENT_ROLES = ("department", "admin")
-"""Roles that act on tasks (``POST /tasks/{id}/events``, the console's buttons); supervisors
-follow tasks but do not work them."""
 
 
 def actions_from(status: str) -> tuple[str, ...]:
@@ -76,7 +71,7 @@ def actions_from(status: str) -> tuple[str, ...]:
 def allowed_actions(user: User, task: Task) -> tuple[str, ...]:
     """What ``user`` may do to ``task`` now: the console shows these as buttons, and
     :func:`apply_event` refuses anything else. ``task`` is one ``user`` may see."""
-    if user.role not in EVENT_ROLES:
+    if user.role not in roles.TASK_WORKERS:
         return ()
     return actions_from(task.status)
 
@@ -470,7 +465,7 @@ def close_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) ->
 
 def _visible(user: User) -> Any:
     """The condition on ``Task`` for what ``user`` may see."""
-    if user.role in ALL_TASKS_ROLES:
+    if user.role in roles.SEES_ALL:
         return True
     return Task.organisation_id == user.organisation_id
 
@@ -516,10 +511,8 @@ def task_views(session: Session, user: User, tasks: Sequence[Task]) -> list[Task
     return out
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[TaskView]
-    next_cursor: uuid.UUID | None
+LIST = "tasks"
+"""The task list's name in its cursors (``backend.pagination``)."""
 
 
 def _delivered(organisation_id: Any) -> Any:
@@ -545,7 +538,7 @@ def _filtered(
     category: str | None = None,
     organisation: str | None = None,
 ) -> Any:
-    if user.role not in ALL_TASKS_ROLES:
+    if user.role not in roles.SEES_ALL:
         query = query.where(
             Task.organisation_id == user.organisation_id, _delivered(user.organisation_id)
         )
@@ -626,12 +619,16 @@ def list_tasks(
     zone: str | None = None,
     category: str | None = None,
     organisation: str | None = None,
-    cursor: uuid.UUID | None = None,
+    cursor: str | None = None,
     limit: int = 50,
     now: datetime | None = None,
-) -> Page:
-    """Tasks ``user`` may see, newest first, filtered; pass ``next_cursor`` back for more."""
+) -> pagination.Page[TaskView]:
+    """Tasks ``user`` may see, newest first, filtered; pass ``next_cursor`` back for more
+    (``backend.pagination``). 422 ``unknown_zone``, ``unknown_organisation`` for a filter
+    that names none."""
     now = now or utcnow()
+    check_zone(session, zone)
+    filter_organisation(session, organisation)
     query = _filtered(
         select(Task),
         user,
@@ -642,18 +639,16 @@ def list_tasks(
         category=category,
         organisation=organisation,
     )
-    after = None
-    if cursor is not None:
-        anchor = session.execute(select(Task).where(Task.id == cursor, _visible(user))).scalar()
-        if anchor is None:
-            raise NotFound(
-                "The cursor names no task; start again without it.",
-                code="cursor_not_found",
-                errors={"cursor": ["not the id of a task"]},
-            )
-        after = (anchor.routed_at, anchor.id)
-    rows, next_cursor = keyset_page(session, query, Task.routed_at, Task.id, after, limit)
-    return Page(task_views(session, user, rows), next_cursor)
+    page = pagination.keyset_page(
+        session,
+        query,
+        LIST,
+        (Task.routed_at, Task.id),
+        cursor,
+        limit,
+        parts=(pagination.AT, pagination.ID),
+    )
+    return pagination.Page(task_views(session, user, page.items), page.next_cursor)
 
 
 def case_tasks(session: Session, user: User, case_id: uuid.UUID) -> list[Task]:

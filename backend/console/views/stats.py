@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, current_app, render_template
 from sqlalchemy import select
 
-from backend import spreadsheet
+from backend import roles, spreadsheet
 from backend.console import access
 from backend.console.blueprint import bp
 from backend.console.schemas import StatsQuerySchema
@@ -22,9 +22,7 @@ from backend.organisations.models import Organisation
 from backend.presence.values import LOCAL_TZ
 from backend.stats import export
 from backend.stats import services as stats
-from backend.stats.views import CSV_MEDIA_TYPE
 
-ROLES = stats.ALL_ORGANISATIONS_ROLES
 """A department reads only its own organisation's task figures (the API's rule); its own
 board shows those. The page is for those who read the partnership's figures."""
 DEFAULT_WEEKS = 8
@@ -52,7 +50,7 @@ def _answer() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 @bp.get("/stats", endpoint="stats")
-@access.page(*ROLES)
+@access.page(*roles.SEES_ALL)
 def stats_page() -> str:
     """Per week: reports, cases, presence; per organisation: the response figures."""
     query, answer = _answer()
@@ -81,13 +79,8 @@ def stats_page() -> str:
 
 
 @bp.get("/stats.csv")
-@access.page(*ROLES)
+@access.page(*roles.SEES_ALL)
 def stats_csv() -> Response:
     """The same figures as the API's CSV (``backend.stats.export``)."""
     _, answer = _answer()
-    response = Response(
-        spreadsheet.csv_bytes(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE
-    )
-    filename = f"statistik-{answer['from']}-{answer['to']}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return spreadsheet.download(export.weekly_csv(answer), export.weekly_filename(answer))
