@@ -123,10 +123,6 @@ def check_values(body: Any, opaque: tuple[str, ...] = ()) -> None:
         raise errors.Unprocessable(errors=problems)
 
 
-OPAQUE_QUERY = frozenset({"cursor"})
-"""Query parameters whose values are passed on unchecked, to be judged by their reader."""
-
-
 class Parser(FlaskParser):
     """webargs' Flask parser with the body rules in the module docstring."""
 
@@ -144,12 +140,13 @@ class Parser(FlaskParser):
         return body
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
-        # A cursor is opaque: whatever it holds, a surrogate included, the codec answers
-        # 400 invalid_cursor (backend.pagination), the one answer for a cursor it did not give.
+        # A field marked ``opaque`` (a list's cursor) is judged by its reader: whatever it
+        # holds, a surrogate included, is 400 invalid_cursor (backend.pagination).
+        opaque = {name for name, field in schema.fields.items() if getattr(field, "opaque", 0)}
         problems = {
             printable(key): [why]
             for key, values in req.args.lists()
-            for value in (key, *(values if key not in OPAQUE_QUERY else ()))
+            for value in (key, *(values if key not in opaque else ()))
             if (why := text_problem(value))
         }
         if problems:

@@ -190,10 +190,17 @@ class PageSchema(ma.Schema):
     )
 
 
+class Cursor(ma.fields.String):
+    """A cursor parameter: ``opaque`` tells ``backend.api``'s parser to pass its value on
+    unchecked (a NUL or a lone surrogate included), for :func:`decode` to answer."""
+
+    opaque = True
+
+
 def cursor_field() -> ma.fields.String:
     """The ``cursor`` query parameter. Not validated here: every value the codec cannot read
     is 400 ``invalid_cursor``, the same answer for garbage as for a stale cursor."""
-    return ma.fields.String(
+    return Cursor(
         load_default=None,
         metadata={
             "description": "next_cursor of the previous page, as given; anything else is "
