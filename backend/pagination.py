@@ -201,7 +201,6 @@ def cursor_field() -> ma.fields.String:
     """The ``cursor`` query parameter. Not validated here: every value the codec cannot read
     is 400 ``invalid_cursor``, the same answer for garbage as for a stale cursor."""
     return Cursor(
-        load_default=None,
         metadata={
             "description": "next_cursor of the previous page, as given; anything else is "
             "400 invalid_cursor",
@@ -215,7 +214,7 @@ def limit_field(default: int | None, maximum: int, default_text: str = "") -> ma
     """The ``limit`` query parameter: 1 to ``maximum`` (more is 422 ``validation_error``);
     ``default_text`` names the default when a setting gives it (``default`` is then None)."""
     return ma.fields.Integer(
-        load_default=default,
+        **({} if default is None else {"load_default": default}),
         validate=validate.Range(1, maximum),
         metadata={
             "description": f"Rows per page, default {default_text or default}, at most "

@@ -41,7 +41,7 @@ class Cases(MethodView):
     @blp.alt_response(422, **ZONE_ERROR)
     def get(self, args: dict[str, Any]) -> pagination.Page[CaseView]:
         """List cases, newest first (departments: those they hold or held a task for)"""
-        limit = args.pop("limit") or current_app.config["CASES_PAGE_DEFAULT_LIMIT"]
+        limit = args.pop("limit", None) or current_app.config["CASES_PAGE_DEFAULT_LIMIT"]
         return services.list_cases(db.session(), current_user(), limit=limit, **args)
 
 

@@ -104,7 +104,7 @@ class Audit(MethodView):
         """Reads of individual contacts, oldest first, by cursor"""
         return services.audit_page(
             db.session(),
-            cursor=args["cursor"],
+            cursor=args.get("cursor"),
             limit=args["limit"],
             contact_id=args.get("contact_id"),
             reader_id=args.get("reader_id"),

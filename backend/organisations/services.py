@@ -48,7 +48,7 @@ LIST = "organisations"
 
 
 def organisation_page(
-    session: Session, *, cursor: str | None, limit: int
+    session: Session, *, cursor: str | None = None, limit: int = 50
 ) -> pagination.Page[Organisation]:
     """Organisations by slug, a page at a time."""
     return pagination.keyset_page(

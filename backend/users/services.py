@@ -77,8 +77,8 @@ supervisors' directory page through the same rows."""
 def user_page(
     session: Session,
     *,
-    cursor: str | None,
-    limit: int,
+    cursor: str | None = None,
+    limit: int = 50,
     role: str | None = None,
     organisation: str | None = None,
 ) -> pagination.Page[User]:
