@@ -213,8 +213,10 @@ def cursor_field() -> ma.fields.String:
 def limit_field(default: int | None, maximum: int, default_text: str = "") -> ma.fields.Integer:
     """The ``limit`` query parameter: 1 to ``maximum`` (more is 422 ``validation_error``);
     ``default_text`` names the default when a setting gives it (``default`` is then None)."""
+    # Without a default the parameter is absent (not null) when not given.
+    loading: dict[str, Any] = {} if default is None else {"load_default": default}
     return ma.fields.Integer(
-        **({} if default is None else {"load_default": default}),
+        **loading,
         validate=validate.Range(1, maximum),
         metadata={
             "description": f"Rows per page, default {default_text or default}, at most "

@@ -29,6 +29,10 @@ TASK_WORKERS = (DEPARTMENT, ADMIN)
 """Roles that act on tasks (``POST /tasks/{id}/events``, the console's buttons); supervisors
 follow tasks but do not work them."""
 
+REPORTERS = (FIELD,)
+"""Roles that open a case one of their own reports is in, in the reporter view (nothing of
+other reporters), and no other case."""
+
 PRESENCE_READERS = (FIELD, SUPERVISOR, ADMIN)
 """Roles that read presence logs (a field worker only their own)."""
 

@@ -115,6 +115,24 @@ def case_detail(session: Session, user: User, case_id: uuid.UUID) -> visibility.
     return visibility.case_view(session, user, get_case(session, user, case_id))
 
 
+def reporter_case(session: Session, user: User, case_id: uuid.UUID) -> visibility.ReporterCaseView:
+    """A case one of ``user``'s reports is in, as its reporter sees it; 404 otherwise (the
+    404 of a case that does not exist: whether others' cases exist is not told)."""
+    view = visibility.reporter_view(session, user, case_id)
+    if view is None:
+        raise _case_not_found()
+    return view
+
+
+def read_case(
+    session: Session, user: User, case_id: uuid.UUID
+) -> visibility.CaseView | visibility.ReporterCaseView:
+    """``GET /cases/{id}``: a field worker's reporter view, everyone else's case detail."""
+    if user.role in roles.REPORTERS:
+        return reporter_case(session, user, case_id)
+    return case_detail(session, user, case_id)
+
+
 @dataclass(frozen=True)
 class Activity:
     """What happened between two instants, for the cases ``user`` may see."""
