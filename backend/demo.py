@@ -60,7 +60,7 @@ def _reusable_tokens(tokens_file: Path) -> list[dict[str, Any]] | None:
     """The earlier run's demo tokens and passwords when every one still works on this
     database, so a second ``make run`` does not invalidate what a phone or browser holds."""
     from backend.auth import user_for_token
-    from backend.cli import DEMO_USERS
+    from backend.demo_data import DEMO_USERS
     from backend.extensions import db
     from backend.users.passwords import verify
 
@@ -85,7 +85,7 @@ def _reusable_tokens(tokens_file: Path) -> list[dict[str, Any]] | None:
 def demo_logins(tokens_file: Path) -> list[dict[str, Any]]:
     """The demo tokens and console logins: ``tokens_file``'s while they all still work, else
     fresh ones (``seed_demo_users`` revokes the ones it issued before) written to it."""
-    from backend.cli import seed_demo_users
+    from backend.demo_data import seed_demo_users
     from backend.extensions import db
 
     tokens = _reusable_tokens(tokens_file)
@@ -159,7 +159,7 @@ def run_demo(host: str, port: int, workers: int) -> None:
 
     from backend.extensions import db
     from backend.reference.services import load_reference_data
-    from backend.routing.services import seed_rule_set
+    from backend.routing.rule_store import seed_rule_set
 
     problem = port_problem(host, port)
     if problem:

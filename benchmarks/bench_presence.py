@@ -22,9 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.export import daily_log_json
 from backend.presence.log import daily_log
-from backend.presence.values import EVENT_ORDER, LOCAL_TZ, PresenceEvent
+from backend.presence.values import EVENT_ORDER, PresenceEvent
 
 WORKERS = 200
 HOURS = 12

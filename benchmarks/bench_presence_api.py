@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_presence import ROUNDS, measure  # the same best-of-N time and traced peak
 
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
 
 WORKERS = 200
 HOURS = 12

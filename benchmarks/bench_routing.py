@@ -61,7 +61,7 @@ def main() -> None:
     from backend.extensions import db
     from backend.organisations.services import get_by_slug
     from backend.reference.services import load_reference_data
-    from backend.routing.services import seed_rule_set
+    from backend.routing.rule_store import seed_rule_set
     from backend.tasks.models import Task
     from backend.users.services import create_user
     from tests.sync_items import SERGELS_TORG, batch, report

@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
 
 FIRST = date(2025, 11, 24)  # a Monday; its 53 weeks end on Sunday 29 November 2026
 WORKERS = 50

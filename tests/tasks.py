@@ -17,8 +17,8 @@ from backend.delivery.models import PENDING, Delivery
 from backend.extensions import db
 from backend.reports.models import Report
 from backend.routing.rules import CaseFacts
+from backend.routing.services import route_case
 from backend.tasks.models import OPEN, Task
-from backend.tasks.services import route_case
 from tests.sync_items import SERGELS_TORG, batch, report
 
 

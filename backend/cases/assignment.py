@@ -92,12 +92,16 @@ def lock_cells(session: Session, keys: Iterable[int]) -> None:
     )
 
 
-def lock_case(session: Session, case_id: uuid.UUID) -> None:
-    """The advisory locks of the cells a case's dedup lookup touches (see :func:`lock_cells`)."""
+def lock_case(session: Session, case: Case | uuid.UUID) -> None:
+    """The advisory locks of the cells a case's dedup lookup touches (see :func:`lock_cells`);
+    ``case`` loaded already, or its id."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    if isinstance(case, Case):
+        lock_cells(session, lock_keys(case.lat, case.lon, case.dedup_group))
+        return
     row = session.execute(
-        select(Case.lat, Case.lon, Case.dedup_group).where(Case.id == case_id)
+        select(Case.lat, Case.lon, Case.dedup_group).where(Case.id == case)
     ).first()
     if row is not None:
         lock_cells(session, lock_keys(row.lat, row.lon, row.dedup_group))

@@ -69,7 +69,7 @@ class Case(db.Model):  # type: ignore[name-defined]
     )
     report_count: Mapped[int] = mapped_column(Integer, default=1)
     # Set while the case waits for photos its reports listed: routed when they have all
-    # arrived or at this moment, whichever comes first (``tasks.services.route_waiting``).
+    # arrived or at this moment, whichever comes first (``routing.services.route_waiting``).
     route_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Read-only: reports move between cases by updating ``reports.case_id`` (push, split, merge).

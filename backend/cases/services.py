@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from backend import pagination, roles
 from backend.cases import visibility
-from backend.cases.assignment import category_settings, lock_cells
+from backend.cases.assignment import category_settings, lock_case, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
 from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -28,6 +28,7 @@ from backend.feed.services import append_item_statuses
 from backend.presence.log import day_bounds
 from backend.reference.services import check_zone
 from backend.reports.models import Report
+from backend.routing import services as routing
 from backend.tasks.models import OPEN as OPEN_TASK
 from backend.tasks.models import Task
 from backend.users.models import User
@@ -198,10 +199,6 @@ def may_correct(session: Session, user: User, case: Case) -> bool:
     return True
 
 
-def _lock_case(session: Session, case: Case) -> None:
-    lock_cells(session, lock_keys(case.lat, case.lon, case.dedup_group))
-
-
 def _check_open(case: Case, field: str | None = None) -> None:
     errors = {field: ["names a case that is not open"]} if field else {}
     if case.merged_into_id is not None or case.status == MERGED:
@@ -257,7 +254,7 @@ def split(
     its place (a case's place never moves), so later reports keep meeting the same bin.
     """
     case = get_case(session, user, case_id)
-    _lock_case(session, case)
+    lock_case(session, case)
     session.refresh(case)
     _check_open(case)
     _check_responsible(session, user, case)
@@ -303,9 +300,7 @@ def split(
     _refresh_span(session, case.id)
     _tell_reporters(session, [r.id for r in moving], new.id)
     # The split-off case is a problem of its own: the rules route it (perhaps elsewhere).
-    from backend.tasks.services import route_existing_case
-
-    route_existing_case(session, new)
+    routing.route_existing_case(session, new)
     session.commit()
     session.expire_all()
     # Not get_case: a department that split a report out sees the result even when the rules
@@ -370,9 +365,7 @@ def merge(
     _refresh_span(session, case.id)
     _tell_reporters(session, moving, case.id)
     # The merged-away case's task is a duplicate now; the kept case's task carries on.
-    from backend.tasks.services import close_for_merge
-
-    close_for_merge(session, other.id, case.id)
+    routing.withdraw_for_merge(session, other.id, case.id)
     session.commit()
     session.expire_all()
     return case_detail(session, user, case.id)
@@ -395,7 +388,7 @@ def resolve_case(
     case = session.get(Case, case_id)
     if case is None:
         raise _case_not_found()
-    _lock_case(session, case)
+    lock_case(session, case)
     session.refresh(case)
     if case.resolved_at is not None:
         return case

@@ -9,12 +9,14 @@ from pathlib import Path
 from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel
 
+from backend.localtime import LOCAL_TZ
+
 LANGUAGES = ("sv", "en")
 DEFAULT = "sv"
 COOKIE = "samverkan_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 """A year: the language is a preference, not a secret."""
-TIMEZONE = "Europe/Stockholm"
+TIMEZONE = LOCAL_TZ.key
 TRANSLATIONS = Path(__file__).parent / "translations"
 
 babel = Babel()

@@ -16,7 +16,8 @@ from typing import Any
 import segno
 from markupsafe import Markup
 
-from backend.presence.values import LOCAL_TZ, HourCoverage, Interval
+from backend.localtime import LOCAL_TZ
+from backend.presence.values import HourCoverage, Interval
 
 PALETTE = ("#1f5fa8", "#b4461a", "#2e7d32", "#7b3fa0", "#8a6d00", "#00796b", "#ad1457")
 """Zone and category colours: each has at least 4.5:1 contrast on white (WCAG 2.1 AA for text,

@@ -21,9 +21,9 @@ from backend.contacts.periods import period_for, week_label
 from backend.contacts.rounding import cells, published
 from backend.database import immediate_writes
 from backend.errors import NotFound, Unprocessable
+from backend.localtime import LOCAL_TZ
 from backend.presence.log import day_bounds
 from backend.presence.services import check_range
-from backend.presence.values import LOCAL_TZ
 from backend.reference.models import Zone
 from backend.reference.services import check_zone
 from backend.reports.models import Contact

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,6 @@ from backend.delivery.webhook import DeliveryError, DestinationRefused
 from backend.extensions import db
 
 log = logging.getLogger(__name__)
-_app: Flask | None = None
 
 
 def backoff_seconds(
@@ -44,19 +43,9 @@ def backoff_seconds(
 
 
 def deliver(delivery_id: str) -> str:
-    """Deliver one outbox row (the RQ job); returns the row's status afterwards."""
-    if has_app_context():
-        return _deliver(db.session(), uuid.UUID(delivery_id), current_app.config)
-    global _app
-    if _app is None:
-        from backend.app import create_app
-
-        _app = create_app()
-    with _app.app_context():
-        try:
-            return _deliver(db.session(), uuid.UUID(delivery_id), _app.config)
-        finally:
-            db.session.remove()
+    """Deliver one outbox row (the RQ job); returns the row's status afterwards. Runs in the
+    worker's app context (``flask --app wsgi worker``)."""
+    return _deliver(db.session(), uuid.UUID(delivery_id), current_app.config)
 
 
 def _locked(session: Session, delivery_id: uuid.UUID) -> Delivery | None:

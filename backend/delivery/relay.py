@@ -16,27 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from backend import queues
 from backend.database import utcnow
 from backend.delivery.jobs import deliver
 from backend.delivery.models import ENQUEUED, FAILED, PENDING, Delivery
 from backend.organisations.models import Organisation
-from backend.routing import queues
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +40,6 @@ BATCH = 200
 """Rows per relay transaction: large enough for a burst of pushes, small enough that the
 SQLite write lock is held for milliseconds, not seconds."""
 
-WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 # Failed jobs are kept a week for whoever debugs a crash in the job code.
 FAILURE_TTL = 7 * 24 * 3600
 
@@ -56,13 +51,6 @@ class RelayResult:
     redis_error: str | None = None
 
 
-def _job_status(connection: Redis, job_id: str) -> JobStatus | None:
-    try:
-        return Job.fetch(job_id, connection=connection).get_status()
-    except NoSuchJobError:
-        return None
-
-
 def _forget_job(connection: Redis, job_id: str) -> None:
     with contextlib.suppress(NoSuchJobError):
         Job.fetch(job_id, connection=connection).delete()
@@ -71,8 +59,8 @@ def _forget_job(connection: Redis, job_id: str) -> None:
 def push(connection: Redis, delivery: Delivery, slug: str, config: Any) -> None:
     """Put the delivery's job on its organisation's queue unless it waits there already."""
     job_id = str(delivery.id)
-    status = _job_status(connection, job_id)
-    if status in WAITING:
+    status = queues.job_status(connection, job_id)
+    if status in queues.WAITING:
         return
     if status is not None:
         _forget_job(connection, job_id)
@@ -109,7 +97,7 @@ def sweep(session: Session, connection: Redis, config: Any) -> int:
     for row in rows:
         job_id = str(row.id)
         if row.lease_expires_at is None:
-            if _job_status(connection, job_id) in WAITING:
+            if queues.job_status(connection, job_id) in queues.WAITING:
                 continue  # a long queue, not a lost job
             row.last_error = "the queued job was lost (Redis restarted or flushed)"
         else:
@@ -163,49 +151,3 @@ def relay_once(session: Session, connection: Redis, config: Any) -> RelayResult:
         session.rollback()
         raise
     return result
-
-
-def run_forever(
-    app: Flask,
-    stop: threading.Event,
-    report: Callable[[str], None] = log.info,
-    parent_pid: int | None = None,
-) -> None:
-    """The relay loop (``flask --app wsgi relay``, started by ``worker``): a pass every
-    ``RELAY_INTERVAL_SECONDS``, at once again while there is a backlog, until ``stop`` is set
-    or, with ``parent_pid``, that process is gone (a SIGKILLed worker leaves no relay behind)."""
-    import os
-
-    from backend.extensions import db, redis
-    from backend.stats.jobs import enqueue_dirty_days_from_config
-    from backend.tasks.services import route_waiting
-
-    interval = app.config["RELAY_INTERVAL_SECONDS"]
-    redis_was_down = False
-    with app.app_context():
-        while not stop.is_set():
-            if parent_pid is not None and os.getppid() != parent_pid:
-                report("relay: the worker that started me is gone; stopping")
-                return
-            try:
-                # Cases whose photos arrived (or whose wait is over) first: their deliveries
-                # then go out in this same pass.
-                waited = route_waiting(db.session())
-                if waited:
-                    report(f"relay: routed {waited} cases that were waiting for photos")
-                result = relay_once(db.session(), redis.client, app.config)
-                enqueue_dirty_days_from_config()
-            except SQLAlchemyError as exc:
-                report(f"relay: database error, retrying: {type(exc).__name__}")
-                result = RelayResult()
-            finally:
-                db.session.remove()
-            if result.redis_error and not redis_was_down:
-                report(f"relay: Redis unavailable, deliveries wait: {result.redis_error}")
-            elif not result.redis_error and redis_was_down:
-                report("relay: Redis is back")
-            redis_was_down = result.redis_error is not None
-            if result.enqueued or result.requeued:
-                report(f"relay: enqueued {result.enqueued}, handed out again {result.requeued}")
-            if result.enqueued < BATCH or result.redis_error:
-                stop.wait(interval)

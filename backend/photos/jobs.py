@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, has_app_context
+from flask import current_app
 from redis.exceptions import RedisError
-from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq import Retry
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -22,7 +20,7 @@ from backend.errors import DomainError
 from backend.extensions import db, redis
 from backend.photos import services, uploads
 from backend.photos.models import Photo
-from backend.routing.queues import MEDIA
+from backend.queues import MEDIA, enqueue_once
 from media.errors import MediaError
 from media.sanitise import sanitise
 from media.storage import Storage, key
@@ -32,17 +30,12 @@ log = logging.getLogger(__name__)
 # A fault that is not the photo's (storage, database) is retried after 10 s, 1 min and 5 min;
 # after that the photo stays ``processing`` and the next sweep queues it again.
 RETRY = Retry(max=3, interval=[10, 60, 300])
-PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def process_photo(sha256: str) -> str:
-    """RQ entry point: sanitise photo ``sha256``; returns the photo's resulting status."""
-    if has_app_context():
-        return _process(db.session(), services.storage_from(current_app.config), sha256)
-    from backend.app import create_app
-
-    with create_app().app_context():
-        return _process(db.session(), services.storage_from(current_app.config), sha256)
+    """RQ entry point: sanitise photo ``sha256``; returns the photo's resulting status. Runs
+    in the worker's app context (``flask --app wsgi worker``)."""
+    return _process(db.session(), services.storage_from(current_app.config), sha256)
 
 
 def _process(session: Session, storage: Storage, sha256: str) -> str:
@@ -109,16 +102,7 @@ def _status(session: Session, sha256: str) -> str:
 def enqueue_processing(sha256: str) -> bool:
     """Queue the media job; False (logged, nothing raised) when Redis is unreachable."""
     try:
-        connection = redis.client
-        try:
-            if Job.fetch(sha256, connection=connection).get_status() in PENDING:
-                return True
-        except NoSuchJobError:
-            pass
-        Queue(MEDIA, connection=connection).enqueue_call(
-            process_photo, args=(sha256,), job_id=sha256, retry=RETRY
-        )
-        return True
+        return enqueue_once(redis.client, MEDIA, process_photo, sha256, job_id=sha256, retry=RETRY)
     except RedisError as exc:
         log.warning("photo %s not queued (Redis: %s); the sweep will queue it", sha256, exc)
         return False

@@ -27,8 +27,8 @@ from datetime import datetime
 from typing import Any
 
 from backend import spreadsheet
+from backend.localtime import LOCAL_TZ
 from backend.presence.values import (
-    LOCAL_TZ,
     MAX_SHIFT,
     SHIFT_GRACE,
     DailyLog,

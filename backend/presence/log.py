@@ -43,9 +43,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.values import (
     EVENT_ORDER,
-    LOCAL_TZ,
     MAX_SHIFT,
     SHIFT_GRACE,
     DailyLog,

@@ -10,10 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
-
-# The place's time zone: days, hours and the daylight-saving switches are Stockholm's.
-LOCAL_TZ = ZoneInfo("Europe/Stockholm")
 
 # The phone app pings every 5 minutes on shift, so a shift whose end was lost is taken to end three
 # ping intervals (15 minutes) after its last sign: one or two lost pings are no evidence of leaving.

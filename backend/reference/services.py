@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import Point, shape
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +17,7 @@ from backend.errors import Unprocessable
 from backend.feed.services import append_reference_update
 from backend.organisations.models import Organisation
 from backend.reference.models import Category, Zone
+from backend.reference.zones import index_of
 
 DATA_DIR = Path(__file__).parent / "data"
 CATEGORY_SETTINGS = ("dedup_radius_m", "dedup_window_min", "dedup_group", "open311_attributes")
@@ -119,24 +118,19 @@ def list_categories(session: Session) -> list[Category]:
     )
 
 
-@functools.lru_cache(maxsize=256)
-def _polygon(slug: str, version: int, geometry_json: str) -> BaseGeometry:
-    return shape(json.loads(geometry_json))
-
-
 def zone_for_point(session: Session, lat: float, lon: float) -> Zone | None:
     """The zone containing the point (boundary included), or None outside every zone."""
-    candidates = session.execute(
-        select(Zone)
-        .where(Zone.min_lat <= lat, Zone.max_lat >= lat, Zone.min_lon <= lon, Zone.max_lon >= lon)
-        .order_by(Zone.slug)
-    ).scalars()
-    point = Point(lon, lat)
-    for zone in candidates:
-        polygon = _polygon(zone.slug, zone.version, json.dumps(zone.geometry, sort_keys=True))
-        if polygon.covers(point):
-            return zone
-    return None
+    candidates = list(
+        session.execute(
+            select(Zone)
+            .where(
+                Zone.min_lat <= lat, Zone.max_lat >= lat, Zone.min_lon <= lon, Zone.max_lon >= lon
+            )
+            .order_by(Zone.slug)
+        ).scalars()
+    )
+    slug = index_of(candidates).at(lat, lon)
+    return next((z for z in candidates if z.slug == slug), None)
 
 
 def check_zone(session: Session, zone: str | None) -> None:

@@ -25,22 +25,19 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app
 from redis.exceptions import RedisError
-from rq import Queue
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from backend.database import utcnow
 from backend.extensions import db, redis
+from backend.localtime import LOCAL_TZ
 from backend.photos import services as photo_services
 from backend.photos.models import Photo
-from backend.presence.values import LOCAL_TZ
+from backend.queues import DEFAULT, enqueue_once, next_daily_run
 from backend.reports.models import Contact, PresenceEvent
 from backend.retention.models import RetentionRun
-from backend.routing.queues import DEFAULT
 from backend.sync.models import SyncItem
 from media.storage import Storage, key
 
@@ -51,7 +48,6 @@ Progress = Callable[[str, int], None]
 
 # Runs at night, when few phones push, so the batches never compete with a busy shift.
 RUN_AT = time(3, 0)
-PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 @dataclass(frozen=True)
@@ -227,16 +223,8 @@ def run_from_config(now: datetime | None = None, progress: Progress | None = Non
 
 
 def retention_job() -> str:
-    """RQ entry point (no arguments): run retention now, then schedule tomorrow's run."""
-    if has_app_context():
-        return _run_and_reschedule()
-    from backend.app import create_app
-
-    with create_app().app_context():
-        return _run_and_reschedule()
-
-
-def _run_and_reschedule() -> str:
+    """RQ entry point (no arguments): run retention now, then schedule tomorrow's run. Runs in
+    the worker's app context (``flask --app wsgi worker``)."""
     result = run_from_config()
     schedule(next_run(utcnow()))
     return str(result.id)
@@ -244,11 +232,7 @@ def _run_and_reschedule() -> str:
 
 def next_run(now: datetime) -> datetime:
     """The next RUN_AT in Stockholm after ``now``."""
-    local = now.astimezone(LOCAL_TZ)
-    candidate = datetime.combine(local.date(), RUN_AT, LOCAL_TZ)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), RUN_AT, LOCAL_TZ)
-    return candidate
+    return next_daily_run(now, RUN_AT)
 
 
 def schedule(at: datetime) -> bool:
@@ -256,14 +240,7 @@ def schedule(at: datetime) -> bool:
     several workers starting, or a retry, never make two chains. False when Redis is down."""
     job_id = f"retention-{at.astimezone(LOCAL_TZ):%Y-%m-%d}"
     try:
-        connection = redis.client
-        try:
-            if Job.fetch(job_id, connection=connection).get_status() in PENDING:
-                return True
-        except NoSuchJobError:
-            pass
-        Queue(DEFAULT, connection=connection).enqueue_at(at, retention_job, job_id=job_id)
-        return True
+        return enqueue_once(redis.client, DEFAULT, retention_job, job_id=job_id, at=at)
     except RedisError as exc:
         log.warning("retention not scheduled (Redis: %s)", exc)
         return False

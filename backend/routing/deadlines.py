@@ -12,12 +12,13 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays
 from holidays.constants import DE_FACTO, PUBLIC
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from backend.localtime import LOCAL_TZ
+
+STOCKHOLM = LOCAL_TZ
 """The city's clock: a working day runs 00:00-24:00 local time, summer or winter."""
 
 IMMEDIATE_HOURS = 4

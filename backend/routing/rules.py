@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
+from backend.reference.zones import ZoneIndex
 from backend.routing.ruleset import (
     FALLBACK_ID,
     KINDS,
@@ -139,21 +139,17 @@ def load_rule_set(path: Path = RULES_FILE, reference: Reference | None = None) -
     return validate_rule_set(data, reference)
 
 
-def zones_from_geojson(collection: Mapping[str, Any]) -> list[tuple[str, BaseGeometry]]:
-    """(slug, polygon) pairs from a FeatureCollection shaped like ``zones.geojson``."""
-    return [(f["properties"]["slug"], shape(f["geometry"])) for f in collection["features"]]
+def zones_from_geojson(collection: Mapping[str, Any]) -> ZoneIndex:
+    """The zone index of a FeatureCollection shaped like ``zones.geojson``."""
+    return ZoneIndex.from_geojson(collection)
 
 
 def zone_at(
-    lat: float, lon: float, zones: Iterable[tuple[str, BaseGeometry | Mapping[str, Any]]]
+    lat: float,
+    lon: float,
+    zones: ZoneIndex | Iterable[tuple[str, BaseGeometry | Mapping[str, Any]]],
 ) -> str | None:
-    """The slug of the zone covering the point, or None outside every zone.
-
-    A point on a shared border belongs to the zone whose slug sorts first, the same tie-break as
-    ``backend.reference.services.zone_for_point``, so routing and the stored case agree."""
-    point = Point(lon, lat)  # GeoJSON order: longitude first
-    for slug, geometry in sorted(zones, key=lambda pair: pair[0]):
-        polygon = geometry if isinstance(geometry, BaseGeometry) else shape(geometry)
-        if polygon.covers(point):
-            return slug
-    return None
+    """The slug of the zone covering the point, or None outside every zone (the one rule:
+    ``backend.reference.zones``)."""
+    index = zones if isinstance(zones, ZoneIndex) else ZoneIndex.of(zones)
+    return index.at(lat, lon)

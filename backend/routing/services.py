@@ -1,147 +1,448 @@
-"""The active rule set: stored versions in the database, the highest one routes.
+"""Routing: who works a case or a referred contact, and the task that says so.
 
-Until seed-demo or an admin stores a version, the shipped ``data/rules.toml`` routes, so no
-case is ever unrouted on a fresh installation. Parsed rule sets are cached per process by
-version and the time it was stored: rows are never changed, so that pair names one rule set
-for good (the time tells apart a version number reused by another database, a restore or a
-test, served by the same process).
+This module owns every routing write: route new cases and referred contacts (a push's, as one
+set of inserts), hold a new case for its photos and release it (:func:`route_waiting`), route a
+case that is already stored (after a split or the hold), route on after a rejection
+(:func:`reroute`), and withdraw a merged-away case's task (:func:`withdraw_for_merge`). The
+task rows, their ``routed`` events, the organisations' deliveries and the phones' ``routed``
+statuses are written here and nowhere else, in the caller's transaction: they commit with
+what was routed or not at all. The rules themselves are pure (``routing.rules``); which rule
+set is active is ``routing.rule_store``; the department's workflow on a task is
+``tasks.services``.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.errors import Conflict, Unprocessable
+from backend.cases.models import OPEN as CASE_OPEN
+from backend.cases.models import Case
+from backend.database import deferred_reads, new_id, utcnow
+from backend.delivery.models import Delivery
+from backend.delivery.services import delivery_values, enqueue_delivery
+from backend.feed.services import NewChange, append_item_status, append_item_statuses
 from backend.organisations.models import Organisation
-from backend.reference.models import Category, Zone
-from backend.routing.models import StoredRuleSet
-from backend.routing.rules import (
-    Reference,
-    RuleSet,
-    RuleSetError,
-    load_rule_set,
-    parse_rule_file,
-    validate_rule_set,
-)
-
-_cache: dict[tuple[int, datetime], RuleSet] = {}
-MAX_VERSION = 2**31 - 1
-"""The version is stored in 32-bit integer columns (``rule_sets``, ``tasks``)."""
+from backend.photos.models import PhotoUploader
+from backend.reports.models import Report, ReportPhoto
+from backend.routing.rule_store import active_rule_set
+from backend.routing.rules import CaseFacts, Route, route
+from backend.tasks.models import NEW, OPEN, REJECTED, Task, TaskEvent
 
 
-def reference(session: Session) -> Reference:
-    """The names a rule may use, as the database knows them now."""
-    return Reference(
-        categories=set(session.execute(select(Category.code)).scalars()),
-        zones=set(session.execute(select(Zone.slug)).scalars()),
-        organisations=set(session.execute(select(Organisation.slug)).scalars()),
-    )
+def _organisations(session: Session) -> dict[str, Organisation]:
+    return {o.slug: o for o in session.execute(select(Organisation)).scalars()}
 
 
-@functools.cache
-def _shipped() -> RuleSet:
-    return load_rule_set()
-
-
-def active_rule_set(session: Session) -> RuleSet:
-    newest = session.execute(
-        select(StoredRuleSet.version, StoredRuleSet.created_at)
-        .order_by(StoredRuleSet.version.desc())
-        .limit(1)
-    ).first()
-    if newest is None:
-        return _shipped()
-    cached = _cache.get((newest.version, newest.created_at))
-    if cached is None:
-        row = session.get(StoredRuleSet, newest.version)
-        assert row is not None  # versions are never deleted
-        # Validated when stored; the reference check is not repeated, so a later rename of a
-        # zone cannot make the stored rules unusable (route() skips unknown organisations).
-        cached = _cache[(newest.version, newest.created_at)] = validate_rule_set(row.data)
-    return cached
-
-
-def save_rule_set(
-    session: Session, data: dict[str, Any], created_by: uuid.UUID | None = None
-) -> RuleSet:
-    """Validate and store a new version; it routes every case from the commit on.
-
-    422 ``invalid_rule_set`` with every problem by location, 409 ``rule_set_version_not_newer``
-    when the version does not exceed the active one (another admin may have saved meanwhile).
-    """
-    try:
-        version = data.get("version")
-        if type(version) is int and version > MAX_VERSION:
-            raise RuleSetError({"version": [f"at most {MAX_VERSION}"]})
-        rule_set = validate_rule_set(data, reference(session))
-    except RuleSetError as exc:
-        raise Unprocessable(
-            "The rule set is not valid; nothing was changed.",
-            code="invalid_rule_set",
-            errors=exc.errors,
-        ) from exc
-    current = active_rule_set(session)
-    if rule_set.version <= current.version:
-        raise _not_newer(rule_set.version, current.version)
-    try:
-        with session.begin_nested():
-            session.add(
-                StoredRuleSet(
-                    version=rule_set.version, data=rule_set.to_dict(), created_by=created_by
-                )
-            )
-    except IntegrityError:
-        session.rollback()
-        raise _not_newer(rule_set.version, active_rule_set(session).version) from None
-    session.commit()
-    return rule_set
-
-
-def save_rule_file(
-    session: Session, filename: str, data: bytes, created_by: uuid.UUID | None = None
-) -> RuleSet:
-    """:func:`save_rule_set` for an uploaded file (TOML or JSON); a file that cannot be read
-    is 422 ``invalid_rule_set`` too, with the problem under ``file``. Nothing changes on error."""
-    try:
-        parsed = parse_rule_file(filename, data)
-    except RuleSetError as exc:
-        raise Unprocessable(
-            "The rule file could not be read; nothing was changed.",
-            code="invalid_rule_set",
-            errors=exc.errors,
-        ) from exc
-    return save_rule_set(session, parsed, created_by)
-
-
-def versions(session: Session, limit: int) -> list[StoredRuleSet]:
-    """The stored rule-set versions, newest (the active one) first."""
+def _reports(session: Session, case_id: uuid.UUID) -> list[Report]:
     return list(
         session.execute(
-            select(StoredRuleSet).order_by(StoredRuleSet.version.desc()).limit(limit)
+            select(Report).where(Report.case_id == case_id).order_by(Report.occurred_at)
         ).scalars()
     )
 
 
-def _not_newer(given: int, active: int) -> Conflict:
-    return Conflict(
-        f"Version {given} is not newer than the active version {active}; raise it.",
-        code="rule_set_version_not_newer",
-        errors={"version": [f"must be greater than {active}"]},
+def tell_reporters(
+    session: Session,
+    task: Task,
+    status: str,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+    reports: list[Report] | None = None,
+) -> None:
+    """Append ``status`` to the feed of every phone that reported the task's case, or of the
+    contact's author (nobody when retention has deleted the contact)."""
+    if task.case_id is not None:
+        found = _reports(session, task.case_id) if reports is None else reports
+        append_item_statuses(session, [r.id for r in found], status, note=note, data=data)
+    elif task.contact_id is not None:
+        append_item_status(session, task.contact_id, status, note=note, data=data)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Something new the push hands to routing: a case it started or a contact with a referral.
+
+    ``location`` is copied into the task for cases only: a contact task carries its zone, and
+    the department reads the contact itself (an audited read) for the rest."""
+
+    facts: CaseFacts
+    observed_at: datetime
+    case_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None
+    location: tuple[float, float] | None = None
+    item_ids: tuple[uuid.UUID, ...] = field(default=())
+    """The pushed items whose phones hear ``routed`` (the case's reports, or the contact)."""
+
+
+def route_new(
+    session: Session, subjects: Sequence[Subject], received_at: datetime
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Route cases and contacts created in the caller's transaction, as one set of inserts.
+
+    No other transaction can see these subjects yet, so none can have a task and the open-task
+    indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
+    three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
+    and the rule set and organisations are read once per batch. The caller tells the phones:
+    returns item id -> the ``routed`` data (``_routed_data``) for every item in ``item_ids``."""
+    if not subjects:
+        return {}
+    organisations = _organisations(session)
+    rule_set = active_rule_set(session)
+    rows: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+    by_item: dict[uuid.UUID, dict[str, Any]] = {}
+    for subject in subjects:
+        decision = route(
+            rule_set,
+            subject.facts,
+            received_at=received_at,
+            observed_at=subject.observed_at,
+            organisations=organisations,
+        )
+        organisation = organisations[decision.organisation]
+        values = _task_values(
+            subject.facts, decision, organisation, subject.case_id, subject.location
+        )
+        task_rows = _task_rows(
+            values | {"contact_id": subject.contact_id}, organisation, received_at
+        )
+        rows.append(task_rows)
+        data = _routed_data(organisation.slug, task_rows[0]["id"], subject.case_id)
+        by_item |= dict.fromkeys(subject.item_ids, data)
+    session.execute(Task.__table__.insert(), [r[0] for r in rows])
+    session.execute(TaskEvent.__table__.insert(), [r[1] for r in rows])
+    session.execute(Delivery.__table__.insert(), [r[2] for r in rows])
+    return by_item
+
+
+def route_pushed(
+    session: Session,
+    subjects: Sequence[Subject],
+    missing: Mapping[uuid.UUID, list[str]],
+    now: datetime,
+    grace_s: int,
+) -> list[NewChange]:
+    """Route what a push started, or hold it: returns the pusher's feed changes (``routed``,
+    then ``awaiting_photos``, each in item order); the tasks, events and deliveries are in
+    the session.
+
+    A new case whose reports list photos the server lacks (``missing``: item id -> sha256s)
+    waits up to ``grace_s`` for them (``Case.route_after``; :func:`route_waiting` routes it
+    when they are all in or the time is up), so the department's first look at a case includes
+    its photos. Contacts never wait: they carry no photos."""
+    held = [
+        s
+        for s in subjects
+        if s.case_id is not None and grace_s > 0 and any(missing.get(i) for i in s.item_ids)
+    ]
+    held_ids = {s.case_id for s in held}
+    routed = route_new(session, [s for s in subjects if s.case_id not in held_ids], now)
+    type_of = {
+        i: "report" if s.case_id is not None else "contact" for s in subjects for i in s.item_ids
+    }
+    changes = [
+        NewChange(str(item_id), type_of[item_id], "routed", data=data)
+        for item_id, data in sorted(routed.items())
+    ]
+    if held:
+        until = now + timedelta(seconds=grace_s)
+        session.execute(update(Case).where(Case.id.in_(sorted(held_ids))).values(route_after=until))
+        changes += [
+            NewChange(
+                str(item_id),
+                "report",
+                "awaiting_photos",
+                data={
+                    "case_id": str(s.case_id),
+                    "missing_photos": missing.get(item_id, []),
+                    "route_after": until.isoformat(),
+                },
+            )
+            for s, item_id in sorted(((s, i) for s in held for i in s.item_ids), key=lambda p: p[1])
+        ]
+    return changes
+
+
+def _task_rows(
+    values: dict[str, Any],
+    organisation: Organisation,
+    at: datetime,
+    user_id: uuid.UUID | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The one writer of a new task's rows: the task (``values`` from :func:`_task_values`,
+    or a rerouted task's), its ``routed`` event and the organisation's ``task.created``
+    delivery."""
+    task_id = new_id()
+    task = (
+        {
+            "contact_id": None,
+            "rerouted_from_id": None,
+            "resolved_at": None,
+        }
+        | values
+        | {"id": task_id, "routed_at": at, "updated_at": at}
+    )
+    event = {"id": new_id(), "task_id": task_id, "user_id": user_id, "action": "routed"} | {
+        "note": None,
+        "at": at,
+    }
+    delivery = delivery_values(organisation, "task.created", "task", task_id, at)
+    return task, event, delivery
+
+
+def _task_values(
+    facts: CaseFacts,
+    decision: Route,
+    organisation: Organisation,
+    case_id: uuid.UUID | None,
+    location: tuple[float, float] | None,
+) -> dict[str, Any]:
+    """A new task's columns from what routing looked at and decided. Coordinates only for a
+    case: a contact's task keeps its zone, never where the person was met."""
+    where = location if case_id is not None else None
+    return {
+        "case_id": case_id,
+        "organisation_id": organisation.id,
+        "status": NEW,
+        "kind": facts.kind,
+        "category": facts.category,
+        "zone": facts.zone,
+        "lat": where[0] if where else None,
+        "lon": where[1] if where else None,
+        "referral": facts.referral,
+        "priority": decision.priority,
+        "deadline": decision.deadline,
+        "due_at": decision.due_at,
+        "rule_id": decision.rule_id,
+        "rule_set_version": decision.rule_set_version,
+    }
+
+
+def _routed_data(
+    organisation: str, task_id: uuid.UUID, case_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """What a phone learns with ``routed``: who has it, which task, which case."""
+    data = {"organisation": organisation, "task_id": str(task_id)}
+    if case_id is not None:
+        data["case_id"] = str(case_id)
+    return data
+
+
+def _case_facts(case: Case) -> CaseFacts:
+    return CaseFacts(kind=case.kind, category=case.category, zone=case.zone)
+
+
+def route_existing_case(session: Session, case: Case) -> Task:
+    """Route a case that is already stored (after a split, or when its photos arrived or their
+    grace period ended); idempotent: a case with an open task keeps it. Caller commits.
+
+    The deadline counts from the case's creation (the push that started it, or the split), so
+    waiting for photos never gives the department less time than a case routed at once."""
+    case.route_after = None
+    return route_case(
+        session,
+        case.id,
+        _case_facts(case),
+        received_at=case.created_at,
+        observed_at=case.first_at,
+        location=(case.lat, case.lon),
     )
 
 
-def seed_rule_set(session: Session) -> int:
-    """Store the shipped rules file unless that version (or a newer one) is stored already."""
-    rule_set = load_rule_set(reference=reference(session))
-    stored = session.execute(select(func.max(StoredRuleSet.version))).scalar_one_or_none()
-    if stored is None or stored < rule_set.version:
-        session.add(StoredRuleSet(version=rule_set.version, data=rule_set.to_dict()))
+def _cases_missing_photos(session: Session, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these cases have a report listing a photo its reporter has not uploaded
+    (possession: the same bytes from someone else do not count, as in the push's
+    ``missing_photos``)."""
+    if not case_ids:
+        return set()
+    return {
+        case_id
+        for case_id in session.execute(
+            select(Report.case_id)
+            .join(ReportPhoto, ReportPhoto.report_id == Report.id)
+            .outerjoin(
+                PhotoUploader,
+                and_(
+                    PhotoUploader.sha256 == ReportPhoto.sha256,
+                    PhotoUploader.user_id == Report.user_id,
+                ),
+            )
+            .where(Report.case_id.in_(list(case_ids)), PhotoUploader.sha256.is_(None))
+            .distinct()
+        ).scalars()
+        if case_id is not None
+    }
+
+
+WAITING_BATCH = 200
+"""Cases routed per pass of :func:`route_waiting`; the rest wait for the next pass."""
+
+
+def route_waiting(session: Session, now: datetime | None = None) -> int:
+    """Route the cases waiting for photos whose photos have all arrived or whose grace period
+    is over. Commits; returns how many were routed. Run by the relay on every pass, so a
+    photo that arrives while its report's push is still in flight costs one relay interval.
+
+    Several relays may run at once: on PostgreSQL each takes the rows it routes with
+    ``FOR UPDATE SKIP LOCKED``; on SQLite writers are serialised anyway, and routing a case
+    twice is prevented by the open-task index in any case."""
+    now = now or utcnow()
+    with deferred_reads():
+        # Every relay pass asks; on SQLite only a pass with work takes the write lock.
+        anything = session.execute(select(Case.id).where(Case.route_after.is_not(None))).first()
         session.commit()
-    return max(stored or 0, rule_set.version)
+    if anything is None:
+        return 0
+    waiting = list(
+        session.execute(
+            select(Case)
+            .where(Case.route_after.is_not(None))
+            .order_by(Case.route_after)
+            .limit(WAITING_BATCH)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )
+    if not waiting:
+        session.commit()
+        return 0
+    early = [c.id for c in waiting if c.route_after is not None and c.route_after > now]
+    missing = _cases_missing_photos(session, early)
+    routed = 0
+    for case in waiting:
+        if case.status != CASE_OPEN:
+            # Merged away or resolved while waiting: nothing left to route.
+            case.route_after = None
+        elif case.id not in missing:
+            route_existing_case(session, case)
+            routed += 1
+    session.commit()
+    return routed
+
+
+def route_case(
+    session: Session,
+    case_id: uuid.UUID,
+    facts: CaseFacts,
+    received_at: datetime,
+    observed_at: datetime | None = None,
+    *,
+    location: tuple[float, float] | None = None,
+) -> Task:
+    """Route a new case: its task, the delivery to the organisation and the phones' ``routed``
+    status, in the caller's transaction (the caller commits, e.g. the push).
+
+    Routing a case that already has an open task returns that task and changes nothing, so a
+    retried push never routes twice (the partial unique index decides, see ``_insert_task``).
+    ``location`` (lat, lon) defaults to the case's first report's."""
+    organisations = _organisations(session)
+    decision = route(
+        active_rule_set(session),
+        facts,
+        received_at=received_at,
+        observed_at=observed_at,
+        organisations=organisations,
+    )
+    reports = _reports(session, case_id)
+    if location is None and reports:
+        location = (reports[0].lat, reports[0].lon)
+    organisation = organisations[decision.organisation]
+    values = _task_values(facts, decision, organisation, case_id, location)
+    return _insert_task(session, values, organisation, reports=reports)
+
+
+def _open_task(session: Session, values: Mapping[str, Any]) -> Task | None:
+    """The open task for the same case (or contact) as the task ``values`` describe."""
+    if values.get("case_id") is not None:
+        subject = Task.case_id == values["case_id"]
+    else:
+        subject = Task.contact_id == values["contact_id"]
+    return session.execute(select(Task).where(subject, Task.status.in_(OPEN))).scalar_one_or_none()
+
+
+def _insert_task(
+    session: Session,
+    values: dict[str, Any],
+    organisation: Organisation,
+    user_id: uuid.UUID | None = None,
+    reports: list[Report] | None = None,
+) -> Task:
+    """Insert one open task with its event, delivery and the phones' ``routed``; the open
+    task already there if a concurrent routing of the same case won the unique index."""
+    task_row, event_row, delivery_row = _task_rows(values, organisation, utcnow(), user_id)
+    try:
+        with session.begin_nested():
+            session.execute(Task.__table__.insert(), [task_row])
+    except IntegrityError:
+        existing = _open_task(session, values)
+        if existing is None:  # pragma: no cover - the only unique indexes are the open ones
+            raise
+        return existing
+    session.execute(TaskEvent.__table__.insert(), [event_row])
+    session.execute(Delivery.__table__.insert(), [delivery_row])
+    task = session.get_one(Task, task_row["id"])
+    tell_reporters(
+        session,
+        task,
+        "routed",
+        data=_routed_data(organisation.slug, task.id, task.case_id),
+        reports=reports,
+    )
+    return task
+
+
+def reroute(session: Session, task: Task, organisation: Organisation, user_id: uuid.UUID) -> Task:
+    """A department rejected ``task`` (already closed, flushed) and the case or contact goes
+    on to ``organisation``: a new task with the same facts. The deadline still counts from
+    when the service received the case: a misrouting must not buy the next organisation
+    extra time."""
+    values = {
+        "case_id": task.case_id,
+        "contact_id": task.contact_id,
+        "organisation_id": organisation.id,
+        "status": NEW,
+        "kind": task.kind,
+        "category": task.category,
+        "zone": task.zone,
+        "lat": task.lat,
+        "lon": task.lon,
+        "referral": task.referral,
+        "priority": task.priority,
+        "deadline": task.deadline,
+        "due_at": task.due_at,
+        "rule_id": "reroute",
+        "rule_set_version": task.rule_set_version,
+        "rerouted_from_id": task.id,
+    }
+    return _insert_task(session, values, organisation, user_id=user_id)
+
+
+def withdraw_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) -> None:
+    """A supervisor merged ``case_id`` into ``into_id``: its open task (if any) is closed as
+    ``rejected`` with a ``merged`` event, and the organisation is told, so a department never
+    works a duplicate. The reporters already heard ``merged`` from the merge. Caller commits."""
+    task = session.execute(
+        select(Task)
+        .where(Task.case_id == case_id, Task.status.in_(OPEN))
+        .with_for_update(of=Task)  # not the joined organisation's row
+    ).scalar()
+    if task is None:
+        return
+    task.status = REJECTED
+    task.updated_at = utcnow()
+    session.add(
+        TaskEvent(task_id=task.id, action="merged", note=f"Case merged into case {into_id}.")
+    )
+    enqueue_delivery(
+        session,
+        organisation_id=task.organisation_id,
+        event_type="task.changed",
+        subject_type="task",
+        subject_id=task.id,
+    )

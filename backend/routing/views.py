@@ -7,7 +7,7 @@ from flask.views import MethodView
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.extensions import db
-from backend.routing import services
+from backend.routing import rule_store
 from backend.routing.schemas import RuleSetSchema
 
 blp = Blueprint(
@@ -24,7 +24,7 @@ class Rules(MethodView):
     @blp.response(200, RuleSetSchema)
     def get(self) -> dict[str, Any]:
         """Get the active rule set"""
-        return services.active_rule_set(db.session()).to_dict()
+        return rule_store.active_rule_set(db.session()).to_dict()
 
     @auth(blp, "admin")
     @blp.arguments(RuleSetSchema)
@@ -32,4 +32,4 @@ class Rules(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def put(self, body: dict[str, Any]) -> dict[str, Any]:
         """Replace the rule set with a new version; it routes every case from now on"""
-        return services.save_rule_set(db.session(), body, current_user().id).to_dict()
+        return rule_store.save_rule_set(db.session(), body, current_user().id).to_dict()

@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from backend.presence.values import LOCAL_TZ, DailyLog
+from backend.localtime import LOCAL_TZ
+from backend.presence.values import DailyLog
 
 _HOUR = timedelta(hours=1)
 

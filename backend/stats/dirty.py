@@ -12,7 +12,8 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.presence.values import LOCAL_TZ, MAX_SHIFT
+from backend.localtime import LOCAL_TZ
+from backend.presence.values import MAX_SHIFT
 from backend.stats.models import StatsDirtyDay
 
 

@@ -19,7 +19,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from backend.database import deferred_reads, immediate_writes, utcnow
 from backend.extensions import db, redis
-from backend.presence.values import LOCAL_TZ
-from backend.routing.queues import DEFAULT
+from backend.localtime import LOCAL_TZ
+from backend.queues import DEFAULT, WAITING, enqueue_once, job_status, next_daily_run
 from backend.stats import services
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ RUN_AT = time(3, 30)
 FAILURE_TTL = 600
 """Seconds a failed refresh job is kept (for whoever reads the traceback) before its day is
 enqueued again."""
-
-WAITING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def _presence_retained_since(config: Any, now: datetime) -> datetime:
@@ -58,30 +56,9 @@ def refresh(session: Session, day: date, config: Any, now: datetime | None = Non
         )
 
 
-def _with_app(fn: Any, *args: Any) -> Any:
-    if has_app_context():
-        return fn(*args)
-    from backend.app import create_app
-
-    with create_app().app_context():
-        try:
-            return fn(*args)
-        finally:
-            db.session.remove()
-
-
 def refresh_day_job(day: str) -> int:
     """RQ entry point: recompute one local day (``YYYY-MM-DD``)."""
-    return int(
-        _with_app(lambda d: refresh(db.session(), date.fromisoformat(d), current_app.config), day)
-    )
-
-
-def _job_status(connection: Redis, job_id: str) -> JobStatus | None:
-    try:
-        return Job.fetch(job_id, connection=connection).get_status()
-    except NoSuchJobError:
-        return None
+    return refresh(db.session(), date.fromisoformat(day), current_app.config)
 
 
 def enqueue_dirty_days(session: Session, connection: Redis, delay_s: float) -> int:
@@ -99,7 +76,7 @@ def enqueue_dirty_days(session: Session, connection: Redis, delay_s: float) -> i
         if first > now - timedelta(seconds=delay_s):
             continue
         job_id = f"stats-day-{day.isoformat()}"
-        status = _job_status(connection, job_id)
+        status = job_status(connection, job_id)
         if status in WAITING or status == JobStatus.FAILED:
             # A failed day is tried again once RQ drops the failed job (FAILURE_TTL), so a
             # bug in one day's data neither loops a burst worker nor stops the other days.
@@ -145,32 +122,21 @@ def run_nightly(session: Session, config: Any, now: datetime | None = None) -> l
 def nightly_job() -> int:
     """RQ entry point (no arguments): the nightly recomputation, then tomorrow's."""
 
-    def run() -> int:
-        days = run_nightly(db.session(), current_app.config)
-        schedule(next_run(utcnow()))
-        return len(days)
-
-    return int(_with_app(run))
+    days = run_nightly(db.session(), current_app.config)
+    schedule(next_run(utcnow()))
+    return len(days)
 
 
 def next_run(now: datetime) -> datetime:
     """The next RUN_AT in Stockholm after ``now``."""
-    local = now.astimezone(LOCAL_TZ)
-    candidate = datetime.combine(local.date(), RUN_AT, LOCAL_TZ)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), RUN_AT, LOCAL_TZ)
-    return candidate
+    return next_daily_run(now, RUN_AT)
 
 
 def schedule(at: datetime) -> bool:
     """Queue the nightly job for ``at`` once per date; False when Redis is down."""
     job_id = f"stats-nightly-{at.astimezone(LOCAL_TZ):%Y-%m-%d}"
     try:
-        connection = redis.client
-        if _job_status(connection, job_id) in WAITING:
-            return True
-        Queue(DEFAULT, connection=connection).enqueue_at(at, nightly_job, job_id=job_id)
-        return True
+        return enqueue_once(redis.client, DEFAULT, nightly_job, job_id=job_id, at=at)
     except RedisError as exc:
         log.warning("statistics nightly run not scheduled (Redis: %s)", exc)
         return False

@@ -23,11 +23,12 @@ from backend import roles
 from backend.cases.models import Case
 from backend.contacts import services as contacts
 from backend.errors import Forbidden
+from backend.localtime import LOCAL_TZ
 from backend.organisations.models import Organisation
 from backend.organisations.services import filter_organisation
 from backend.presence import log as presence_log
 from backend.presence.services import check_range, load_events
-from backend.presence.values import LOCAL_TZ, MAX_SHIFT
+from backend.presence.values import MAX_SHIFT
 from backend.reference.services import check_zone
 from backend.reports.models import Report
 from backend.stats import daily, weekly

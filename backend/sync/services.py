@@ -13,35 +13,31 @@ as duplicates.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from shapely.geometry import Point, shape
-from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import ratelimit
 from backend.cases import assignment as cases
-from backend.cases.models import Case
 from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
 from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
 from backend.reference.models import Category, Zone
+from backend.reference.zones import ZoneIndex, index_of
 from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.routing import services as routing
 from backend.routing.rules import CaseFacts
 from backend.stats.dirty import mark_dirty
 from backend.sync.models import SyncItem
-from backend.tasks import services as tasks
 from backend.users.models import User
 from sync import envelope
 from sync.envelope import ClockPolicy, Limits, Reference, Rejection, ValidItem
@@ -111,24 +107,7 @@ def check_protocol_version(version: int) -> None:
         )
 
 
-@functools.lru_cache(maxsize=64)
-def _polygon(slug: str, version: int, geometry_json: str) -> BaseGeometry:
-    return shape(json.loads(geometry_json))
-
-
-@dataclass
-class _Zones:
-    polygons: list[tuple[str, BaseGeometry, tuple[float, float, float, float]]]
-
-    def at(self, lat: float, lon: float) -> str | None:
-        point = Point(lon, lat)
-        for slug, polygon, (min_lat, min_lon, max_lat, max_lon) in self.polygons:
-            if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon and polygon.covers(point):
-                return slug
-        return None
-
-
-def load_reference(session: Session) -> tuple[Reference, _Zones]:
+def load_reference(session: Session) -> tuple[Reference, ZoneIndex]:
     categories = dict(
         session.execute(select(Category.code, Category.kind).where(Category.active.is_(True))).all()
     )
@@ -136,16 +115,8 @@ def load_reference(session: Session) -> tuple[Reference, _Zones]:
     organisations = frozenset(
         session.execute(select(Organisation.slug).where(Organisation.active.is_(True))).scalars()
     )
-    polygons = [
-        (
-            z.slug,
-            _polygon(z.slug, z.version, json.dumps(z.geometry, sort_keys=True)),
-            (z.min_lat, z.min_lon, z.max_lat, z.max_lon),
-        )
-        for z in zones
-    ]
     reference = Reference(categories, frozenset(z.slug for z in zones), organisations)
-    return reference, _Zones(polygons)
+    return reference, index_of(zones)
 
 
 def assign_case(
@@ -210,7 +181,7 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
 
 
-def _zone_of(zones: _Zones, location: dict[str, Any]) -> str | None:
+def _zone_of(zones: ZoneIndex, location: dict[str, Any]) -> str | None:
     if location.get("lat") is None or location.get("lon") is None:
         return None
     return zones.at(location["lat"], location["lon"])
@@ -219,7 +190,7 @@ def _zone_of(zones: _Zones, location: dict[str, Any]) -> str | None:
 def detail_rows(
     user: User,
     items: list[ValidItem],
-    zones: _Zones,
+    zones: ZoneIndex,
     missing: dict[uuid.UUID, list[str]] | None = None,
 ) -> tuple[list[cases.Placed], list[tuple[Any, list[dict[str, Any]]]]]:
     """The reports to place in cases, and the rows of each item table for newly claimed
@@ -296,7 +267,7 @@ def _store_details(
     session: Session,
     user: User,
     items: list[ValidItem],
-    zones: _Zones,
+    zones: ZoneIndex,
     missing: dict[uuid.UUID, list[str]],
 ) -> Stored:
     placed, tables = detail_rows(user, items, zones, missing)
@@ -315,33 +286,16 @@ def _store_details(
     return Stored(assigned, placed, contacts)
 
 
-def _route_new(
-    session: Session,
-    stored: Stored,
-    missing: dict[uuid.UUID, list[str]],
-    now: datetime,
-    grace_s: int,
-) -> list[feed.NewChange]:
-    """Route what this push started: each new case (unless it waits for photos) and each
-    contact with a referral. Returns the pusher's feed changes (``routed``,
-    ``awaiting_photos``); the tasks, events and deliveries are in the session.
-
-    A new case whose reports list photos the server lacks (``missing``: report id -> sha256s)
-    waits up to ``grace_s`` for them
-    (``Case.route_after``; ``tasks.services.route_waiting`` routes it when they are all in or
-    the time is up), so the department's first look at a case includes its photos."""
+def _subjects(stored: Stored) -> list[routing.Subject]:
+    """What this push hands to routing: each new case (with the items of its reports) and
+    each contact with a referral."""
     assigned = stored.assigned
     reports_of: dict[uuid.UUID, list[cases.Placed]] = {}
     for p in stored.placed:
         reports_of.setdefault(assigned[p.id].case_id, []).append(p)
     new_cases = {assigned[p.id].case_id: p for p in stored.placed if not assigned[p.id].joined}
-    waiting = {
-        case_id
-        for case_id in new_cases
-        if grace_s > 0 and any(missing.get(p.id) for p in reports_of[case_id])
-    }
-    subjects = [
-        tasks.Subject(
+    return [
+        routing.Subject(
             facts=CaseFacts(kind=first.kind, category=first.category, zone=first.zone),
             observed_at=first.occurred_at,
             case_id=case_id,
@@ -349,9 +303,8 @@ def _route_new(
             item_ids=tuple(p.id for p in reports_of[case_id]),
         )
         for case_id, first in new_cases.items()
-        if case_id not in waiting
     ] + [
-        tasks.Subject(
+        routing.Subject(
             facts=CaseFacts(kind="contact", zone=row["zone"], referral=row["referral"]),
             observed_at=row["occurred_at"],
             contact_id=row["id"],
@@ -360,39 +313,6 @@ def _route_new(
         for row in stored.contacts
         if row["referral"] is not None
     ]
-    routed = tasks.route_new(session, subjects, received_at=now)
-    changes: list[feed.NewChange] = []
-    type_of = {p.id: "report" for p in stored.placed}
-    for item_id, data in sorted(routed.items()):
-        changes.append(
-            feed.NewChange(str(item_id), type_of.get(item_id, "contact"), "routed", data=data)
-        )
-    if routed:
-        session.execute(
-            update(SyncItem).where(SyncItem.id.in_(sorted(routed))).values(status="routed")
-        )
-    if waiting:
-        until = now + timedelta(seconds=grace_s)
-        session.execute(update(Case).where(Case.id.in_(sorted(waiting))).values(route_after=until))
-        held = sorted(p.id for case_id in waiting for p in reports_of[case_id])
-        session.execute(
-            update(SyncItem).where(SyncItem.id.in_(held)).values(status="awaiting_photos")
-        )
-        for item_id in held:
-            case_id = assigned[item_id].case_id
-            changes.append(
-                feed.NewChange(
-                    str(item_id),
-                    "report",
-                    "awaiting_photos",
-                    data={
-                        "case_id": str(case_id),
-                        "missing_photos": missing.get(item_id, []),
-                        "route_after": until.isoformat(),
-                    },
-                )
-            )
-    return changes
 
 
 def _missing_photos(
@@ -468,9 +388,8 @@ def push(
     details = _store_details(session, user, new_items, zones, missing)
     assigned = details.assigned
     joined = sorted(i for i, a in assigned.items() if a.joined)
-    if joined:
-        session.execute(update(SyncItem).where(SyncItem.id.in_(joined)).values(status="merged"))
-    feed.append(
+    routed = routing.route_pushed(session, _subjects(details), missing, now, settings.photo_grace_s)
+    feed.append_own(
         session,
         str(user.id),
         [feed.NewChange(str(i.id), i.type, "received") for i in new_items]
@@ -478,7 +397,7 @@ def push(
             feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
             for i in joined
         ]
-        + _route_new(session, details, missing, now, settings.photo_grace_s),
+        + routed,
         at=now,
     )
 

@@ -1,9 +1,10 @@
-"""Use cases of tasks: route a case, list and read tasks, record what a department did.
+"""The department workflow: list and read tasks, record what a department did.
 
 Each change to a task does three things in one transaction: the task row, a ``task_events``
 row, and what others must learn of it: the feed status for every report of the case (the
 phones) and a delivery to the organisation (its inbox, webhook or email). So a department's
-click and the phone's "resolved" commit or roll back together.
+click and the phone's "resolved" commit or roll back together. How a task comes to be (routing,
+rerouting after a rejection) is ``routing.services``.
 """
 
 from __future__ import annotations
@@ -16,26 +17,22 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy import case as when
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import pagination, roles
 from backend.cases import visibility
 from backend.cases.assignment import lock_case
-from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
-from backend.database import deferred_reads, new_id, utcnow
-from backend.delivery.models import DELIVERED, PENDING, Delivery
+from backend.cases.services import resolve_case
+from backend.database import utcnow
+from backend.delivery.models import DELIVERED, Delivery
 from backend.delivery.services import enqueue_delivery
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.feed.services import append_item_status, append_item_statuses
+from backend.feed.services import append_item_status
 from backend.organisations.models import Organisation
 from backend.organisations.services import filter_organisation
-from backend.photos.models import PhotoUploader
 from backend.reference.services import check_zone
-from backend.reports.models import Report, ReportPhoto
-from backend.routing.rules import CaseFacts, Route, route
-from backend.routing.services import active_rule_set
+from backend.routing import services as routing
 from backend.stats.dirty import mark_dirty
 from backend.tasks.models import (
     ACKNOWLEDGED,
@@ -109,358 +106,16 @@ def reroute_targets(session: Session, task: Task) -> list[Organisation]:
     )
 
 
-def _organisations(session: Session) -> dict[str, Organisation]:
-    return {o.slug: o for o in session.execute(select(Organisation)).scalars()}
-
-
-def _reports(session: Session, case_id: uuid.UUID) -> list[Report]:
-    return list(
-        session.execute(
-            select(Report).where(Report.case_id == case_id).order_by(Report.occurred_at)
-        ).scalars()
-    )
-
-
-def _tell_reporters(
-    session: Session,
-    task: Task,
-    status: str,
-    note: str | None = None,
-    data: dict[str, Any] | None = None,
-    reports: list[Report] | None = None,
-) -> None:
-    """Append ``status`` to the feed of every phone that reported the task's case, or of the
-    contact's author (nobody when retention has deleted the contact)."""
-    if task.case_id is not None:
-        found = _reports(session, task.case_id) if reports is None else reports
-        append_item_statuses(session, [r.id for r in found], status, note=note, data=data)
-    elif task.contact_id is not None:
-        append_item_status(session, task.contact_id, status, note=note, data=data)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """Something new the push hands to routing: a case it started or a contact with a referral.
-
-    ``location`` is copied into the task for cases only: a contact task carries its zone, and
-    the department reads the contact itself (an audited read) for the rest."""
-
-    facts: CaseFacts
-    observed_at: datetime
-    case_id: uuid.UUID | None = None
-    contact_id: uuid.UUID | None = None
-    location: tuple[float, float] | None = None
-    item_ids: tuple[uuid.UUID, ...] = field(default=())
-    """The pushed items whose phones hear ``routed`` (the case's reports, or the contact)."""
-
-
-def route_new(
-    session: Session, subjects: Sequence[Subject], received_at: datetime
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """Route cases and contacts created in the caller's transaction, as one set of inserts.
-
-    No other transaction can see these subjects yet, so none can have a task and the open-task
-    indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
-    three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
-    and the rule set and organisations are read once per batch. The caller tells the phones:
-    returns item id -> the ``routed`` data (``_routed_data``) for every item in ``item_ids``."""
-    if not subjects:
-        return {}
-    organisations = _organisations(session)
-    rule_set = active_rule_set(session)
-    tasks: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
-    by_item: dict[uuid.UUID, dict[str, Any]] = {}
-    for subject in subjects:
-        decision = route(
-            rule_set,
-            subject.facts,
-            received_at=received_at,
-            observed_at=subject.observed_at,
-            organisations=organisations,
-        )
-        organisation = organisations[decision.organisation]
-        task_id = new_id()
-        tasks.append(
-            _task_values(subject.facts, decision, organisation, subject.case_id, subject.location)
-            | {
-                "id": task_id,
-                "contact_id": subject.contact_id,
-                "rerouted_from_id": None,
-                "routed_at": received_at,
-                "resolved_at": None,
-                "updated_at": received_at,
-            }
-        )
-        events.append(
-            {"id": new_id(), "task_id": task_id, "user_id": None, "action": "routed"}
-            | {"note": None, "at": received_at}
-        )
-        deliveries.append(
-            {
-                "id": new_id(),
-                "organisation_id": organisation.id,
-                "channel": organisation.channel,
-                "event_type": "task.created",
-                "subject_type": "task",
-                "subject_id": task_id,
-                "status": PENDING,
-                "attempts": 0,
-                "created_at": received_at,
-                "updated_at": received_at,
-            }
-        )
-        data = _routed_data(organisation.slug, task_id, subject.case_id)
-        by_item |= dict.fromkeys(subject.item_ids, data)
-    session.execute(Task.__table__.insert(), tasks)
-    session.execute(TaskEvent.__table__.insert(), events)
-    session.execute(Delivery.__table__.insert(), deliveries)
-    return by_item
-
-
-def _task_values(
-    facts: CaseFacts,
-    decision: Route,
-    organisation: Organisation,
-    case_id: uuid.UUID | None,
-    location: tuple[float, float] | None,
-) -> dict[str, Any]:
-    """A new task's columns from what routing looked at and decided. Coordinates only for a
-    case: a contact's task keeps its zone, never where the person was met."""
-    where = location if case_id is not None else None
-    return {
-        "case_id": case_id,
-        "organisation_id": organisation.id,
-        "status": NEW,
-        "kind": facts.kind,
-        "category": facts.category,
-        "zone": facts.zone,
-        "lat": where[0] if where else None,
-        "lon": where[1] if where else None,
-        "referral": facts.referral,
-        "priority": decision.priority,
-        "deadline": decision.deadline,
-        "due_at": decision.due_at,
-        "rule_id": decision.rule_id,
-        "rule_set_version": decision.rule_set_version,
-    }
-
-
-def _routed_data(
-    organisation: str, task_id: uuid.UUID, case_id: uuid.UUID | None
-) -> dict[str, Any]:
-    """What a phone learns with ``routed``: who has it, which task, which case."""
-    data = {"organisation": organisation, "task_id": str(task_id)}
-    if case_id is not None:
-        data["case_id"] = str(case_id)
-    return data
-
-
-def _case_facts(case: Case) -> CaseFacts:
-    return CaseFacts(kind=case.kind, category=case.category, zone=case.zone)
-
-
-def route_existing_case(session: Session, case: Case) -> Task:
-    """Route a case that is already stored (after a split, or when its photos arrived or their
-    grace period ended); idempotent: a case with an open task keeps it. Caller commits.
-
-    The deadline counts from the case's creation (the push that started it, or the split), so
-    waiting for photos never gives the department less time than a case routed at once."""
-    case.route_after = None
-    return route_case(
-        session,
-        case.id,
-        _case_facts(case),
-        received_at=case.created_at,
-        observed_at=case.first_at,
-        location=(case.lat, case.lon),
-    )
-
-
-def _cases_missing_photos(session: Session, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these cases have a report listing a photo its reporter has not uploaded
-    (possession: the same bytes from someone else do not count, as in the push's
-    ``missing_photos``)."""
-    if not case_ids:
-        return set()
-    return {
-        case_id
-        for case_id in session.execute(
-            select(Report.case_id)
-            .join(ReportPhoto, ReportPhoto.report_id == Report.id)
-            .outerjoin(
-                PhotoUploader,
-                and_(
-                    PhotoUploader.sha256 == ReportPhoto.sha256,
-                    PhotoUploader.user_id == Report.user_id,
-                ),
-            )
-            .where(Report.case_id.in_(list(case_ids)), PhotoUploader.sha256.is_(None))
-            .distinct()
-        ).scalars()
-        if case_id is not None
-    }
-
-
-WAITING_BATCH = 200
-"""Cases routed per pass of :func:`route_waiting`; the rest wait for the next pass."""
-
-
-def route_waiting(session: Session, now: datetime | None = None) -> int:
-    """Route the cases waiting for photos whose photos have all arrived or whose grace period
-    is over. Commits; returns how many were routed. Run by the relay on every pass, so a
-    photo that arrives while its report's push is still in flight costs one relay interval.
-
-    Several relays may run at once: on PostgreSQL each takes the rows it routes with
-    ``FOR UPDATE SKIP LOCKED``; on SQLite writers are serialised anyway, and routing a case
-    twice is prevented by the open-task index in any case."""
-    now = now or utcnow()
-    with deferred_reads():
-        # Every relay pass asks; on SQLite only a pass with work takes the write lock.
-        anything = session.execute(select(Case.id).where(Case.route_after.is_not(None))).first()
-        session.commit()
-    if anything is None:
-        return 0
-    waiting = list(
-        session.execute(
-            select(Case)
-            .where(Case.route_after.is_not(None))
-            .order_by(Case.route_after)
-            .limit(WAITING_BATCH)
-            .with_for_update(skip_locked=True)
-        ).scalars()
-    )
-    if not waiting:
-        session.commit()
-        return 0
-    early = [c.id for c in waiting if c.route_after is not None and c.route_after > now]
-    missing = _cases_missing_photos(session, early)
-    routed = 0
-    for case in waiting:
-        if case.status != CASE_OPEN:
-            # Merged away or resolved while waiting: nothing left to route.
-            case.route_after = None
-        elif case.id not in missing:
-            route_existing_case(session, case)
-            routed += 1
-    session.commit()
-    return routed
-
-
-def route_case(
-    session: Session,
-    case_id: uuid.UUID,
-    facts: CaseFacts,
-    received_at: datetime,
-    observed_at: datetime | None = None,
-    *,
-    location: tuple[float, float] | None = None,
-) -> Task:
-    """Route a new case: its task, the delivery to the organisation and the phones' ``routed``
-    status, in the caller's transaction (the caller commits, e.g. the push).
-
-    Routing a case that already has an open task returns that task and changes nothing, so a
-    retried push never routes twice (the partial unique index decides, see ``_insert_task``).
-    ``location`` (lat, lon) defaults to the case's first report's."""
-    organisations = _organisations(session)
-    decision = route(
-        active_rule_set(session),
-        facts,
-        received_at=received_at,
-        observed_at=observed_at,
-        organisations=organisations,
-    )
-    reports = _reports(session, case_id)
-    if location is None and reports:
-        location = (reports[0].lat, reports[0].lon)
-    organisation = organisations[decision.organisation]
-    task = Task(**_task_values(facts, decision, organisation, case_id, location))
-    task.organisation = organisation
-    return _insert_task(session, task, reports=reports)
-
-
-def _open_task(session: Session, task: Task) -> Task | None:
-    """The open task for the same case (or contact) as ``task``."""
-    if task.case_id is not None:
-        subject = Task.case_id == task.case_id
-    else:
-        subject = Task.contact_id == task.contact_id
-    return session.execute(select(Task).where(subject, Task.status.in_(OPEN))).scalar_one_or_none()
-
-
-def _insert_task(
-    session: Session,
-    task: Task,
-    user_id: uuid.UUID | None = None,
-    reports: list[Report] | None = None,
-) -> Task:
-    """Insert an open task with its event, delivery and feed status; the open task already
-    there if a concurrent routing of the same case won the unique index."""
-    try:
-        with session.begin_nested():
-            session.add(task)
-            session.flush()
-    except IntegrityError:
-        existing = _open_task(session, task)
-        if existing is None:  # pragma: no cover - the only unique indexes are the open ones
-            raise
-        return existing
-    session.add(TaskEvent(task_id=task.id, user_id=user_id, action="routed"))
-    enqueue_delivery(
-        session,
-        organisation_id=task.organisation_id,
-        event_type="task.created",
-        subject_type="task",
-        subject_id=task.id,
-    )
-    _tell_reporters(
-        session,
-        task,
-        "routed",
-        data=_routed_data(task.organisation.slug, task.id, task.case_id),
-        reports=reports,
-    )
-    return task
-
-
 def on_task_resolved(session: Session, task: Task, note: str | None = None) -> None:
     """The one place a resolved task reaches the case and its reporters (in the resolving
     transaction): the case is resolved (``cases.services.resolve_case``, which tells every
     reporter once), and a contact's author hears that the referral was dealt with."""
-    from backend.cases.services import resolve_case
-
     task.resolved_at = task.resolved_at or utcnow()
     data = {"organisation": task.organisation.slug, "task_id": str(task.id)}
     if task.case_id is not None:
         resolve_case(session, task.case_id, at=task.resolved_at, data=data, note=note)
     elif task.contact_id is not None:
         append_item_status(session, task.contact_id, RESOLVED, note=note, data=data)
-
-
-def close_for_merge(session: Session, case_id: uuid.UUID, into_id: uuid.UUID) -> None:
-    """A supervisor merged ``case_id`` into ``into_id``: its open task (if any) is closed as
-    ``rejected`` with a ``merged`` event, and the organisation is told, so a department never
-    works a duplicate. The reporters already heard ``merged`` from the merge. Caller commits."""
-    task = session.execute(
-        select(Task)
-        .where(Task.case_id == case_id, Task.status.in_(OPEN))
-        .with_for_update(of=Task)  # not the joined organisation's row
-    ).scalar()
-    if task is None:
-        return
-    task.status = REJECTED
-    task.updated_at = utcnow()
-    session.add(
-        TaskEvent(task_id=task.id, action="merged", note=f"Case merged into case {into_id}.")
-    )
-    enqueue_delivery(
-        session,
-        organisation_id=task.organisation_id,
-        event_type="task.changed",
-        subject_type="task",
-        subject_id=task.id,
-    )
 
 
 def _visible(user: User) -> Any:
@@ -718,6 +373,47 @@ def record_event(
     return view
 
 
+def _check_action(task: Task, action: str, reroute_to: str | None) -> str:
+    """The status ``action`` leads ``task`` to: 409 ``invalid_transition`` when its status does
+    not allow it, 422 ``reroute_needs_reject`` for a destination without a rejection."""
+    allowed_from, target = ACTIONS[action]
+    if action not in actions_from(task.status):
+        raise Conflict(
+            f"A task that is {task.status} cannot be {action}d.",
+            code="invalid_transition",
+            errors={"action": [f"{action} needs status {' or '.join(allowed_from)}"]},
+        )
+    if reroute_to is not None and action != "reject":
+        raise Unprocessable(
+            "Only a rejection routes a task elsewhere.",
+            code="reroute_needs_reject",
+            errors={"reroute_to": ["only with action reject"]},
+        )
+    return target
+
+
+def _reroute_target(session: Session, task: Task, reroute_to: str | None) -> Organisation:
+    """Where a rejection sends the case on: ``reroute_to`` or the fallback, active and not
+    the rejecting organisation (422 ``unknown_organisation``, ``reroute_to_self``)."""
+    slug = reroute_to or FALLBACK_ORGANISATION
+    organisation = session.execute(
+        select(Organisation).where(Organisation.slug == slug, Organisation.active)
+    ).scalar()
+    if organisation is None:
+        raise Unprocessable(
+            f"No active organisation {slug!r} to route the case to.",
+            code="unknown_organisation",
+            errors={"reroute_to": [f"unknown organisation {slug!r}"]},
+        )
+    if organisation.id == task.organisation_id:
+        raise Unprocessable(
+            "A task cannot be rerouted to the organisation rejecting it.",
+            code="reroute_to_self",
+            errors={"reroute_to": ["must name another organisation"]},
+        )
+    return organisation
+
+
 def apply_event(
     session: Session,
     user: User,
@@ -739,37 +435,8 @@ def apply_event(
     task = session.execute(
         select(Task).where(Task.id == task_id).with_for_update(of=Task)
     ).scalar_one()
-    allowed_from, target = ACTIONS[action]
-    if action not in actions_from(task.status):
-        raise Conflict(
-            f"A task that is {task.status} cannot be {action}d.",
-            code="invalid_transition",
-            errors={"action": [f"{action} needs status {' or '.join(allowed_from)}"]},
-        )
-    if reroute_to is not None and action != "reject":
-        raise Unprocessable(
-            "Only a rejection routes a task elsewhere.",
-            code="reroute_needs_reject",
-            errors={"reroute_to": ["only with action reject"]},
-        )
-    successor_org: Organisation | None = None
-    if action == "reject":
-        slug = reroute_to or FALLBACK_ORGANISATION
-        successor_org = session.execute(
-            select(Organisation).where(Organisation.slug == slug, Organisation.active)
-        ).scalar()
-        if successor_org is None:
-            raise Unprocessable(
-                f"No active organisation {slug!r} to route the case to.",
-                code="unknown_organisation",
-                errors={"reroute_to": [f"unknown organisation {slug!r}"]},
-            )
-        if successor_org.id == task.organisation_id:
-            raise Unprocessable(
-                "A task cannot be rerouted to the organisation rejecting it.",
-                code="reroute_to_self",
-                errors={"reroute_to": ["must name another organisation"]},
-            )
+    target = _check_action(task, action, reroute_to)
+    successor_org = _reroute_target(session, task, reroute_to) if action == "reject" else None
     task.status = target
     task.updated_at = utcnow()
     session.add(TaskEvent(task_id=task.id, user_id=user.id, action=action, note=note))
@@ -785,7 +452,7 @@ def apply_event(
     if target == RESOLVED:
         on_task_resolved(session, task, note=note)
     else:
-        _tell_reporters(
+        routing.tell_reporters(
             session,
             task,
             target,
@@ -795,27 +462,6 @@ def apply_event(
     if successor_org is not None:
         # Close the old task in the database before the new one claims the open slot.
         session.flush()
-        successor = Task(
-            case_id=task.case_id,
-            contact_id=task.contact_id,
-            organisation_id=successor_org.id,
-            status=NEW,
-            kind=task.kind,
-            category=task.category,
-            zone=task.zone,
-            lat=task.lat,
-            lon=task.lon,
-            referral=task.referral,
-            priority=task.priority,
-            deadline=task.deadline,
-            # The deadline still counts from when the service received the case: a
-            # misrouting must not buy the next organisation extra time.
-            due_at=task.due_at,
-            rule_id="reroute",
-            rule_set_version=task.rule_set_version,
-            rerouted_from_id=task.id,
-        )
-        successor.organisation = successor_org
-        _insert_task(session, successor, user_id=user.id)
+        routing.reroute(session, task, successor_org, user.id)
     mark_dirty(session, [], task.updated_at)
     return task

@@ -15,8 +15,8 @@ from backend.database import utcnow
 from backend.delivery.models import Delivery
 from backend.extensions import db
 from backend.photos.jobs import process_photo
+from backend.routing.services import route_waiting
 from backend.tasks.models import Task
-from backend.tasks.services import route_waiting
 from tests.photos import phone_jpeg, sha256
 from tests.sync_items import batch, report
 from tests.tasks import bin_number, task_of

@@ -321,7 +321,7 @@ def _upload(client, data: bytes, name: str):
 
 def _active_version(app) -> int:
     from backend.extensions import db
-    from backend.routing.services import active_rule_set
+    from backend.routing.rule_store import active_rule_set
 
     db.session.remove()
     return active_rule_set(db.session()).version

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.log import day_bounds
-from backend.presence.values import LOCAL_TZ
 from tests.console import csrf, make_staff, sign_in
 from tests.sync_items import batch, contact, presence, report
 from tests.tasks import bin_number, push
@@ -293,7 +293,7 @@ def test_statistik_shows_the_weekly_figures_and_their_csv(app, create_user, push
     from rq import Queue, SimpleWorker
 
     from backend.extensions import db
-    from backend.routing.queues import DEFAULT
+    from backend.queues import DEFAULT
     from backend.stats import jobs
 
     # What the relay and a worker do: enqueue the marked days, run their jobs.

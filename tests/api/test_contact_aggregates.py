@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
 from sync.envelope import AGE_GROUPS, CONTACT_TYPES, NEEDS
 from tests.disclosure import knowledge, pinned, small_pins, solve, subtract
 from tests.sync_items import batch, contact

@@ -12,12 +12,12 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
+from backend import queues
 from backend.delivery.models import Delivery
 from backend.delivery.relay import relay_once
 from backend.delivery.services import enqueue_delivery, inbox_subject_ids
 from backend.extensions import db
 from backend.organisations.services import get_by_slug
-from backend.routing import queues
 from tests.servers import free_port
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

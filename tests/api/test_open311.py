@@ -420,7 +420,7 @@ def test_a_report_listing_a_photo_its_author_never_sent_gets_no_media_link(
     """Possession: the hash of another worker's photo, listed without its bytes, must not put
     that photo (of another case) on this request."""
     from backend.photos.jobs import process_photo
-    from backend.tasks.services import route_waiting
+    from backend.routing.services import route_waiting
     from tests.photos import phone_jpeg, sha256
 
     key = issue_key()

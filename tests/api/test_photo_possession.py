@@ -11,7 +11,7 @@ from sqlalchemy import select
 from backend.database import utcnow
 from backend.extensions import db
 from backend.photos.models import PhotoUploader
-from backend.tasks.services import route_waiting
+from backend.routing.services import route_waiting
 from tests.api.test_photos import put, run_media_jobs
 from tests.api.test_uploads import create, patch
 from tests.photos import phone_jpeg, sha256

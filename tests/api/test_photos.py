@@ -10,7 +10,7 @@ from PIL import Image
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from backend.routing.queues import MEDIA
+from backend.queues import MEDIA
 from tests.photos import (
     INTERNALS,
     REFUSAL_CODES,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
 from tests.sync_items import SERGELS_TORG, batch, contact, iso, presence, report
 
 PUSH = "/api/v1/sync/push"

@@ -21,9 +21,9 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, update
 
 from backend.extensions import db
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
+from backend.queues import DEFAULT
 from backend.reports.models import Report
-from backend.routing.queues import DEFAULT
 from backend.stats import jobs
 from backend.stats.models import StatsDirtyDay, StatsTaskDay
 from backend.tasks.models import Task

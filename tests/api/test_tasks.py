@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from backend.delivery.models import Delivery
 from backend.extensions import db
 from backend.routing.rules import CaseFacts
+from backend.routing.services import route_case
 from backend.tasks.models import Task, TaskEvent
-from backend.tasks.services import route_case
 from tests.sync_items import contact, report
 from tests.tasks import (
     awaiting,

@@ -11,8 +11,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.log import day_bounds
-from backend.presence.values import LOCAL_TZ
 from tests.browser.conftest import push, sign_in, submit, wait_for
 from tests.photos import phone_jpeg, sha256
 from tests.sync_items import contact, presence, report

@@ -13,8 +13,8 @@ from backend.delivery.models import Delivery
 from backend.extensions import db
 from backend.reports.models import Report
 from backend.routing.rules import CaseFacts
+from backend.routing.services import route_case
 from backend.tasks.models import Task
-from backend.tasks.services import route_case
 from tests.sync_items import report
 from tests.tasks import awaiting, push
 

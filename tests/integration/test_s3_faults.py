@@ -20,7 +20,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from backend.routing.queues import MEDIA
+from backend.queues import MEDIA
 from tests.api.test_photos import run_media_jobs
 from tests.conftest import server_env
 from tests.photos import phone_jpeg, sha256

@@ -5,6 +5,7 @@ import io
 import json
 from datetime import date, datetime, timedelta
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.export import (
     CSV_COLUMNS,
     daily_log_csv,
@@ -12,7 +13,7 @@ from backend.presence.export import (
     summary_json,
 )
 from backend.presence.log import daily_log, summary
-from backend.presence.values import LOCAL_TZ, FiledItem, PresenceEvent
+from backend.presence.values import FiledItem, PresenceEvent
 from backend.spreadsheet import csv_bytes
 
 AUTUMN = date(2026, 10, 25)  # 25 hours: 02:00-03:00 happens twice

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.log import daily_log, day_bounds, event_window, summary
-from backend.presence.values import LOCAL_TZ, MAX_SHIFT, FiledItem, PresenceEvent
+from backend.presence.values import MAX_SHIFT, FiledItem, PresenceEvent
 
 DAY = date(2026, 5, 12)
 _ids = itertools.count()

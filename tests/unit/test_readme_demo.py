@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.cli import DEMO_USERS
+from backend.demo_data import DEMO_USERS
 from tests.servers import REPO
 
 

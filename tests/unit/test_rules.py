@@ -32,7 +32,7 @@ REFERENCE = Reference(
         c["code"]
         for c in tomllib.loads((REFERENCE_DATA / "categories.toml").read_text())["category"]
     ],
-    zones=[slug for slug, _ in ZONES],
+    zones=list(ZONES.slugs),
     organisations=[
         o["slug"]
         for o in tomllib.loads((REFERENCE_DATA / "organisations.toml").read_text())["organisation"]

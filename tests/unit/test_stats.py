@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy
 import pytest
 
+from backend.localtime import LOCAL_TZ
 from backend.presence.log import daily_log
-from backend.presence.values import LOCAL_TZ, PresenceEvent
+from backend.presence.values import PresenceEvent
 from backend.spreadsheet import neutralise
 from backend.stats.daily import TaskFacts, presence_seconds, task_figures
 from backend.stats.dirty import touched_days

@@ -1,7 +1,7 @@
 """Administration: organisations and their delivery channel, and the routing rule set.
 
 The calls are the admin API's: ``organisations.services`` (the channel checks, the webhook
-host policy) and ``routing.services.save_rule_set`` (every problem at once, nothing stored on
+host policy) and ``routing.rule_store.save_rule_set`` (every problem at once, nothing stored on
 error). A webhook secret is generated here, shown once, never typed in or shown again."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from backend.errors import DomainError, Unprocessable
 from backend.extensions import db
 from backend.organisations import services as organisations
 from backend.organisations.schemas import CHANNELS
-from backend.routing import services as routing
+from backend.routing import rule_store as routing
 
 RULE_FILE_MAX_BYTES = 256 * 1024
 """The shipped rules.toml is 6 KiB with its comments; a quarter of a MiB is room for a city's

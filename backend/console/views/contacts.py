@@ -17,7 +17,7 @@ from backend.console.views.common import parse, zone_names
 from backend.contacts import services as contacts
 from backend.database import utcnow
 from backend.extensions import db
-from backend.presence.values import LOCAL_TZ
+from backend.localtime import LOCAL_TZ
 
 """Without a range the page shows this month (the ISO weeks whose Thursday is in it): a month is
 the period the partnership's follow-up meetings look at, and answers are for whole periods."""

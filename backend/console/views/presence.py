@@ -14,9 +14,9 @@ from backend.console.schemas import DayQuerySchema
 from backend.console.views.common import parse, zone_names
 from backend.database import utcnow
 from backend.extensions import db
+from backend.localtime import LOCAL_TZ
 from backend.presence import export
 from backend.presence import services as presence
-from backend.presence.values import LOCAL_TZ
 
 
 def _answer() -> tuple[dict[str, Any], presence.DailyAnswer]:

@@ -18,8 +18,8 @@ from backend.console.schemas import StatsQuerySchema
 from backend.console.views.common import parse, zone_names
 from backend.database import utcnow
 from backend.extensions import db
+from backend.localtime import LOCAL_TZ
 from backend.organisations.models import Organisation
-from backend.presence.values import LOCAL_TZ
 from backend.stats import export
 from backend.stats import services as stats
 

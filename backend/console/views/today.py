@@ -14,9 +14,9 @@ from backend.console.nav import TODAY_ROLES
 from backend.console.views.common import category_names, zone_names, zones_geojson
 from backend.database import utcnow
 from backend.extensions import db
+from backend.localtime import LOCAL_TZ
 from backend.presence import log as presence_log
 from backend.presence import services as presence
-from backend.presence.values import LOCAL_TZ
 from backend.tasks import services as tasks
 from backend.users.models import User
 

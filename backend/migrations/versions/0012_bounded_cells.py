@@ -10,10 +10,11 @@ Create Date: 2026-12-01 18:30:00
 
 """
 
+import math
+
 import sqlalchemy as sa
 from alembic import op
-
-from sync.cells import cell_of
+from pyproj import Geod
 
 revision = "0012"
 down_revision = "0011"
@@ -22,6 +23,36 @@ depends_on = None
 
 # The first narrowed row begins at 59.998°; every case from 59.9° on is looked at.
 NARROWED_FROM_DEG = 59.9
+
+
+# The numbering of sync/cells.py as of this revision, frozen here: a migration must compute what
+# it computed when it was written, whatever sync/cells.py becomes (a later change to the
+# numbering ships a migration of its own; tests/unit/test_cells.py compares the two).
+_GEOD = Geod(ellps="WGS84")
+CELL_SIZE_M = 100.0
+_ROWS = math.floor(180.0 * _GEOD.inv(0.0, 0.0, 0.0, 1.0)[2] / CELL_SIZE_M)
+_ROW_DEG = 180.0 / _ROWS
+_COLUMNS = math.floor(360.0 * _GEOD.inv(0.0, 60.0, 1.0, 60.0)[2] / CELL_SIZE_M)
+
+
+def _m_per_deg_lon(lat):
+    phi = math.radians(min(abs(lat), 90.0))
+    radius = _GEOD.a * math.cos(phi) / math.sqrt(1.0 - _GEOD.es * math.sin(phi) ** 2)
+    return max(radius * math.pi / 180.0 * (1.0 - 1e-9), 0.0)
+
+
+def _columns(row):
+    south = -90.0 + row * _ROW_DEG
+    outer = max(abs(south), abs(south + _ROW_DEG)) + 2 * _ROW_DEG
+    if outer >= 90.0:
+        return 1
+    return max(1, min(_COLUMNS, math.floor(360.0 * _m_per_deg_lon(outer) / CELL_SIZE_M)))
+
+
+def cell_of(lat, lon):
+    row = min(math.floor((lat + 90.0) / _ROW_DEG), _ROWS - 1)
+    count = _columns(row)
+    return row * _COLUMNS + math.floor((lon + 180.0) % 360.0 / (360.0 / count)) % count
 
 
 def upgrade():
