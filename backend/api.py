@@ -140,10 +140,13 @@ class Parser(FlaskParser):
         return body
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
+        # A field marked ``opaque`` (a list's cursor) is judged by its reader: whatever it
+        # holds, a surrogate included, is 400 invalid_cursor (backend.pagination).
+        opaque = {name for name, field in schema.fields.items() if getattr(field, "opaque", 0)}
         problems = {
             printable(key): [why]
             for key, values in req.args.lists()
-            for value in (key, *values)
+            for value in (key, *(values if key not in opaque else ()))
             if (why := text_problem(value))
         }
         if problems:

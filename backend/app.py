@@ -117,7 +117,7 @@ def _register_blueprints(api: Api) -> None:
     from backend.sync.views import blp as sync
     from backend.tasks.views import blp as tasks
     from backend.users.views import blp as users
-    from backend.users.views import me_blp
+    from backend.users.views import directory_blp, me_blp
 
     for blueprint in (
         health,
@@ -125,6 +125,7 @@ def _register_blueprints(api: Api) -> None:
         reference,
         organisations,
         users,
+        directory_blp,
         sync,
         photos,
         uploads,

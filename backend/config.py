@@ -277,10 +277,10 @@ def from_env() -> dict[str, Any]:
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": _int("SMTP_PORT", 25),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "samverkan-field@localhost"),
-        # Case list page size: a supervisor's screen shows ~50 cases; 200 bounds one response
-        # (a case is ~400 bytes) and one index range scan.
+        # Case list page size: a supervisor's screen shows ~50 cases. The maximum, 200, is the
+        # document's (backend/cases/schemas.MAX_PAGE): it bounds one response (a case is ~400
+        # bytes) and one index range scan.
         "CASES_PAGE_DEFAULT_LIMIT": _int("CASES_PAGE_DEFAULT_LIMIT", 50),
-        "CASES_PAGE_MAX_LIMIT": _int("CASES_PAGE_MAX_LIMIT", 200),
         # GET /presence/summary computes every day's log in the range: a quarter (92 days) is
         # the longest period a supervisor reports on at once and bounds one request's work.
         "PRESENCE_SUMMARY_MAX_DAYS": _at_least(

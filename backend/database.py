@@ -22,8 +22,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Select, and_, event, or_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.types import TypeDecorator
 
 _busy_timeout_ms = 30_000
@@ -112,23 +111,3 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
-
-
-def keyset_page(
-    session: Session,
-    query: Select[Any],
-    at: InstrumentedAttribute[datetime],
-    key: InstrumentedAttribute[uuid.UUID],
-    after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> tuple[list[Any], uuid.UUID | None]:
-    """One page of ``query`` newest first by (``at``, ``key``), after the row ``after`` names
-    (its ``at`` and ``key``); returns the rows and the key of the last one when more follow
-    (the next cursor). Keyset, not OFFSET: rows written meanwhile never shift a page, so a
-    client paging through never skips or repeats one."""
-    if after is not None:
-        query = query.where(or_(at < after[0], and_(at == after[0], key < after[1])))
-    rows = list(session.execute(query.order_by(at.desc(), key.desc()).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (getattr(rows[-1], key.key) if more else None)

@@ -4,7 +4,9 @@ is one the service can compute with.
 Times and days are limited to the years 1970 to 2099 (``sync.envelope.EARLIEST`` and
 ``LATEST``): outside them year 1 with an offset of +01:00 overflowed when converted to UTC, and
 a cursor or a filter naming year 9999 failed in the database driver. The document says so with
-a ``pattern`` on the year beside the ``format``.
+a ``pattern`` on the year beside the ``format``. This is the one bound of every day and time a
+request may name: the API's filters and ranges, the console's pages and Open311's
+``start_date``/``end_date`` (``FIRST_DAY``..``LAST_DAY``, ``EARLIEST``..``LATEST``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import marshmallow as ma
 
 from sync import envelope
 
-YEARS = f"{envelope.EARLIEST.year}-{envelope.LATEST.year - 1}"
+EARLIEST = envelope.EARLIEST
+LATEST = envelope.LATEST
+"""Times a request may name: from EARLIEST (included) to LATEST (excluded)."""
+FIRST_DAY = EARLIEST.date()
+LAST_DAY = LATEST.date() - dt.timedelta(days=1)
+"""Days a request may name, both included."""
+YEARS = f"{FIRST_DAY.year}-{LAST_DAY.year}"
 YEAR_PATTERN = r"^(19[7-9][0-9]|20[0-9]{2})-"
 """The years 1970 to 2099, as the start of an ISO 8601 date."""
 
@@ -78,7 +86,7 @@ class Day(ma.fields.Field):
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise ma.ValidationError("Not a date YYYY-MM-DD.") from None
-        if not envelope.EARLIEST.year <= day.year < envelope.LATEST.year:
+        if not FIRST_DAY <= day <= LAST_DAY:
             raise ma.ValidationError(f"must be a day in the years {YEARS}")
         return day
 

@@ -13,6 +13,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
+from flask import Response
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEDIA_TYPE = "text/csv; charset=utf-8"
 
@@ -37,3 +39,13 @@ def csv_bytes(text: str) -> bytes:
     """UTF-8 with a byte-order mark: Excel, which most of the city's offices open CSV in, reads a
     file without one as Windows-1252 and garbles å, ä and ö."""
     return text.encode("utf-8-sig")
+
+
+def download(text: str, filename: str, *, negotiated: bool = False) -> Response:
+    """``text`` as a CSV file to save as ``filename`` (the API's and the console's downloads).
+    ``negotiated``: the route also answers JSON, chosen by ``Accept`` (so caches must vary)."""
+    response = Response(csv_bytes(text), content_type=MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if negotiated:
+        response.headers["Vary"] = "Accept"
+    return response

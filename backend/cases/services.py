@@ -9,35 +9,30 @@ same moment never joins a case that is being merged away or resolved.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from backend import pagination, roles
 from backend.cases import visibility
 from backend.cases.assignment import category_settings, lock_case, lock_cells
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.database import utcnow
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from backend.errors import Conflict, Forbidden, NotFound, Unprocessable
 from backend.feed.services import append_item_statuses
 from backend.presence.log import day_bounds
+from backend.reference.services import check_zone
 from backend.reports.models import Report
 from backend.routing import services as routing
 from backend.tasks.models import OPEN as OPEN_TASK
 from backend.tasks.models import Task
 from backend.users.models import User
-from sync import envelope
 from sync.cells import cell_of, lock_keys
-
-READER_ROLES = ("supervisor", "admin", "department")
-"""Roles that read cases (a department only those it holds or held a task for). Field workers
-read only one case at a time, one their own report is in (``read_case``)."""
 
 
 def visible_cases(query: Select[Any], user: User) -> Select[Any]:
@@ -46,37 +41,8 @@ def visible_cases(query: Select[Any], user: User) -> Select[Any]:
     return query.where(visibility.visible_cases(user))
 
 
-@dataclass
-class Page:
-    cases: list[visibility.CaseView]
-    cursor: str | None
-    has_more: bool
-
-
-def _encode_cursor(case: Case) -> str:
-    raw = f"v1|{case.created_at.isoformat()}|{case.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
-        version, at, case_id = raw.split("|")
-        # A forged cursor must not carry a time the database cannot compare (year 1 with an
-        # offset overflowed): the range of every stored time.
-        when = datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        parsed = envelope.in_range(when), uuid.UUID(case_id)
-    except (ValueError, UnicodeError, binascii.Error):
-        parsed = None
-    if parsed is None or version != "v1":
-        raise BadRequest(
-            "The cursor is unknown; list again without a cursor.",
-            code="invalid_cursor",
-            errors={"cursor": ["is not a cursor this service issued"]},
-        )
-    return parsed
+LIST = "cases"
+"""The case list's name in its cursors (``backend.pagination``)."""
 
 
 def _overdue(now: datetime) -> Any:
@@ -89,19 +55,21 @@ def list_cases(
     user: User,
     *,
     limit: int,
-    cursor: str = "",
+    cursor: str | None = None,
     status: str | None = None,
     category: str | None = None,
     zone: str | None = None,
     day: date | None = None,
     overdue: bool | None = None,
     now: datetime | None = None,
-) -> Page:
+) -> pagination.Page[visibility.CaseView]:
     """Newest first; the cursor continues after the last case of the previous page. Each case
     as ``user`` sees it (``backend.cases.visibility``), the status filter included.
 
     ``day``: the case's first report was captured that local (Stockholm) day; ``overdue``:
-    the case's open task is past due (false: it is not)."""
+    the case's open task is past due (false: it is not). 422 ``unknown_zone`` for a zone
+    filter that names none."""
+    check_zone(session, zone)
     query = visible_cases(select(Case), user)
     if status:
         query = query.where(visibility.status_is(user, status))
@@ -115,21 +83,17 @@ def list_cases(
     if overdue is not None:
         late = _overdue(now or utcnow())
         query = query.where(late if overdue else ~late)
-    if cursor:
-        at, case_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(Case.created_at < at, and_(Case.created_at == at, Case.id < case_id))
-        )
-    rows = list(
-        session.execute(
-            query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
-        ).scalars()
+    page = pagination.keyset_page(
+        session,
+        query,
+        LIST,
+        (Case.created_at, Case.id),
+        cursor,
+        limit,
+        parts=(pagination.AT, pagination.ID),
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    cursor_out = _encode_cursor(rows[-1]) if has_more else None
-    grants = visibility.access(session, user, [c.id for c in rows])
-    return Page(visibility.case_views(session, rows, grants), cursor_out, has_more)
+    grants = visibility.access(session, user, [c.id for c in page.items])
+    return pagination.Page(visibility.case_views(session, page.items, grants), page.next_cursor)
 
 
 def _case_not_found() -> NotFound:
@@ -165,7 +129,7 @@ def read_case(
     session: Session, user: User, case_id: uuid.UUID
 ) -> visibility.CaseView | visibility.ReporterCaseView:
     """``GET /cases/{id}``: a field worker's reporter view, everyone else's case detail."""
-    if user.role in visibility.REPORTER_ROLES:
+    if user.role in roles.REPORTERS:
         return reporter_case(session, user, case_id)
     return case_detail(session, user, case_id)
 
@@ -226,7 +190,7 @@ def _check_responsible(session: Session, user: User, case: Case, field: str | No
 def may_correct(session: Session, user: User, case: Case) -> bool:
     """Whether ``user`` may split or merge ``case`` now (the console shows the forms only
     then; ``split`` and ``merge`` check the same again)."""
-    if case.status != OPEN or user.role not in READER_ROLES:
+    if case.status != OPEN or user.role not in roles.STAFF:
         return False
     try:
         _check_responsible(session, user, case)

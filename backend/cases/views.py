@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
+from backend import pagination, roles
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.cases import nearby, services
@@ -20,7 +21,8 @@ from backend.cases.schemas import (
     ReporterCaseSchema,
     SplitSchema,
 )
-from backend.cases.visibility import REPORTER_ROLES, CaseView, ReporterCaseView
+from backend.cases.visibility import CaseView, ReporterCaseView
+from backend.errors import ErrorSchema
 from backend.extensions import db
 from sync.envelope import Area
 
@@ -31,23 +33,20 @@ blp = Blueprint(
     description="Cases: reports of the same thing merged into one, and corrections of merges.",
 )
 
-READERS = services.READER_ROLES
-CORRECTORS = ("supervisor", "admin", "department")
+
+ZONE_ERROR = {"schema": ErrorSchema, "description": "validation_error, unknown_zone"}
 
 
 @blp.route("")
 class Cases(MethodView):
-    @auth(blp, *READERS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(CaseQuerySchema, location="query")
     @blp.response(200, CasePageSchema)
-    @blp.alt_response(400, response="BAD_REQUEST")
-    def get(self, args: dict[str, Any]) -> services.Page:
+    @blp.alt_response(400, **pagination.CURSOR_ERROR)
+    @blp.alt_response(422, **ZONE_ERROR)
+    def get(self, args: dict[str, Any]) -> pagination.Page[CaseView]:
         """List cases, newest first (departments: those they hold or held a task for)"""
-        config = current_app.config
-        limit = min(
-            args.pop("limit") or config["CASES_PAGE_DEFAULT_LIMIT"],
-            config["CASES_PAGE_MAX_LIMIT"],
-        )
+        limit = args.pop("limit", None) or current_app.config["CASES_PAGE_DEFAULT_LIMIT"]
         return services.list_cases(db.session(), current_user(), limit=limit, **args)
 
 
@@ -73,7 +72,7 @@ CASE_DOC = {
 
 @blp.route("/<uuid:case_id>")
 class CaseById(MethodView):
-    @auth(blp, *READERS, *sorted(REPORTER_ROLES))
+    @auth(blp, *roles.STAFF, *roles.REPORTERS)
     @blp.response(200, CaseRead())
     @blp.doc(**CASE_DOC)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -84,7 +83,7 @@ class CaseById(MethodView):
 
 @blp.route("/<uuid:case_id>/split")
 class Split(MethodView):
-    @auth(blp, *CORRECTORS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(SplitSchema)
     @blp.response(201, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -97,7 +96,7 @@ class Split(MethodView):
 
 @blp.route("/<uuid:case_id>/merge")
 class Merge(MethodView):
-    @auth(blp, *CORRECTORS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(MergeSchema)
     @blp.response(200, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, exists, false, select, true
 from sqlalchemy.orm import Session
 
+from backend import roles
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
 from backend.organisations.models import Organisation
 from backend.photos.possession import reporter_possesses
@@ -40,8 +41,6 @@ from backend.tasks.models import OPEN as OPEN_TASK
 from backend.tasks.models import RESOLVED as RESOLVED_TASK
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
-
-SEES_ALL = frozenset({"supervisor", "admin"})
 
 CLOSING_ACTIONS = ("reject", "resolve", "merged")
 """Task events that close a task: the department's reject (which reroutes) and resolve, and
@@ -54,9 +53,8 @@ east-west at Stockholm's latitude, the block rather than the bin (the zone says 
 FULL = "full"
 HISTORY = "history"
 REPORTER = "reporter"
-
-REPORTER_ROLES = frozenset({"field"})
-"""Roles that see only the cases their own reports are in, as :func:`reporter_view`."""
+"""The view of ``roles.REPORTERS``: only the cases their own reports are in, as
+:func:`reporter_view`."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ FULL_ACCESS = Access()
 
 def visible_cases(user: User) -> ColumnElement[bool]:
     """The condition on ``Case`` for the cases ``user`` may see at all."""
-    if user.role in SEES_ALL:
+    if user.role in roles.SEES_ALL:
         return true()
     if user.role == "department":
         return exists().where(Task.case_id == Case.id, Task.organisation_id == user.organisation_id)
@@ -111,7 +109,7 @@ def status_is(user: User, status: str) -> ColumnElement[bool]:
     """The condition on ``Case`` that the status ``user`` is shown is ``status``: the case's
     own for a full view, the status as of ``as_of`` for a history view (so a list filtered by
     status never tells a department what became of a case after it let go)."""
-    if user.role in SEES_ALL:
+    if user.role in roles.SEES_ALL:
         return Case.status == status
     working = Case.id.in_(working_cases(user))
     then = case(
@@ -127,7 +125,7 @@ def access(session: Session, user: User, case_ids: Iterable[uuid.UUID]) -> dict[
     ids = sorted(set(case_ids))
     if not ids:
         return {}
-    if user.role in SEES_ALL:
+    if user.role in roles.SEES_ALL:
         return dict.fromkeys(ids, FULL_ACCESS)
     if user.role != "department":
         return {}
@@ -427,7 +425,7 @@ def reporter_view(session: Session, user: User, case_id: uuid.UUID) -> ReporterC
     The place is the case's (its first report's): exact when that is one of the reader's own
     reports' positions, otherwise rounded like a history view (``POSITION_DECIMALS``), so the
     case never gives away where another worker stood."""
-    if user.role not in REPORTER_ROLES:
+    if user.role not in roles.REPORTERS:
         return None
     case = session.execute(
         select(Case).where(Case.id == case_id, reporter_cases(user))

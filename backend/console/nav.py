@@ -1,6 +1,6 @@
 """The console's navigation: one table of pages and the roles that see each.
 
-The roles are the services' own (the API checks the same tuples), so a link is shown exactly
+The roles are ``backend.roles``' sets (the API checks the same ones), so a link is shown exactly
 when the page behind it would let the user in. A department lands on its task board.
 """
 
@@ -10,17 +10,11 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from backend.cases.services import READER_ROLES as CASE_ROLES
-from backend.contacts.services import AGGREGATE_ROLES as CONTACT_ROLES
-from backend.presence.services import VIEWER_ROLES as PRESENCE_ROLES
-from backend.stats.services import READERS as STATS_ROLES
-from backend.tasks.services import READER_ROLES as TASK_ROLES
+from backend import roles
 from backend.users.models import User
 
-TODAY_ROLES = PRESENCE_ROLES
+TODAY_ROLES = roles.SEES_ALL
 """The overview shows presence, so it is for those who see presence."""
-ADMIN_ROLES = ("admin",)
-"""The admin API's role (``/api/v1/admin/...``): the administration pages are the same calls."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +33,7 @@ ADMIN_NAV = (
     Item(
         "console.admin_users",
         _l("Users"),
-        ADMIN_ROLES,
+        roles.ADMINS,
         also=(
             "console.admin_user",
             "console.admin_user_create",
@@ -50,7 +44,7 @@ ADMIN_NAV = (
     Item(
         "console.admin_organisations",
         _l("Organisations"),
-        ADMIN_ROLES,
+        roles.ADMINS,
         also=(
             "console.admin_organisation",
             "console.admin_organisation_create",
@@ -61,17 +55,17 @@ ADMIN_NAV = (
     Item(
         "console.admin_rules",
         _l("Routing rules"),
-        ADMIN_ROLES,
+        roles.ADMINS,
         also=("console.admin_rules_upload",),
     ),
     Item(
         "console.admin_deliveries",
         _l("Deliveries"),
-        ADMIN_ROLES,
+        roles.ADMINS,
         also=("console.admin_delivery_retry",),
     ),
-    Item("console.admin_audit", _l("Contact reads"), ADMIN_ROLES),
-    Item("console.admin_retention", _l("Retention"), ADMIN_ROLES),
+    Item("console.admin_audit", _l("Contact reads"), roles.ADMINS),
+    Item("console.admin_retention", _l("Retention"), roles.ADMINS),
 )
 """The administration's own pages, shown as a second row of tabs on each of them."""
 
@@ -80,17 +74,17 @@ NAV = (
     Item(
         "console.tasks_board",
         _l("Tasks"),
-        TASK_ROLES,
+        roles.STAFF,
         also=("console.task", "console.task_event", "console.task_contact"),
     ),
-    Item("console.cases", _l("Cases"), CASE_ROLES, also=("console.case",)),
-    Item("console.presence", _l("Presence"), PRESENCE_ROLES),
-    Item("console.contacts", _l("Contacts"), CONTACT_ROLES),
-    Item("console.stats", _l("Statistics"), STATS_ROLES),
+    Item("console.cases", _l("Cases"), roles.STAFF, also=("console.case",)),
+    Item("console.presence", _l("Presence"), roles.SEES_ALL),
+    Item("console.contacts", _l("Contacts"), roles.SEES_ALL),
+    Item("console.stats", _l("Statistics"), roles.STAFF),
     Item(
         "console.admin_users",
         _l("Administration"),
-        ADMIN_ROLES,
+        roles.ADMINS,
         also=tuple(e for item in ADMIN_NAV for e in (item.endpoint, *item.also)),
     ),
 )

@@ -3,7 +3,6 @@ form submitted with nothing chosen gives the same URL meaning as no query at all
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -12,25 +11,24 @@ from marshmallow import validate
 from backend.cases.schemas import MAX_SPLIT_REPORTS
 from backend.contacts.services import READ_REASONS
 from backend.delivery.models import STATUSES as DELIVERY_STATUSES
+from backend.fields import Day
 from backend.organisations.schemas import (
     CHANNELS,
     SLUG,
     WEBHOOK_URL,
 )
+from backend.pagination import MAX_CURSOR_LENGTH
 from backend.reference import catalogue
-from backend.stats.schemas import DATE_RANGE
+from backend.roles import ROLES
 from backend.tasks.models import STATUSES as TASK_STATUSES
 from backend.tasks.schemas import TaskEventInSchema
-from backend.users.models import ROLES
 
 CASE_STATUSES = ("open", "resolved", "merged")
-DAYS = validate.Range(date(2000, 1, 1), date(2999, 12, 31))
-"""Days a page may ask for: no record of this service can lie outside (and year 1 or 9999
-would overflow the local day's bounds in UTC)."""
 CATEGORY = validate.OneOf(catalogue.category_codes())
-ZONE = validate.OneOf(catalogue.zone_slugs())
-"""Filters name what the catalogue knows: a mistyped one is an error on the page, not an
-empty list that looks like "nothing happened" (as the API answers, 422)."""
+ZONE = SLUG
+"""A zone filter is a slug here; the services answer a slug that names no zone with 422
+``unknown_zone`` (``backend.reference.services.check_zone``), as the API does: an error on the
+page, not an empty list that looks like "nothing happened"."""
 
 
 class _Form(ma.Schema):
@@ -48,19 +46,19 @@ class CaseFilterSchema(_Form):
     status = ma.fields.String(validate=validate.OneOf(CASE_STATUSES))
     category = ma.fields.String(validate=CATEGORY)
     zone = ma.fields.String(validate=ZONE)
-    date = ma.fields.Date(validate=DAYS)
+    date = Day()
     overdue = ma.fields.Boolean()
     cursor = ma.fields.String(validate=validate.Length(max=200))
 
 
 class DayQuerySchema(_Form):
-    date = ma.fields.Date(validate=DAYS)
+    date = Day()
     zone = ma.fields.String(validate=ZONE)
 
 
 class RangeQuerySchema(_Form):
-    from_ = ma.fields.Date(data_key="from", validate=DAYS)
-    to = ma.fields.Date(validate=DAYS)
+    from_ = Day(data_key="from")
+    to = Day()
     zone = ma.fields.String(validate=ZONE)
 
 
@@ -143,18 +141,18 @@ class OrganisationFormSchema(_Form):
 class DeliveryFilterSchema(_Form):
     status = ma.fields.String(load_default="failed", validate=validate.OneOf(DELIVERY_STATUSES))
     organisation = ma.fields.String(validate=SLUG)
-    cursor = ma.fields.UUID()
+    cursor = ma.fields.String(validate=validate.Length(max=MAX_CURSOR_LENGTH))
 
 
 class AuditFilterSchema(_Form):
     contact_id = ma.fields.UUID()
     reader_id = ma.fields.UUID()
-    cursor = ma.fields.String(validate=validate.Length(max=20))
+    cursor = ma.fields.String(validate=validate.Length(max=MAX_CURSOR_LENGTH))
 
 
 class StatsQuerySchema(_Form):
-    """The Statistik page's query: the weekly statistics' own date bounds (2000-2099)."""
+    """The Statistik page's query (the days of ``backend.fields.Day``, as every page)."""
 
-    from_ = ma.fields.Date(data_key="from", validate=DATE_RANGE)
-    to = ma.fields.Date(validate=DATE_RANGE)
+    from_ = Day(data_key="from")
+    to = Day()
     zone = ma.fields.String(validate=ZONE)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from backend import ratelimit
+from backend import ratelimit, roles
 from backend.database import deferred_reads, immediate_writes
 from backend.users import passwords
-from backend.users.models import CONSOLE_ROLES, User
+from backend.users.models import User
 from backend.users.services import find_by_email
 
 
@@ -68,7 +68,7 @@ def check(session: Session, email: str, password: str, address: str | None) -> U
             ratelimit.count_failure(limit, key)
         raise Refused("invalid_credentials")
     ratelimit.forgive(*keys[0])
-    if user.role not in CONSOLE_ROLES:
+    if user.role not in roles.STAFF:
         raise Refused("not_console_role")
     assert user.password_hash is not None
     if passwords.needs_rehash(user.password_hash):

@@ -18,12 +18,6 @@ from datetime import date, timedelta
 
 from backend.errors import Unprocessable
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2999, 12, 31)
-"""The dates an aggregate may be asked for. No contact is older than this service or later
-than a phone's clock allows; outside these a date is a typo (and year 1 or 9999 has no whole
-weeks to count in Python's calendar)."""
-
 WEEK = "week"
 MONTH = "month"
 QUARTER = "quarter"

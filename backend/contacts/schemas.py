@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.contacts.periods import EARLIEST, LATEST
+from backend import pagination
 from backend.contacts.services import READ_REASONS
 from backend.fields import Day, Timestamp
 from backend.organisations.schemas import SLUG
@@ -31,33 +31,19 @@ class ContactSchema(ma.Schema):
     occurred_at = ma.fields.DateTime()
 
 
-DATES = validate.Range(
-    min=EARLIEST,
-    max=LATEST,
-    error=f"must be from {EARLIEST.isoformat()} to {LATEST.isoformat()}",
-)
-
-
-# Day's years (1970-2099) narrowed to DATES' (from 2000), so the document's pattern is exact.
-AGGREGATE_DAY_PATTERN = r"^20[0-9]{2}-"
-
-
 class AggregateArgsSchema(ma.Schema):
     from_ = Day(
         required=True,
         data_key="from",
-        validate=DATES,
-        metadata={"description": "First day asked for", "pattern": AGGREGATE_DAY_PATTERN},
+        metadata={"description": "First day asked for"},
     )
     to = Day(
         required=True,
-        validate=DATES,
         metadata={
             "description": "Last day asked for, inclusive: on or after from (range_reversed), "
             "at most CONTACT_AGGREGATE_MAX_DAYS days after from (range_too_long). The answer "
             "covers the week, month, quarter or ISO year that holds the range's weeks (see "
-            "from/to and period in the answer)",
-            "pattern": AGGREGATE_DAY_PATTERN,
+            "from/to and period in the answer)"
         },
     )
     zone = ma.fields.String(
@@ -127,11 +113,8 @@ class AggregatesSchema(ma.Schema):
 
 
 class AuditArgsSchema(ma.Schema):
-    cursor = ma.fields.String(
-        # Checked by the service (400 invalid_cursor), the pattern is the document's.
-        metadata={"description": "next_cursor of the previous page", "pattern": r"^[0-9]{0,10}$"},
-    )
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    cursor = pagination.cursor_field()
+    limit = pagination.limit_field(100, 500)
     contact_id = ma.fields.UUID()
     reader_id = ma.fields.UUID()
     since = Timestamp(metadata={"description": "Reads at or after this time"})
@@ -148,8 +131,5 @@ class ContactReadSchema(ma.Schema):
     read_at = ma.fields.DateTime()
 
 
-class AuditPageSchema(ma.Schema):
+class AuditPageSchema(pagination.PageSchema):
     items = ma.fields.List(ma.fields.Nested(ContactReadSchema))
-    next_cursor = ma.fields.String(
-        allow_none=True, metadata={"description": "null on the last page"}
-    )

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend import pagination
 from backend.contacts.models import ContactRead
 from backend.contacts.periods import period_for, week_label
 from backend.contacts.rounding import cells, published
 from backend.database import immediate_writes
-from backend.errors import BadRequest, NotFound, Unprocessable
+from backend.errors import NotFound, Unprocessable
 from backend.localtime import LOCAL_TZ
 from backend.presence.log import day_bounds
-from backend.presence.services import check_range, check_zone
+from backend.presence.services import check_range
 from backend.reference.models import Zone
+from backend.reference.services import check_zone
 from backend.reports.models import Contact
 from backend.users.models import User
 from sync.envelope import AGE_GROUPS, CONTACT_TYPES, NEEDS
@@ -38,8 +39,6 @@ REFERRAL_REASONS = ("referral_intake", "follow_up", "correction")
 """The reasons each reader may give: ``own_record`` is the author's alone and
 ``referral_intake`` the referred organisation's alone, so the audit log never records a
 department reading "its own record" or a colleague "taking on a referral"."""
-
-AGGREGATE_ROLES = ("supervisor", "admin")
 
 
 def allowed_reasons(user: User, contact: Contact) -> tuple[str, ...]:
@@ -131,28 +130,8 @@ def read_contact(
     return body
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    items: list[ContactRead]
-    next_cursor: str | None
-
-
-MAX_SEQ = 2**31 - 1
-"""The audit log's ``seq`` is an INTEGER column on both databases."""
-
-
-def _cursor(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return 0
-    # seq is a 32-bit column: a larger number is no cursor this service gave (and PostgreSQL
-    # refuses to compare it, a 500 schemathesis found).
-    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_SEQ:
-        raise BadRequest(
-            "The cursor is not one this service gave; start again without it.",
-            code="invalid_cursor",
-            errors={"cursor": ["not a cursor from a previous page"]},
-        )
-    return int(raw)
+AUDIT_LIST = "audit"
+"""The audit log's name in its cursors (``backend.pagination``)."""
 
 
 def audit_page(
@@ -164,9 +143,9 @@ def audit_page(
     reader_id: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> AuditPage:
-    """Audit rows in the order they were written, after ``cursor``, filtered."""
-    query = select(ContactRead).where(ContactRead.seq > _cursor(cursor))
+) -> pagination.Page[ContactRead]:
+    """Audit rows in the order they were written (``seq``), after ``cursor``, filtered."""
+    query = select(ContactRead)
     if contact_id is not None:
         query = query.where(ContactRead.contact_id == contact_id)
     if reader_id is not None:
@@ -175,10 +154,16 @@ def audit_page(
         query = query.where(ContactRead.read_at >= since)
     if until is not None:
         query = query.where(ContactRead.read_at < until)
-    rows = list(session.execute(query.order_by(ContactRead.seq).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return AuditPage(rows, str(rows[-1].seq) if more else None)
+    return pagination.keyset_page(
+        session,
+        query,
+        AUDIT_LIST,
+        (ContactRead.seq,),
+        cursor,
+        limit,
+        parts=(pagination.SEQ,),
+        descending=False,
+    )
 
 
 HOURS = tuple(f"{hour:02d}" for hour in range(24))

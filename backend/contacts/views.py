@@ -11,9 +11,11 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
+from backend import pagination, roles
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.contacts import services
+from backend.contacts.models import ContactRead
 from backend.contacts.schemas import (
     AggregateArgsSchema,
     AggregatesSchema,
@@ -49,7 +51,7 @@ def _error(text: str) -> dict[str, Any]:
 
 @blp.route("/aggregates")
 class Aggregates(MethodView):
-    @auth(blp, *services.AGGREGATE_ROLES)
+    @auth(blp, *roles.SEES_ALL)
     @blp.arguments(AggregateArgsSchema, location="query")
     @blp.response(200, AggregatesSchema)
     @blp.alt_response(
@@ -97,8 +99,8 @@ class Audit(MethodView):
     @auth(audit_blp, "admin")
     @audit_blp.arguments(AuditArgsSchema, location="query")
     @audit_blp.response(200, AuditPageSchema)
-    @audit_blp.alt_response(400, **_error("invalid_cursor"))
-    def get(self, args: dict[str, Any]) -> services.AuditPage:
+    @audit_blp.alt_response(400, **pagination.CURSOR_ERROR)
+    def get(self, args: dict[str, Any]) -> pagination.Page[ContactRead]:
         """Reads of individual contacts, oldest first, by cursor"""
         return services.audit_page(
             db.session(),

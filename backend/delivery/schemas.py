@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend import pagination
 from backend.delivery.models import STATUSES
 from backend.organisations.schemas import CHANNELS, SLUG
 
@@ -32,15 +33,14 @@ class DeliverySchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class DeliveryPageSchema(ma.Schema):
+class DeliveryPageSchema(pagination.PageSchema):
     items = ma.fields.List(ma.fields.Nested(DeliverySchema))
-    next_cursor = ma.fields.UUID(
-        allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null: last"}
-    )
 
 
 class DeliveryQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
-    organisation = ma.fields.String(validate=SLUG)
-    cursor = ma.fields.UUID(metadata={"description": "next_cursor of the previous page"})
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
+    organisation = ma.fields.String(
+        validate=SLUG, metadata={"description": "Only this organisation's (a slug)"}
+    )
+    cursor = pagination.cursor_field()
+    limit = pagination.limit_field(50, MAX_PAGE)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
-from backend.database import keyset_page, new_id, utcnow
+from backend import pagination
+from backend.database import new_id, utcnow
 from backend.delivery.event import EVENT_TYPES, SUBJECT_PATHS
 from backend.delivery.models import DELIVERED, FAILED, PENDING, Delivery
 from backend.errors import Conflict, NotFound
 from backend.organisations.models import Organisation
+from backend.organisations.services import filter_organisation
 
 
 def enqueue_delivery(
@@ -90,10 +91,8 @@ def get_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery:
     return delivery
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Delivery]
-    next_cursor: uuid.UUID | None
+LIST = "deliveries"
+"""The delivery list's name in its cursors (``backend.pagination``)."""
 
 
 def list_deliveries(
@@ -101,31 +100,26 @@ def list_deliveries(
     *,
     status: str | None = None,
     organisation: str | None = None,
-    cursor: uuid.UUID | None = None,
+    cursor: str | None = None,
     limit: int = 50,
-) -> Page:
-    """Deliveries, newest first; pass ``next_cursor`` back for the next page.
-
-    The cursor is the id of the last delivery of the previous page (rows are never deleted,
-    so it stays valid); the next page continues after its (created_at, id).
-    """
+) -> pagination.Page[Delivery]:
+    """Deliveries, newest first by (created_at, id); pass ``next_cursor`` back for the next
+    page. 422 ``unknown_organisation`` for a filter that names none."""
     query = select(Delivery).options(joinedload(Delivery.organisation))
     if status is not None:
         query = query.where(Delivery.status == status)
-    if organisation is not None:
-        query = query.join(Delivery.organisation).where(Organisation.slug == organisation)
-    after = None
-    if cursor is not None:
-        anchor = session.get(Delivery, cursor)
-        if anchor is None:
-            raise NotFound(
-                "The cursor names no delivery; start again without it.",
-                code="cursor_not_found",
-                errors={"cursor": ["not the id of a delivery"]},
-            )
-        after = (anchor.created_at, anchor.id)
-    rows, next_cursor = keyset_page(session, query, Delivery.created_at, Delivery.id, after, limit)
-    return Page(rows, next_cursor)
+    org = filter_organisation(session, organisation)
+    if org is not None:
+        query = query.where(Delivery.organisation_id == org.id)
+    return pagination.keyset_page(
+        session,
+        query,
+        LIST,
+        (Delivery.created_at, Delivery.id),
+        cursor,
+        limit,
+        parts=(pagination.AT, pagination.ID),
+    )
 
 
 def retry_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery:

@@ -5,11 +5,13 @@ from typing import Any
 
 from flask.views import MethodView
 
+from backend import pagination
 from backend.api import Blueprint
 from backend.auth import auth
 from backend.delivery import services
 from backend.delivery.models import Delivery
 from backend.delivery.schemas import DeliveryPageSchema, DeliveryQuerySchema, DeliverySchema
+from backend.errors import ErrorSchema
 from backend.extensions import db
 
 blp = Blueprint(
@@ -25,8 +27,9 @@ class Deliveries(MethodView):
     @auth(blp, "admin")
     @blp.arguments(DeliveryQuerySchema, location="query")
     @blp.response(200, DeliveryPageSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, query: dict[str, Any]) -> services.Page:
+    @blp.alt_response(400, **pagination.CURSOR_ERROR)
+    @blp.alt_response(422, schema=ErrorSchema, description="validation_error, unknown_organisation")
+    def get(self, query: dict[str, Any]) -> pagination.Page[Delivery]:
         """List deliveries, newest first; ?status=failed for the ones that gave up"""
         return services.list_deliveries(db.session(), **query)
 

@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from backend.errors import BadRequest
+from backend.fields import EARLIEST, FIRST_DAY, LAST_DAY, LATEST
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-"""Dates outside this range are refused (400 ``invalid_date``): nothing in this service is
-older than 2000, and no arithmetic on a date near year 1 or 9999 can overflow."""
+BETWEEN = f"must be from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+"""Dates outside ``backend.fields``' bound are refused (400 ``invalid_date``), as everywhere."""
 
 MAX_IDS = 200
 """Most ``service_request_id`` values one GET may list: a department's system asks about the
@@ -68,10 +67,10 @@ def w3c_datetime(field: str, raw: str | None) -> datetime | None:
         )
     # The year is checked before converting: 9999-12-31T23:59:59-01:00 overflows in UTC.
     if not EARLIEST.year <= parsed.year < LATEST.year:
-        raise bad("invalid_date", field, "must be between 2000-01-01 and 2100-01-01")
+        raise bad("invalid_date", field, BETWEEN)
     parsed = parsed.astimezone(UTC)
     if not EARLIEST <= parsed < LATEST:
-        raise bad("invalid_date", field, "must be between 2000-01-01 and 2100-01-01")
+        raise bad("invalid_date", field, BETWEEN)
     return parsed
 
 

@@ -5,6 +5,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from backend import pagination
 from backend.delivery.webhook import secret_key
 from backend.fields import Pattern
 
@@ -81,3 +82,11 @@ class OrganisationUpdateSchema(ChannelSettingsSchema):
     name = ma.fields.String(validate=validate.Length(1, 200))
     channel = ma.fields.String(validate=validate.OneOf(CHANNELS))
     active = ma.fields.Boolean()
+
+
+class OrganisationQuerySchema(pagination.PageQuerySchema):
+    """``cursor`` and ``limit`` (1-200, default 50)."""
+
+
+class OrganisationPageSchema(pagination.PageSchema):
+    items = ma.fields.List(ma.fields.Nested(OrganisationSchema))

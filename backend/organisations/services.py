@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import pagination
 from backend.delivery.webhook import DestinationRefused, check_url_shape, new_secret
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict, NotFound, Unprocessable
 from backend.organisations.models import Organisation
 
 
@@ -20,8 +21,46 @@ def get_by_slug(session: Session, slug: str) -> Organisation:
     return org
 
 
+def filter_organisation(session: Session, slug: str | None) -> Organisation | None:
+    """The organisation a list is filtered by (None: no filter), or 422
+    ``unknown_organisation``: the one answer of every ``organisation`` filter. (A path that
+    names an organisation, ``/admin/organisations/{slug}``, is 404 ``organisation_not_found``.)"""
+    if slug is None:
+        return None
+    org = session.execute(
+        select(Organisation).where(Organisation.slug == slug)
+    ).scalar_one_or_none()
+    if org is None:
+        raise Unprocessable(
+            "No organisation has this slug.",
+            code="unknown_organisation",
+            errors={"organisation": ["is not an organisation slug"]},
+        )
+    return org
+
+
 def list_organisations(session: Session) -> list[Organisation]:
+    """Every organisation by slug (the console's choices)."""
     return list(session.execute(select(Organisation).order_by(Organisation.slug)).scalars())
+
+
+LIST = "organisations"
+
+
+def organisation_page(
+    session: Session, *, cursor: str | None = None, limit: int = 50
+) -> pagination.Page[Organisation]:
+    """Organisations by slug, a page at a time."""
+    return pagination.keyset_page(
+        session,
+        select(Organisation),
+        LIST,
+        (Organisation.slug,),
+        cursor,
+        limit,
+        parts=(pagination.SLUG,),
+        descending=False,
+    )
 
 
 def _check_channel(org: Organisation, webhook_allowed_hosts: tuple[str, ...]) -> None:

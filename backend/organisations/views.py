@@ -5,12 +5,18 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
+from backend import pagination
 from backend.api import Blueprint
 from backend.auth import auth
 from backend.extensions import db
 from backend.organisations import services
 from backend.organisations.models import Organisation
-from backend.organisations.schemas import OrganisationSchema, OrganisationUpdateSchema
+from backend.organisations.schemas import (
+    OrganisationPageSchema,
+    OrganisationQuerySchema,
+    OrganisationSchema,
+    OrganisationUpdateSchema,
+)
 
 blp = Blueprint(
     "organisations",
@@ -27,10 +33,12 @@ def _allowed_hosts() -> tuple[str, ...]:
 @blp.route("")
 class Organisations(MethodView):
     @auth(blp, "admin")
-    @blp.response(200, OrganisationSchema(many=True))
-    def get(self) -> list[Organisation]:
-        """List organisations"""
-        return services.list_organisations(db.session())
+    @blp.arguments(OrganisationQuerySchema, location="query")
+    @blp.response(200, OrganisationPageSchema)
+    @blp.alt_response(400, **pagination.CURSOR_ERROR)
+    def get(self, query: dict[str, Any]) -> pagination.Page[Organisation]:
+        """List organisations by slug"""
+        return services.organisation_page(db.session(), **query)
 
     @auth(blp, "admin")
     @blp.arguments(OrganisationSchema)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import roles
 from backend.cases.visibility import attached_visible
 from backend.database import utcnow
 from backend.errors import (
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 SIZES = ("full", "thumb")
 SERVED_CONTENT_TYPE = "image/jpeg"
-VIEWER_ROLES = ("supervisor", "admin")
 """Roles that may see every photo (corrections, follow-up); others only their own."""
 
 
@@ -275,7 +275,7 @@ def can_view(session: Session, user: User, photo: Photo) -> bool:
     """Who may see a photo: supervisors and admins, whoever possesses it (has sent its bytes),
     and the department users of an organisation working a case (an open task) a report of
     which attaches it (``backend.cases.visibility.attached_visible``)."""
-    if user.role in VIEWER_ROLES or possession(session, photo.sha256, user.id) is not None:
+    if user.role in roles.SEES_ALL or possession(session, photo.sha256, user.id) is not None:
         return True
     if user.role != "department":
         return False

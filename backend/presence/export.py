@@ -173,6 +173,11 @@ def summary_json(
     }
 
 
+def daily_filename(log: DailyLog) -> str:
+    """What the API's and the console's downloads of a day's log are saved as."""
+    return f"presence-{log.day.isoformat()}.csv"
+
+
 def daily_log_csv(
     log: DailyLog,
     *,

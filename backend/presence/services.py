@@ -19,16 +19,15 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from backend import roles
 from backend.errors import Forbidden, Unprocessable
 from backend.presence import log as presence_log
 from backend.presence.values import DailyLog, FiledItem, PresenceEvent, Summary
 from backend.reference.models import Zone
+from backend.reference.services import check_zone
 from backend.reports.models import Contact, Report
 from backend.reports.models import PresenceEvent as StoredEvent
 from backend.users.models import User
-
-VIEWER_ROLES = ("supervisor", "admin")
-"""Roles that see every worker's presence; a field worker sees only their own."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def visible_worker(user: User, worker: uuid.UUID | None) -> uuid.UUID | None:
     The refusal does not repeat the worker asked for: it says nothing about whether that
     worker exists or was present.
     """
-    if user.role in VIEWER_ROLES:
+    if user.role in roles.SEES_ALL:
         return worker
     if user.role == "field":
         if worker is not None and worker != user.id:
@@ -56,18 +55,6 @@ def visible_worker(user: User, worker: uuid.UUID | None) -> uuid.UUID | None:
             )
         return user.id
     raise Forbidden("Presence logs are for supervisors and the workers themselves.")
-
-
-def check_zone(session: Session, zone: str | None) -> None:
-    if (
-        zone is not None
-        and session.execute(select(Zone.id).where(Zone.slug == zone)).first() is None
-    ):
-        raise Unprocessable(
-            "No zone has this slug; GET /api/v1/zones lists them.",
-            code="unknown_zone",
-            errors={"zone": ["is not a zone slug"]},
-        )
 
 
 class _EpochSeconds(FunctionElement[int]):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from flask.views import MethodView
 
-from backend import spreadsheet
+from backend import roles, spreadsheet
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.database import utcnow
@@ -31,7 +31,6 @@ blp = Blueprint(
     ),
 )
 
-READERS = ("field", "supervisor", "admin")
 # flask-smorest documents one media type per response; the 200 is written out whole so that
 # both appear (the CSV columns are in backend/presence/export.py).
 CSV_DOC = {
@@ -61,7 +60,7 @@ def _wants_csv() -> bool:
 
 @blp.route("/daily")
 class Daily(MethodView):
-    @auth(blp, *READERS)
+    @auth(blp, *roles.PRESENCE_READERS)
     @blp.arguments(DailyArgsSchema, location="query")
     @blp.response(200, DailyLogSchema)
     @blp.doc(**CSV_DOC)
@@ -84,11 +83,7 @@ class Daily(MethodView):
             text = export.daily_log_csv(
                 answer.log, worker_names=worker_names, zone_names=zone_names
             )
-            response = Response(spreadsheet.csv_bytes(text), content_type=spreadsheet.MEDIA_TYPE)
-            filename = f"presence-{answer.log.day.isoformat()}.csv"
-            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-            response.headers["Vary"] = "Accept"
-            return response
+            return spreadsheet.download(text, export.daily_filename(answer.log), negotiated=True)
         body = export.daily_log_json(answer.log, include_contacts=answer.include_contacts)
         # The readers of a day's log are the supervisors (and admins) who lead these workers,
         # and a field worker reading their own: each may see the names, as the CSV shows them.
@@ -99,7 +94,7 @@ class Daily(MethodView):
 
 @blp.route("/summary")
 class PresenceSummary(MethodView):
-    @auth(blp, *READERS)
+    @auth(blp, *roles.PRESENCE_READERS)
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, SummarySchema)
     @blp.alt_response(

@@ -13,6 +13,7 @@ from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.errors import Unprocessable
 from backend.feed.services import append_reference_update
 from backend.organisations.models import Organisation
 from backend.reference.models import Category, Zone
@@ -130,3 +131,17 @@ def zone_for_point(session: Session, lat: float, lon: float) -> Zone | None:
     )
     slug = index_of(candidates).at(lat, lon)
     return next((z for z in candidates if z.slug == slug), None)
+
+
+def check_zone(session: Session, zone: str | None) -> None:
+    """422 ``unknown_zone`` unless ``zone`` is None or a stored zone's slug: the one answer
+    of every filter by zone (the document enumerates the shipped slugs)."""
+    if (
+        zone is not None
+        and session.execute(select(Zone.id).where(Zone.slug == zone)).first() is None
+    ):
+        raise Unprocessable(
+            "No zone has this slug; GET /api/v1/zones lists them.",
+            code="unknown_zone",
+            errors={"zone": ["is not a zone slug"]},
+        )

@@ -100,6 +100,11 @@ def _contact_rows(contacts: dict[str, Any] | None) -> dict[str, list[tuple[Any, 
     return rows
 
 
+def weekly_filename(answer: dict[str, Any]) -> str:
+    """What the API's and the console's downloads of ``answer`` are saved as."""
+    return f"statistik-{answer['from']}-{answer['to']}.csv"
+
+
 def weekly_csv(answer: dict[str, Any]) -> str:
     """The answer of ``services.weekly_table`` as CSV (columns above), CRLF line ends."""
     out = io.StringIO()

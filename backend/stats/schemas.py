@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import marshmallow as ma
-from marshmallow import validate
 
-from backend.contacts.schemas import AGGREGATE_DAY_PATTERN, AggregatesSchema
+from backend.contacts.schemas import AggregatesSchema
+from backend.fields import Day
 from backend.organisations.schemas import SLUG
 from backend.reference import catalogue
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2099, 12, 31)
-"""Dates a query may name: the service has no data before 2000, and a date near year 9999
-would put the week's Sunday past the last date Python can represent."""
-
-DATE_RANGE = validate.Range(min=EARLIEST, max=LATEST, error="must be from 2000-01-01 to 2099-12-31")
-
 
 class WeeklyArgsSchema(ma.Schema):
-    from_ = ma.fields.Date(
+    from_ = Day(
         required=True,
         data_key="from",
-        validate=DATE_RANGE,
-        metadata={
-            "description": "First day; the answer starts on the Monday of its ISO week",
-            "pattern": AGGREGATE_DAY_PATTERN,
-        },
+        metadata={"description": "First day; the answer starts on the Monday of its ISO week"},
     )
-    to = ma.fields.Date(
+    to = Day(
         required=True,
-        validate=DATE_RANGE,
         metadata={
             "description": "Last day, inclusive; the answer ends on the Sunday of its ISO week. "
-            "At most STATS_WEEKLY_MAX_DAYS days after from",
-            "pattern": AGGREGATE_DAY_PATTERN,
+            "At most STATS_WEEKLY_MAX_DAYS days after from"
         },
     )
     zone = ma.fields.String(

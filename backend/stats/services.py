@@ -19,14 +19,17 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from backend import roles
 from backend.cases.models import Case
 from backend.contacts import services as contacts
-from backend.errors import Forbidden, Unprocessable
+from backend.errors import Forbidden
 from backend.localtime import LOCAL_TZ
 from backend.organisations.models import Organisation
+from backend.organisations.services import filter_organisation
 from backend.presence import log as presence_log
-from backend.presence.services import check_range, check_zone, load_events
+from backend.presence.services import check_range, load_events
 from backend.presence.values import MAX_SHIFT
+from backend.reference.services import check_zone
 from backend.reports.models import Report
 from backend.stats import daily, weekly
 from backend.stats.dirty import dirty_days, local_day
@@ -39,11 +42,6 @@ from backend.stats.models import (
 )
 from backend.tasks.models import RESOLVED, STATUSES, Task, TaskEvent
 from backend.users.models import User
-
-READERS = ("department", "supervisor", "admin")
-ALL_ORGANISATIONS_ROLES = ("supervisor", "admin")
-"""Roles that read every organisation's figures and the partnership-wide ones; a department
-reads its own organisation's task figures."""
 
 FINAL_AFTER = MAX_SHIFT + timedelta(hours=1)
 """A day's figures stop depending on the clock this long after it ends: a shift open at
@@ -285,7 +283,7 @@ def days_to_refresh(session: Session, now: datetime) -> list[date]:
 
 def _organisation_for(session: Session, user: User, organisation: str | None) -> str | None:
     """The organisation whose figures ``user`` gets (None: all), or 403/422."""
-    if user.role not in ALL_ORGANISATIONS_ROLES:
+    if user.role not in roles.SEES_ALL:
         own = user.organisation.slug
         if organisation is not None and organisation != own:
             raise Forbidden(
@@ -294,15 +292,7 @@ def _organisation_for(session: Session, user: User, organisation: str | None) ->
                 errors={"organisation": ["must be your own organisation, or left out"]},
             )
         return own
-    if organisation is not None and (
-        session.execute(select(Organisation.id).where(Organisation.slug == organisation)).first()
-        is None
-    ):
-        raise Unprocessable(
-            "No organisation has this slug.",
-            code="unknown_organisation",
-            errors={"organisation": ["is not an organisation slug"]},
-        )
+    filter_organisation(session, organisation)
     return organisation
 
 

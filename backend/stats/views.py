@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 
-from backend import spreadsheet
+from backend import roles, spreadsheet
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.errors import ErrorSchema
@@ -25,7 +25,6 @@ blp = Blueprint(
     ),
 )
 
-CSV_MEDIA_TYPE = spreadsheet.MEDIA_TYPE
 CSV_DOC = {
     "responses": {
         "200": {
@@ -52,7 +51,7 @@ def _wants_csv() -> bool:
 
 @blp.route("/weekly")
 class Weekly(MethodView):
-    @auth(blp, *services.READERS)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(WeeklyArgsSchema, location="query")
     @blp.response(200, WeeklySchema)
     @blp.doc(**CSV_DOC)
@@ -77,13 +76,9 @@ class Weekly(MethodView):
             contact_settings=services.ContactSettings(config["CONTACT_AGGREGATE_ROUNDING_BASE"]),
         )
         if _wants_csv():
-            response = Response(
-                spreadsheet.csv_bytes(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE
+            return spreadsheet.download(
+                export.weekly_csv(answer), export.weekly_filename(answer), negotiated=True
             )
-            filename = f"statistik-{answer['from']}-{answer['to']}.csv"
-            response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-            response.headers["Vary"] = "Accept"
-            return response
         # Serialised as it is: the service builds exactly the documented shape, and dumping a
         # year's table through the schema again took longer than computing it.
         return jsonify(answer)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.cases.schemas import ROUNDED, VIEW_DESCRIPTION
+from backend import pagination
+from backend.cases.schemas import ROUNDED, VIEW_DESCRIPTION, ZONE_FILTER
 from backend.database import utcnow
 from backend.fields import Pattern
 from backend.organisations.schemas import SLUG
@@ -116,11 +117,8 @@ class TaskDetailSchema(TaskSchema):
     events = ma.fields.List(ma.fields.Nested(TaskEventSchema))
 
 
-class TaskPageSchema(ma.Schema):
+class TaskPageSchema(pagination.PageSchema):
     items = ma.fields.List(ma.fields.Nested(TaskSchema))
-    next_cursor = ma.fields.UUID(
-        allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null: last"}
-    )
 
 
 class TaskQuerySchema(ma.Schema):
@@ -129,11 +127,13 @@ class TaskQuerySchema(ma.Schema):
         metadata={"description": "open: new, acknowledged or in_progress"},
     )
     overdue = ma.fields.Boolean(metadata={"description": "true: open and past due_at"})
-    zone = ma.fields.String(validate=validate.OneOf(catalogue.zone_slugs()))
+    zone = ma.fields.String(metadata=ZONE_FILTER)
     category = ma.fields.String(validate=validate.OneOf(catalogue.category_codes()))
-    organisation = ma.fields.String(validate=SLUG)
-    cursor = ma.fields.UUID(metadata={"description": "next_cursor of the previous page"})
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
+    organisation = ma.fields.String(
+        validate=SLUG, metadata={"description": "Only this organisation's (a slug)"}
+    )
+    cursor = pagination.cursor_field()
+    limit = pagination.limit_field(50, MAX_PAGE)
 
 
 class TaskEventInSchema(ma.Schema):

@@ -19,15 +19,18 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
+from backend import pagination, roles
 from backend.cases import visibility
 from backend.cases.assignment import lock_case
 from backend.cases.models import Case
 from backend.cases.services import resolve_case
-from backend.database import keyset_page, utcnow
+from backend.database import utcnow
 from backend.delivery.models import DELIVERED, Delivery
 from backend.errors import Conflict, NotFound, Unprocessable
 from backend.feed.services import append_item_status
 from backend.organisations.models import Organisation
+from backend.organisations.services import filter_organisation
+from backend.reference.services import check_zone
 from backend.routing import services as routing
 from backend.routing import writer
 from backend.stats.dirty import mark_dirty
@@ -47,8 +50,6 @@ FALLBACK_ORGANISATION = "city-i-samverkan"
 """Where a rejection without ``reroute_to`` goes: the partnership forwards it by hand, as the
 rule set's fallback does for cases no rule takes."""
 
-ALL_TASKS_ROLES = ("supervisor", "admin")
-"""Roles that see every organisation's tasks; a department sees its own organisation's."""
 
 ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "acknowledge": ((NEW,), ACKNOWLEDGED),
@@ -57,12 +58,6 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reject": (OPEN, REJECTED),
 }
 """action -> (statuses it may leave, status it leads to)."""
-
-READER_ROLES = ("department", "supervisor", "admin")
-"""Roles that read tasks (a department its own organisation's)."""
-EVENT_ROLES = ("department", "admin")
-"""Roles that act on tasks (``POST /tasks/{id}/events``, the console's buttons); supervisors
-follow tasks but do not work them."""
 
 
 def actions_from(status: str) -> tuple[str, ...]:
@@ -73,7 +68,7 @@ def actions_from(status: str) -> tuple[str, ...]:
 def allowed_actions(user: User, task: Task) -> tuple[str, ...]:
     """What ``user`` may do to ``task`` now: the console shows these as buttons, and
     :func:`apply_event` refuses anything else. ``task`` is one ``user`` may see."""
-    if user.role not in EVENT_ROLES:
+    if user.role not in roles.TASK_WORKERS:
         return ()
     return actions_from(task.status)
 
@@ -125,7 +120,7 @@ def on_task_resolved(session: Session, task: Task, note: str | None = None) -> N
 
 def _visible(user: User) -> Any:
     """The condition on ``Task`` for what ``user`` may see."""
-    if user.role in ALL_TASKS_ROLES:
+    if user.role in roles.SEES_ALL:
         return True
     return Task.organisation_id == user.organisation_id
 
@@ -171,10 +166,8 @@ def task_views(session: Session, user: User, tasks: Sequence[Task]) -> list[Task
     return out
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[TaskView]
-    next_cursor: uuid.UUID | None
+LIST = "tasks"
+"""The task list's name in its cursors (``backend.pagination``)."""
 
 
 def _delivered(organisation_id: Any) -> Any:
@@ -200,7 +193,7 @@ def _filtered(
     category: str | None = None,
     organisation: str | None = None,
 ) -> Any:
-    if user.role not in ALL_TASKS_ROLES:
+    if user.role not in roles.SEES_ALL:
         query = query.where(
             Task.organisation_id == user.organisation_id, _delivered(user.organisation_id)
         )
@@ -281,12 +274,16 @@ def list_tasks(
     zone: str | None = None,
     category: str | None = None,
     organisation: str | None = None,
-    cursor: uuid.UUID | None = None,
+    cursor: str | None = None,
     limit: int = 50,
     now: datetime | None = None,
-) -> Page:
-    """Tasks ``user`` may see, newest first, filtered; pass ``next_cursor`` back for more."""
+) -> pagination.Page[TaskView]:
+    """Tasks ``user`` may see, newest first, filtered; pass ``next_cursor`` back for more
+    (``backend.pagination``). 422 ``unknown_zone``, ``unknown_organisation`` for a filter
+    that names none."""
     now = now or utcnow()
+    check_zone(session, zone)
+    filter_organisation(session, organisation)
     query = _filtered(
         select(Task),
         user,
@@ -297,18 +294,16 @@ def list_tasks(
         category=category,
         organisation=organisation,
     )
-    after = None
-    if cursor is not None:
-        anchor = session.execute(select(Task).where(Task.id == cursor, _visible(user))).scalar()
-        if anchor is None:
-            raise NotFound(
-                "The cursor names no task; start again without it.",
-                code="cursor_not_found",
-                errors={"cursor": ["not the id of a task"]},
-            )
-        after = (anchor.routed_at, anchor.id)
-    rows, next_cursor = keyset_page(session, query, Task.routed_at, Task.id, after, limit)
-    return Page(task_views(session, user, rows), next_cursor)
+    page = pagination.keyset_page(
+        session,
+        query,
+        LIST,
+        (Task.routed_at, Task.id),
+        cursor,
+        limit,
+        parts=(pagination.AT, pagination.ID),
+    )
+    return pagination.Page(task_views(session, user, page.items), page.next_cursor)
 
 
 def case_tasks(session: Session, user: User, case_id: uuid.UUID) -> list[Task]:

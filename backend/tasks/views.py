@@ -5,8 +5,10 @@ from typing import Any
 
 from flask.views import MethodView
 
+from backend import pagination, roles
 from backend.api import Blueprint
 from backend.auth import auth, current_user
+from backend.errors import ErrorSchema
 from backend.extensions import db
 from backend.tasks import services
 from backend.tasks.schemas import (
@@ -25,20 +27,27 @@ blp = Blueprint(
 )
 
 
+FILTER_ERROR = {
+    "schema": ErrorSchema,
+    "description": "validation_error, unknown_zone, unknown_organisation",
+}
+
+
 @blp.route("")
 class Tasks(MethodView):
-    @auth(blp, *services.READER_ROLES)
+    @auth(blp, *roles.STAFF)
     @blp.arguments(TaskQuerySchema, location="query")
     @blp.response(200, TaskPageSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, query: dict[str, Any]) -> services.Page:
+    @blp.alt_response(400, **pagination.CURSOR_ERROR)
+    @blp.alt_response(422, **FILTER_ERROR)
+    def get(self, query: dict[str, Any]) -> pagination.Page[services.TaskView]:
         """List tasks, newest first: a department's own organisation's, or all"""
         return services.list_tasks(db.session(), current_user(), **query)
 
 
 @blp.route("/<uuid:task_id>")
 class TaskById(MethodView):
-    @auth(blp, *services.READER_ROLES)
+    @auth(blp, *roles.STAFF)
     @blp.response(200, TaskDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, task_id: uuid.UUID) -> services.TaskDetail:
@@ -48,7 +57,7 @@ class TaskById(MethodView):
 
 @blp.route("/<uuid:task_id>/events")
 class TaskEvents(MethodView):
-    @auth(blp, *services.EVENT_ROLES)
+    @auth(blp, *roles.TASK_WORKERS)
     @blp.arguments(TaskEventInSchema)
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -10,10 +10,6 @@ from backend.database import UTCDateTime, new_id, utcnow
 from backend.extensions import db
 from backend.organisations.models import Organisation
 
-ROLES = ("field", "department", "supervisor", "admin")
-CONSOLE_ROLES = ("department", "supervisor", "admin")
-"""Roles that sign in to the staff console; field workers use the phone app."""
-
 
 class User(db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"

@@ -3,8 +3,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend import pagination
 from backend.organisations.schemas import SLUG
-from backend.users.models import ROLES
+from backend.roles import ROLES
 
 
 def _slug_in(value: object) -> str:
@@ -35,9 +36,41 @@ class UserUpdateSchema(ma.Schema):
     active = ma.fields.Boolean()
 
 
+MAX_PAGE = 200
+"""A page of users is an admin's or a supervisor's screen; the partnership has a few hundred
+users in all."""
+
+
 class UserQuerySchema(ma.Schema):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
-    organisation = ma.fields.String(validate=SLUG)
+    organisation = ma.fields.String(
+        validate=SLUG,
+        metadata={"description": "Only this organisation's users (a slug; another is 422)"},
+    )
+    cursor = pagination.cursor_field()
+    limit = pagination.limit_field(50, MAX_PAGE)
+
+
+class UserPageSchema(pagination.PageSchema):
+    items = ma.fields.List(ma.fields.Nested(UserSchema))
+
+
+class DirectoryUserSchema(ma.Schema):
+    """A user as the directory shows them: who a worker id in a log is. No e-mail address, no
+    tokens, nothing to sign in with."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    role = ma.fields.String(validate=validate.OneOf(ROLES))
+    organisation = ma.fields.Function(
+        lambda user: user.organisation.slug,
+        metadata={"type": "string", "description": "Organisation slug"},
+    )
+    active = ma.fields.Boolean()
+
+
+class DirectoryPageSchema(pagination.PageSchema):
+    items = ma.fields.List(ma.fields.Nested(DirectoryUserSchema))
 
 
 class TokenSchema(ma.Schema):

@@ -6,16 +6,18 @@ from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import pagination
 from backend.auth import hash_token, new_token
 from backend.database import utcnow
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.organisations.services import get_by_slug
+from backend.organisations.services import filter_organisation, get_by_slug
+from backend.roles import ROLES
 from backend.users import passwords, sessions
-from backend.users.models import ROLES, ApiToken, User
+from backend.users.models import ApiToken, User
 
 DEFAULT_ORG = "city-i-samverkan"
 """Users created without an organisation belong to the partnership itself."""
@@ -48,15 +50,49 @@ def display_names(session: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.
     return names
 
 
+def _users(session: Session, role: str | None, organisation: str | None) -> Select[Any]:
+    query = select(User)
+    if role:
+        query = query.where(User.role == role)
+    org = filter_organisation(session, organisation)
+    if org is not None:
+        query = query.where(User.organisation_id == org.id)
+    return query
+
+
 def list_users(
     session: Session, role: str | None = None, organisation: str | None = None
 ) -> list[User]:
-    query = select(User).order_by(User.created_at, User.id)
-    if role:
-        query = query.where(User.role == role)
-    if organisation:
-        query = query.where(User.organisation_id == get_by_slug(session, organisation).id)
+    """Every user matching the filters, oldest first (the console's admin page); 422
+    ``unknown_organisation`` for an organisation filter that names none."""
+    query = _users(session, role, organisation).order_by(User.created_at, User.id)
     return list(session.execute(query).scalars())
+
+
+LIST = "users"
+"""The user lists' name in their cursors (``backend.pagination``): the admin's list and the
+supervisors' directory page through the same rows."""
+
+
+def user_page(
+    session: Session,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    role: str | None = None,
+    organisation: str | None = None,
+) -> pagination.Page[User]:
+    """Users matching the filters, oldest first, a page at a time."""
+    return pagination.keyset_page(
+        session,
+        _users(session, role, organisation),
+        LIST,
+        (User.created_at, User.id),
+        cursor,
+        limit,
+        parts=(pagination.AT, pagination.ID),
+        descending=False,
+    )
 
 
 def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken, str]:

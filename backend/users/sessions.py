@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from backend.users.models import CONSOLE_ROLES, ConsoleSession, User
+from backend import roles
+from backend.users.models import ConsoleSession, User
 
 TOUCH_EVERY = timedelta(minutes=1)
 """``last_seen_at`` is written at most this often per session, so browsing costs a write a
@@ -68,7 +69,7 @@ def find(session: Session, token: str, now: datetime, lifetime: Lifetime) -> Con
         row.last_seen_at < now - lifetime.idle
         or row.created_at < now - lifetime.maximum
         or not user.active
-        or user.role not in CONSOLE_ROLES
+        or user.role not in roles.STAFF
     ):
         return None
     return row

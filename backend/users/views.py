@@ -5,15 +5,19 @@ from typing import Any
 
 from flask.views import MethodView
 
+from backend import pagination, roles
 from backend.api import Blueprint
 from backend.auth import auth, current_user
+from backend.errors import ErrorSchema
 from backend.extensions import db
 from backend.users import services
 from backend.users.models import ApiToken, User
 from backend.users.schemas import (
+    DirectoryPageSchema,
     NewTokenSchema,
     RevokedSchema,
     TokenSchema,
+    UserPageSchema,
     UserQuerySchema,
     UserSchema,
     UserUpdateSchema,
@@ -27,17 +31,27 @@ blp = Blueprint(
     description="Users and their API tokens (admin only).",
 )
 me_blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The caller.")
+directory_blp = Blueprint(
+    "directory",
+    __name__,
+    url_prefix="/api/v1/users",
+    description="Who the users are (supervisors, admins): names, roles and organisations for "
+    "the worker ids in logs and histories. Read-only.",
+)
+
+FILTER_ERROR = {"schema": ErrorSchema, "description": "validation_error, unknown_organisation"}
 
 
 @blp.route("")
 class Users(MethodView):
     @auth(blp, "admin")
     @blp.arguments(UserQuerySchema, location="query")
-    @blp.response(200, UserSchema(many=True))
-    @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, query: dict[str, Any]) -> list[User]:
-        """List users, optionally by role or organisation"""
-        return services.list_users(db.session(), **query)
+    @blp.response(200, UserPageSchema)
+    @blp.alt_response(400, **pagination.CURSOR_ERROR)
+    @blp.alt_response(422, **FILTER_ERROR)
+    def get(self, query: dict[str, Any]) -> pagination.Page[User]:
+        """List users, oldest first, optionally by role or organisation"""
+        return services.user_page(db.session(), **query)
 
     @auth(blp, "admin")
     @blp.arguments(UserSchema)
@@ -106,6 +120,18 @@ class TokenById(MethodView):
     def delete(self, user_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
         """Revoke one token"""
         return services.revoke_token(db.session(), user_id, token_id)
+
+
+@directory_blp.route("")
+class Directory(MethodView):
+    @auth(directory_blp, *roles.SEES_ALL)
+    @directory_blp.arguments(UserQuerySchema, location="query")
+    @directory_blp.response(200, DirectoryPageSchema)
+    @directory_blp.alt_response(400, **pagination.CURSOR_ERROR)
+    @directory_blp.alt_response(422, **FILTER_ERROR)
+    def get(self, query: dict[str, Any]) -> pagination.Page[User]:
+        """List users (id, name, role, organisation, active), oldest first"""
+        return services.user_page(db.session(), **query)
 
 
 @me_blp.route("")

@@ -165,7 +165,9 @@ def test_admin_manages_organisations(client, admin):
     assert got.get_json()["name"] == "Vasakronan"
     slugs = [
         o["slug"]
-        for o in client.get("/api/v1/admin/organisations", headers=admin.headers).get_json()
+        for o in client.get("/api/v1/admin/organisations", headers=admin.headers).get_json()[
+            "items"
+        ]
     ]
     assert {"city-i-samverkan", "trafikkontoret", "vasakronan"} <= set(slugs)
     assert client.get("/api/v1/admin/organisations/nope", headers=admin.headers).status_code == 404

@@ -105,6 +105,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/organisations/{slug}"): admin_only(200),
     ("PATCH", "/api/v1/admin/organisations/{slug}"): admin_only(200, {"name": "Nytt namn"}),
     ("GET", "/api/v1/admin/users"): admin_only(200),
+    ("GET", "/api/v1/users"): Row(
+        {None: 401, "field": 403, "department": 403, "supervisor": 200, "admin": 200}
+    ),
     ("POST", "/api/v1/admin/users"): admin_only(201, {"name": "Ny", "role": "field"}),
     ("GET", "/api/v1/admin/users/{user_id}"): admin_only(200),
     ("PATCH", "/api/v1/admin/users/{user_id}"): admin_only(200, {"name": "Nytt namn"}),

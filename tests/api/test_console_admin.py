@@ -67,6 +67,9 @@ def test_a_new_field_users_token_is_shown_once_and_works_on_the_phone_api(app, a
     # The list shows the user and only the token's first characters, never the token.
     listed = admin_client.get("/console/admin/users?role=field").get_data(as_text=True)
     assert "Nora Fält" in listed and token not in listed
+    # An organisation filter naming none is the API's 422, not an empty list.
+    nowhere = admin_client.get("/console/admin/users?organisation=no-such-org")
+    assert nowhere.status_code == 422 and "unknown_organisation" in nowhere.get_data(as_text=True)
     user_page = admin_client.get(
         re.search(r'href="(/console/admin/users/[0-9a-f-]{36})"', page).group(1)
     )
@@ -393,7 +396,9 @@ def test_failed_deliveries_are_listed_and_retried(admin_client, client, field_us
         as_text=True
     )
     assert admin_client.get("/console/admin/deliveries?status=bogus").status_code == 422
-    assert admin_client.get("/console/admin/deliveries?cursor=x").status_code == 422
+    # A cursor the list did not give: the API's answer, 400 invalid_cursor.
+    bad_cursor = admin_client.get("/console/admin/deliveries?cursor=x")
+    assert bad_cursor.status_code == 400 and "invalid_cursor" in bad_cursor.get_data(as_text=True)
 
 
 def test_the_contact_read_log_and_retention_runs(app, admin_client, client, create_user):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from backend import pagination
 from backend.contacts.models import ContactRead
 from backend.extensions import db
 from tests.sync_items import batch, contact
@@ -158,11 +159,19 @@ def test_admin_lists_the_audit_log_by_cursor_and_filter(client, create_user, sto
     assert other["items"] == []
     bad = client.get(AUDIT, query_string={"cursor": "nope"}, headers=admin.headers)
     assert (bad.status_code, bad.get_json()["code"]) == (400, "invalid_cursor")
-    # Past the 32-bit seq column (was a 500 on PostgreSQL): no cursor this service gave.
-    for huge in ("2147483648", "831909202642039096"):
-        bad = client.get(AUDIT, query_string={"cursor": huge}, headers=admin.headers)
+    # A seq as the old cursors gave it, or one past the 32-bit seq column inside a cursor of
+    # this list (was a 500 on PostgreSQL): no cursor this service gave.
+    for forged in (
+        "3",
+        "2147483648",
+        pagination.encode("audit", 2**31),
+        pagination.encode("audit", -1),
+    ):
+        bad = client.get(AUDIT, query_string={"cursor": forged}, headers=admin.headers)
         assert (bad.status_code, bad.get_json()["code"]) == (400, "invalid_cursor")
-    last = client.get(AUDIT, query_string={"cursor": "2147483647"}, headers=admin.headers)
+    last = client.get(
+        AUDIT, query_string={"cursor": pagination.encode("audit", 2**31 - 1)}, headers=admin.headers
+    )
     assert last.status_code == 200 and last.get_json()["items"] == []
     supervisor = create_user(role="supervisor")
     assert client.get(AUDIT, headers=supervisor.headers).status_code == 403

@@ -206,7 +206,7 @@ def test_admin_pages_through_deliveries(client, admin):
     assert sorted(seen) == sorted(str(i) for i in ids[:5])
     assert len(seen) == len(set(seen))
     unknown = client.get(f"/api/v1/admin/deliveries?cursor={uuid.uuid4()}", headers=admin.headers)
-    assert (unknown.status_code, unknown.get_json()["code"]) == (404, "cursor_not_found")
+    assert (unknown.status_code, unknown.get_json()["code"]) == (400, "invalid_cursor")
     missing = client.post(f"/api/v1/admin/deliveries/{uuid.uuid4()}/retry", headers=admin.headers)
     assert (missing.status_code, missing.get_json()["code"]) == (404, "delivery_not_found")
 

@@ -32,7 +32,7 @@ def _get(client, account, url, **query):
 
 
 def _listed(client, account, **query) -> dict[str, dict]:
-    return {c["id"]: c for c in _get(client, account, CASES, **query)["cases"]}
+    return {c["id"]: c for c in _get(client, account, CASES, **query)["items"]}
 
 
 @pytest.fixture

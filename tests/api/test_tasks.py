@@ -313,7 +313,8 @@ def test_cursor_pages_never_skip_or_repeat(client, field_user, create_user):
     unknown = client.get(
         TASKS, query_string={"cursor": str(uuid.uuid4())}, headers=supervisor.headers
     )
-    assert unknown.status_code == 404 and unknown.get_json()["code"] == "cursor_not_found"
+    # A task id is no cursor (the list's cursors are opaque): the one answer for a bad cursor.
+    assert unknown.status_code == 400 and unknown.get_json()["code"] == "invalid_cursor"
 
 
 def test_field_staff_cannot_list_tasks(client, field_user):

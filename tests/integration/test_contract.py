@@ -88,10 +88,7 @@ def _tus_412(failure: Failure, sent: Sent) -> bool:
 
 
 def _opaque_cursor(failure: Failure, sent: Sent) -> bool:
-    return sent.response.status_code == 400 and sent.code() in {
-        "invalid_cursor",
-        "cursor_not_found",
-    }
+    return sent.response.status_code == 400 and sent.code() == "invalid_cursor"
 
 
 def _related_parameters(failure: Failure, sent: Sent) -> bool:

@@ -10,9 +10,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from backend import roles
 from backend.console import access, labels
 from backend.console.blueprint import bp
-from backend.console.nav import ADMIN_ROLES
 from backend.console.schemas import AuditFilterSchema, DeliveryFilterSchema
 from backend.console.views.common import parse
 from backend.contacts import services as contacts
@@ -48,14 +48,14 @@ def _deliveries_page(status: int = 200, error: DomainError | None = None) -> Any
 
 
 @bp.get("/admin/deliveries")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_deliveries() -> Any:
     """Deliveries to the organisations, the failed ones first shown, with a retry each."""
     return _deliveries_page()
 
 
 @bp.post("/admin/deliveries/<uuid:delivery_id>/retry")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_delivery_retry(delivery_id: uuid.UUID) -> Response | Any:
     """Give a failed delivery a fresh round of attempts on the organisation's channel now."""
     try:
@@ -71,7 +71,7 @@ def admin_delivery_retry(delivery_id: uuid.UUID) -> Response | Any:
 
 
 @bp.get("/admin/audit")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_audit() -> Any:
     """Reads of individual contacts: who, when, why, oldest first, by cursor."""
     filters = parse(AuditFilterSchema())
@@ -84,7 +84,7 @@ def admin_audit() -> Any:
 
 
 @bp.get("/admin/retention")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_retention() -> Any:
     """The retention periods in force and the runs that applied them."""
     config = current_app.config

@@ -13,9 +13,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from backend import roles
 from backend.console import access, labels
 from backend.console.blueprint import bp
-from backend.console.nav import ADMIN_ROLES
 from backend.console.schemas import OrganisationFormSchema
 from backend.console.views.common import category_names, parse, zone_names
 from backend.errors import DomainError, Unprocessable
@@ -51,14 +51,14 @@ def _organisations_page(status: int = 200, error: DomainError | None = None) -> 
 
 
 @bp.get("/admin/organisations")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_organisations() -> Any:
     """Organisations, their channel, and the form to add one."""
     return _organisations_page()
 
 
 @bp.post("/admin/organisations")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_organisation_create() -> Any:
     """Add an organisation (a webhook one gets its secret on its own page)."""
     session = db.session()
@@ -93,14 +93,14 @@ def _organisation_page(
 
 
 @bp.get("/admin/organisations/<string:slug>")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_organisation(slug: str) -> Any:
     """One organisation: name, channel and its settings, active, the webhook secret."""
     return _organisation_page(slug)
 
 
 @bp.post("/admin/organisations/<string:slug>")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_organisation_update(slug: str) -> Any:
     """Change the name, channel, webhook URL, e-mail or active flag."""
     session = db.session()
@@ -119,7 +119,7 @@ def admin_organisation_update(slug: str) -> Any:
 
 
 @bp.post("/admin/organisations/<string:slug>/secret")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_organisation_secret(slug: str) -> Any:
     """A new webhook signing secret, shown once; the old one stops signing at once."""
     org, secret = organisations.rotate_webhook_secret(db.session(), slug)
@@ -145,14 +145,14 @@ def _rules_page(status: int = 200, error: DomainError | None = None) -> Any:
 
 
 @bp.get("/admin/rules")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_rules() -> Any:
     """The active routing rules, the stored versions, and the upload of a new version."""
     return _rules_page()
 
 
 @bp.get("/admin/rules.json")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_rules_json() -> Response:
     """The active rule set as JSON, the shape the upload and PUT /api/v1/admin/rules take."""
     rule_set = routing.active_rule_set(db.session())
@@ -164,7 +164,7 @@ def admin_rules_json() -> Response:
 
 
 @bp.post("/admin/rules")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_rules_upload() -> Any:
     """Store an uploaded rule file (TOML or JSON) as the new version; every problem listed
     and nothing changed when it is not valid."""

@@ -13,9 +13,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from backend import roles
 from backend.console import access, labels, present
 from backend.console.blueprint import bp
-from backend.console.nav import ADMIN_ROLES
 from backend.console.schemas import (
     TokenFormSchema,
     UserCreateFormSchema,
@@ -26,8 +26,9 @@ from backend.console.views.common import parse
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.organisations.services import list_organisations
+from backend.roles import ROLES
 from backend.users import services as users
-from backend.users.models import ROLES, User
+from backend.users.models import User
 
 
 def _choices() -> dict[str, Any]:
@@ -54,7 +55,7 @@ def _message(error: DomainError | None) -> str | None:
 
 
 @bp.get("/admin/users")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_users() -> Any:
     """Users, filtered by role and organisation, and the form to add one."""
     return _list()
@@ -74,7 +75,7 @@ def _shown_once(user: User, token: str, status: int) -> Any:
 
 
 @bp.post("/admin/users")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_user_create() -> Any:
     """Create a user and their first phone token (shown once)."""
     session = db.session()
@@ -111,14 +112,14 @@ def _user_page(user_id: uuid.UUID, status: int = 200, error: DomainError | None 
 
 
 @bp.get("/admin/users/<uuid:user_id>")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_user(user_id: uuid.UUID) -> Any:
     """One user: name, role, organisation, active, and their tokens."""
     return _user_page(user_id)
 
 
 @bp.post("/admin/users/<uuid:user_id>")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_user_update(user_id: uuid.UUID) -> Any:
     """Change name, role, organisation or active (deactivation ends sessions and tokens at
     once: both are checked against the user on every request)."""
@@ -136,7 +137,7 @@ def admin_user_update(user_id: uuid.UUID) -> Any:
 
 
 @bp.post("/admin/users/<uuid:user_id>/tokens")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_token_issue(user_id: uuid.UUID) -> Any:
     """Issue a new phone token (shown once)."""
     session = db.session()
@@ -147,7 +148,7 @@ def admin_token_issue(user_id: uuid.UUID) -> Any:
 
 
 @bp.post("/admin/users/<uuid:user_id>/tokens/<uuid:token_id>/revoke")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_token_revoke(user_id: uuid.UUID, token_id: uuid.UUID) -> Response:
     """Revoke one token: the phone holding it is refused from its next request."""
     row = users.revoke_token(db.session(), user_id, token_id)
@@ -156,7 +157,7 @@ def admin_token_revoke(user_id: uuid.UUID, token_id: uuid.UUID) -> Response:
 
 
 @bp.post("/admin/users/<uuid:user_id>/tokens/revoke")
-@access.page(*ADMIN_ROLES)
+@access.page(*roles.ADMINS)
 def admin_tokens_revoke_all(user_id: uuid.UUID) -> Response:
     """Revoke every live token of the user (a lost phone, someone leaving)."""
     count = users.revoke_user_tokens(db.session(), user_id)

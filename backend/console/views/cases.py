@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from backend import roles
 from backend.cases import services as cases
 from backend.cases import visibility
 from backend.cases.models import Case
@@ -25,13 +26,12 @@ from backend.photos.schemas import ImageQuerySchema
 from backend.tasks import services as tasks
 from backend.users.services import display_names
 
-ROLES = cases.READER_ROLES
 RESULTS_ID = "case-results"
 """The element htmx swaps when a filter changes; the rest of the page stays."""
 
 
 @bp.get("/cases", endpoint="cases")
-@access.page(*ROLES)
+@access.page(*roles.STAFF)
 def cases_list() -> str:
     """The case list: filters in the URL, newest first, keyset pages."""
     user = access.current_staff()
@@ -53,7 +53,7 @@ def cases_list() -> str:
     context: dict[str, Any] = {
         "page": page,
         "filters": filters,
-        "open_tasks": tasks.open_tasks_by_case(session, user, [c.id for c in page.cases]),
+        "open_tasks": tasks.open_tasks_by_case(session, user, [c.id for c in page.items]),
         "now": now,
         "categories": category_names(),
         "zones": zone_names(),
@@ -99,7 +99,7 @@ def _detail(case: Case, status: int = 200, error: str | None = None) -> Any:
 
 
 @bp.get("/cases/<uuid:case_id>")
-@access.page(*ROLES)
+@access.page(*roles.STAFF)
 def case(case_id: uuid.UUID) -> Any:
     """One case: its reports and why each is in it, photos, tasks, corrections."""
     return _detail(cases.get_case(db.session(), access.current_staff(), case_id))
@@ -113,7 +113,7 @@ def _refused(case_id: uuid.UUID, error: DomainError) -> Any:
 
 
 @bp.post("/cases/<uuid:case_id>/split")
-@access.page(*ROLES)
+@access.page(*roles.STAFF)
 def case_split(case_id: uuid.UUID) -> Any:
     """Move the chosen reports into a new case."""
     try:
@@ -135,7 +135,7 @@ def case_split(case_id: uuid.UUID) -> Any:
 
 
 @bp.post("/cases/<uuid:case_id>/merge")
-@access.page(*ROLES)
+@access.page(*roles.STAFF)
 def case_merge(case_id: uuid.UUID) -> Any:
     """Merge another case into this one."""
     try:
@@ -156,7 +156,7 @@ def case_merge(case_id: uuid.UUID) -> Any:
 
 
 @bp.get("/photos/<string:sha256>")
-@access.page(*ROLES)
+@access.page(*roles.STAFF)
 def photo(sha256: str) -> Response:
     """A sanitised photo or its thumbnail, for those the photo service lets see it."""
     size = parse(ImageQuerySchema())["size"]

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from flask import current_app, render_template
 from flask_babel import gettext as _
 
+from backend import roles
 from backend.console import access, labels, present
 from backend.console.blueprint import bp
 from backend.console.schemas import RangeQuerySchema
@@ -18,14 +19,13 @@ from backend.database import utcnow
 from backend.extensions import db
 from backend.localtime import LOCAL_TZ
 
-ROLES = contacts.AGGREGATE_ROLES
 """Without a range the page shows this month (the ISO weeks whose Thursday is in it): a month is
 the period the partnership's follow-up meetings look at, and answers are for whole periods."""
 DIMENSIONS = ("type", "need", "age_group", "zone", "hour", "week")
 
 
 @bp.get("/contacts", endpoint="contacts")
-@access.page(*ROLES)
+@access.page(*roles.SEES_ALL)
 def contacts_page() -> str:
     """Counts by type, need, age group, zone, hour and week, as tables and small charts."""
     query = parse(RangeQuerySchema())

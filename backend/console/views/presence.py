@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, render_template
 
-from backend import spreadsheet
+from backend import roles, spreadsheet
 from backend.console import access, present
 from backend.console.blueprint import bp
 from backend.console.schemas import DayQuerySchema
@@ -17,8 +17,6 @@ from backend.extensions import db
 from backend.localtime import LOCAL_TZ
 from backend.presence import export
 from backend.presence import services as presence
-
-ROLES = presence.VIEWER_ROLES
 
 
 def _answer() -> tuple[dict[str, Any], presence.DailyAnswer]:
@@ -32,7 +30,7 @@ def _answer() -> tuple[dict[str, Any], presence.DailyAnswer]:
 
 
 @bp.get("/presence", endpoint="presence")
-@access.page(*ROLES)
+@access.page(*roles.SEES_ALL)
 def presence_page() -> str:
     """The daily log: per worker a timeline, minutes per zone, what they filed."""
     query, answer = _answer()
@@ -68,13 +66,10 @@ def presence_page() -> str:
 
 
 @bp.get("/presence.csv")
-@access.page(*ROLES)
+@access.page(*roles.SEES_ALL)
 def presence_csv() -> Response:
     """The same day as CSV, one row per interval (the API's export)."""
     _query, answer = _answer()
     workers, zones = presence.names(db.session(), (w.worker_id for w in answer.log.workers))
     text = export.daily_log_csv(answer.log, worker_names=workers, zone_names=zones)
-    response = Response(spreadsheet.csv_bytes(text), content_type=spreadsheet.MEDIA_TYPE)
-    filename = f"presence-{answer.log.day.isoformat()}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return spreadsheet.download(text, export.daily_filename(answer.log))

@@ -12,7 +12,7 @@ from flask import Response, current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from backend import spreadsheet
+from backend import roles, spreadsheet
 from backend.console import access, charts
 from backend.console.blueprint import bp
 from backend.console.schemas import StatsQuerySchema
@@ -23,9 +23,8 @@ from backend.localtime import LOCAL_TZ
 from backend.organisations.models import Organisation
 from backend.stats import export
 from backend.stats import services as stats
-from backend.stats.views import CSV_MEDIA_TYPE
 
-ROLES = stats.READERS
+ROLES = roles.STAFF
 """The API's readers: a department gets its own organisation's task figures only (the API's
 rule, ``weekly_table`` applies it), supervisors and admins the partnership's."""
 DEFAULT_WEEKS = 8
@@ -232,9 +231,4 @@ def stats_page() -> str:
 def stats_csv() -> Response:
     """The same figures as the API's CSV (``backend.stats.export``)."""
     _, answer = _answer()
-    response = Response(
-        spreadsheet.csv_bytes(export.weekly_csv(answer)), content_type=CSV_MEDIA_TYPE
-    )
-    filename = f"statistik-{answer['from']}-{answer['to']}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return spreadsheet.download(export.weekly_csv(answer), export.weekly_filename(answer))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from backend import roles
 from backend.console import access, labels
 from backend.console.blueprint import bp
 from backend.console.schemas import ContactReadFormSchema, TaskEventFormSchema, TaskFilterSchema
@@ -19,8 +20,9 @@ from backend.contacts import services as contacts
 from backend.database import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.organisations.services import get_by_slug, list_organisations
+from backend.organisations.services import filter_organisation, list_organisations
 from backend.photos import services as photos
+from backend.reference.services import check_zone
 from backend.tasks import services as tasks
 from backend.tasks.models import STATUSES
 from backend.users.services import display_names
@@ -45,8 +47,9 @@ def _board_context() -> dict[str, Any]:
         "category": filters.get("category"),
         "organisation": filters.get("organisation"),
     }
-    if query["organisation"] is not None:
-        get_by_slug(session, query["organisation"])  # an unknown slug is 404, not an empty board
+    # An unknown slug is the API's 422, not an empty board that looks like "nothing to do".
+    filter_organisation(session, query["organisation"])
+    check_zone(session, query["zone"])
     rows = tasks.board(session, user, now=now, limit=BOARD_LIMIT, **query)
     return {
         "tasks": rows,
@@ -60,15 +63,15 @@ def _board_context() -> dict[str, Any]:
         "statuses": ("open", *STATUSES, "all"),
         "categories": category_names(),
         "zones": zone_names(),
-        "organisations": list_organisations(session) if user.role in tasks.ALL_TASKS_ROLES else [],
-        "sees_all": user.role in tasks.ALL_TASKS_ROLES,
+        "organisations": list_organisations(session) if user.role in roles.SEES_ALL else [],
+        "sees_all": user.role in roles.SEES_ALL,
         "board_id": BOARD_ID,
         "poll_seconds": current_app.config["CONSOLE_BOARD_POLL_SECONDS"],
     }
 
 
 @bp.get("/tasks")
-@access.page(*tasks.READER_ROLES)
+@access.page(*roles.STAFF)
 def tasks_board() -> str:
     """The board: its organisation's tasks, overdue first, then by due time; filters in the
     URL; the open page polls for new tasks."""
@@ -146,7 +149,7 @@ def _detail(
 
 
 @bp.get("/tasks/<uuid:task_id>")
-@access.page(*tasks.READER_ROLES)
+@access.page(*roles.STAFF)
 def task(task_id: uuid.UUID) -> Any:
     """One task: the case on a map, its reports, photos, history, deadline and actions."""
     return _detail(task_id)
@@ -166,7 +169,7 @@ DONE = {
 
 
 @bp.post("/tasks/<uuid:task_id>/events")
-@access.page(*tasks.EVENT_ROLES)
+@access.page(*roles.TASK_WORKERS)
 def task_event(task_id: uuid.UUID) -> Any:
     """Acknowledge, start, resolve or reject: the API's ``record_event``."""
     user = access.current_staff()
@@ -191,7 +194,7 @@ def task_event(task_id: uuid.UUID) -> Any:
 
 
 @bp.post("/tasks/<uuid:task_id>/contact")
-@access.page(*tasks.READER_ROLES)
+@access.page(*roles.STAFF)
 def task_contact(task_id: uuid.UUID) -> Response | Any:
     """Open the referred contact of a task: the audited read, with the reason given."""
     user = access.current_staff()

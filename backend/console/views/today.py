@@ -84,17 +84,17 @@ def today() -> Any:
     session = db.session()
     now = utcnow()
     page = cases.list_cases(session, user, limit=MAP_CASES, status="open")
-    open_tasks = tasks.open_tasks_by_case(session, user, [c.id for c in page.cases])
+    open_tasks = tasks.open_tasks_by_case(session, user, [c.id for c in page.items])
     late = {case_id for case_id, task in open_tasks.items() if task.is_overdue(now)}
     names = category_names()
     palette = present.colours(names)
     features = present.case_features(
-        page.cases, late, names, palette, lambda case_id: url_for("console.case", case_id=case_id)
+        page.items, late, names, palette, lambda case_id: url_for("console.case", case_id=case_id)
     )
     return render_template(
         "console/today.html",
         map_data={"zones": zones_geojson(), "cases": features},
-        map_truncated=page.has_more,
+        map_truncated=page.next_cursor is not None,
         category_colours=palette,
         **_live(user, now),
     )
