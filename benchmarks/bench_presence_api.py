@@ -40,7 +40,7 @@ def fill(session: Any, worker_ids: list[uuid.UUID]) -> int:
 
     from sqlalchemy import insert
 
-    from backend.reports.models import PresenceEvent
+    from backend.presence.models import PresenceEvent
     from backend.sync.models import SyncItem
 
     rnd = random.Random(2026)

@@ -61,7 +61,8 @@ def fill(session: Any, days: int, workers: list[uuid.UUID], orgs: dict[str, uuid
     from sqlalchemy import insert
 
     from backend.cases.models import Case
-    from backend.reports.models import PresenceEvent, Report
+    from backend.presence.models import PresenceEvent
+    from backend.reports.models import Report
     from backend.sync.models import SyncItem
     from backend.tasks.models import Task, TaskEvent
 

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
+from backend.contacts.models import Contact
 from backend.errors import Forbidden, Unprocessable
 from backend.presence import log as presence_log
+from backend.presence.models import PresenceEvent as StoredEvent
 from backend.presence.values import DailyLog, FiledItem, PresenceEvent, Summary
 from backend.reference.models import Zone
-from backend.reports.models import Contact, Report
-from backend.reports.models import PresenceEvent as StoredEvent
+from backend.reports.models import Report
 from backend.users.models import User
 
 VIEWER_ROLES = ("supervisor", "admin")

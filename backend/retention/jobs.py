@@ -33,12 +33,13 @@ from rq.job import Job, JobStatus
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from backend.contacts.models import Contact
 from backend.database import utcnow
 from backend.extensions import db, redis
 from backend.photos import services as photo_services
 from backend.photos.models import Photo
+from backend.presence.models import PresenceEvent
 from backend.presence.values import LOCAL_TZ
-from backend.reports.models import Contact, PresenceEvent
 from backend.retention.models import RetentionRun
 from backend.routing.queues import DEFAULT
 from backend.sync.models import SyncItem

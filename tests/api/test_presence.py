@@ -257,7 +257,7 @@ def test_every_event_without_a_zone_gets_it_from_the_polygons(client, create_use
     from sqlalchemy import select
 
     from backend.extensions import db
-    from backend.reports.models import PresenceEvent
+    from backend.presence.models import PresenceEvent
 
     worker = create_user(role="field")
     inside = presence(event=event, zone=None)  # located inside the sergels-torg polygon

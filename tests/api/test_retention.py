@@ -13,11 +13,12 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select, update
 
+from backend.contacts.models import Contact
 from backend.extensions import db
 from backend.photos.jobs import process_photo
 from backend.photos.models import Photo, PhotoUploader
 from backend.photos.services import storage_from
-from backend.reports.models import Contact, PresenceEvent
+from backend.presence.models import PresenceEvent
 from backend.retention import jobs
 from backend.retention.models import RetentionRun
 from backend.sync.models import SyncItem

@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backend.contacts.models import Contact
 from backend.extensions import db
 from backend.photos.models import Photo, PhotoUploader
-from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.presence.models import PresenceEvent
+from backend.reports.models import Report, ReportPhoto
 from backend.sync.models import SyncItem
 from tests.sync_items import batch, contact, iso, now, presence, report
 
