@@ -32,7 +32,8 @@ from backend.open311 import (
     updates,
 )
 from backend.open311.models import Open311Key
-from backend.photos.services import SERVED_CONTENT_TYPE, storage_from
+from backend.photos.services import SERVED_CONTENT_TYPE
+from backend.photos.store import storage_from
 from backend.sync.services import SyncSettings
 
 PREFIX = "/open311/v2"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from backend.database import utcnow
 from backend.errors import DomainError
 from backend.extensions import db, redis
-from backend.photos import services, uploads
+from backend.photos import services, store, uploads
 from backend.photos.models import Photo
 from backend.routing.queues import MEDIA
 from media.errors import MediaError
@@ -38,11 +38,11 @@ PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.D
 def process_photo(sha256: str) -> str:
     """RQ entry point: sanitise photo ``sha256``; returns the photo's resulting status."""
     if has_app_context():
-        return _process(db.session(), services.storage_from(current_app.config), sha256)
+        return _process(db.session(), store.storage_from(current_app.config), sha256)
     from backend.app import create_app
 
     with create_app().app_context():
-        return _process(db.session(), services.storage_from(current_app.config), sha256)
+        return _process(db.session(), store.storage_from(current_app.config), sha256)
 
 
 def _process(session: Session, storage: Storage, sha256: str) -> str:

@@ -36,8 +36,8 @@ from sqlalchemy.orm import Session
 from backend.contacts.models import Contact
 from backend.database import utcnow
 from backend.extensions import db, redis
-from backend.photos import services as photo_services
 from backend.photos.models import Photo
+from backend.photos.store import storage_from
 from backend.presence.models import PresenceEvent
 from backend.presence.values import LOCAL_TZ
 from backend.retention.models import RetentionRun
@@ -219,7 +219,7 @@ def run_from_config(now: datetime | None = None, progress: Progress | None = Non
     config = current_app.config
     return run(
         db.session(),
-        photo_services.storage_from(config),
+        storage_from(config),
         Periods.from_config(config),
         now=now,
         batch=config["RETENTION_BATCH_SIZE"],

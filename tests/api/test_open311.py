@@ -445,7 +445,7 @@ def test_a_media_link_to_an_image_gone_from_the_store_is_404(
     app, client, field_user, issue_key, photo_store
 ):
     from backend.photos.jobs import process_photo
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
     from tests.photos import phone_jpeg, sha256
 
     key = issue_key()

@@ -222,7 +222,7 @@ def test_only_field_staff_and_admins_upload(client, create_user):
 
 def test_failed_processing_is_recorded_and_never_served(app, client, field_user, photo_store):
     from backend.extensions import db
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
     from media.storage import key
 
     data = phone_jpeg()

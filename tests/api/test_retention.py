@@ -17,7 +17,7 @@ from backend.contacts.models import Contact
 from backend.extensions import db
 from backend.photos.jobs import process_photo
 from backend.photos.models import Photo, PhotoUploader
-from backend.photos.services import storage_from
+from backend.photos.store import storage_from
 from backend.presence.models import PresenceEvent
 from backend.retention import jobs
 from backend.retention.models import RetentionRun

@@ -338,7 +338,7 @@ def test_open_upload_caps_are_advertised(app, client, field_user, monkeypatch):
 def test_an_upload_whose_stored_bytes_are_lost_is_discarded_with_410(
     app, client, field_user, damage, photo_store
 ):
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
 
     data = phone_jpeg()
     location = create(client, field_user, data).headers["Location"]
@@ -367,7 +367,7 @@ def test_sweep_discards_complete_uploads_without_their_bytes_and_goes_on(
 ):
     from backend.extensions import db
     from backend.photos.models import Upload
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
 
     lost, kept = phone_jpeg(seed=1), phone_jpeg(seed=2)
     for data in (lost, kept):
