@@ -176,13 +176,13 @@ def best(fn: Any, rounds: int = ROUNDS) -> tuple[float, float, Any]:
 def from_rows(session: Any, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The weekly figures computed from the rows of every day, as a request would without
     the aggregates: the same per-day computation, nothing stored."""
-    from backend.stats import services, weekly
+    from backend.stats import refresh, weekly
 
     weeks = weekly.iso_weeks(first, last)
     reports, tasks, zones, hours = [], [], [], []
     day = weeks[0].start
     while day <= weeks[-1].end:
-        figures = services.compute_day(session, day, now)
+        figures = refresh.compute_day(session, day, now)
         reports += [
             weekly.ReportRow(day, kind, category, *counts)
             for (_, kind, category), counts in figures.reports.items()
