@@ -1,7 +1,7 @@
 """Input fields whose range the API document states, so that every value the document allows
 is one the service can compute with.
 
-Times and days are limited to the years 1970 to 2099 (``sync.envelope.EARLIEST`` and
+Times and days are limited to the years 1970 to 2099 (``sync.timestamps.EARLIEST`` and
 ``LATEST``): outside them year 1 with an offset of +01:00 overflowed when converted to UTC, and
 a cursor or a filter naming year 9999 failed in the database driver. The document says so with
 a ``pattern`` on the year beside the ``format``.
@@ -15,9 +15,9 @@ from typing import Any
 
 import marshmallow as ma
 
-from sync import envelope
+from sync import timestamps
 
-YEARS = f"{envelope.EARLIEST.year}-{envelope.LATEST.year - 1}"
+YEARS = f"{timestamps.EARLIEST.year}-{timestamps.LATEST.year - 1}"
 YEAR_PATTERN = r"^(19[7-9][0-9]|20[0-9]{2})-"
 """The years 1970 to 2099, as the start of an ISO 8601 date."""
 
@@ -52,7 +52,7 @@ class Timestamp(ma.fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         try:
-            return envelope.parse_timestamp(value)
+            return timestamps.parse_timestamp(value)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from None
 
@@ -78,7 +78,7 @@ class Day(ma.fields.Field):
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise ma.ValidationError("Not a date YYYY-MM-DD.") from None
-        if not envelope.EARLIEST.year <= day.year < envelope.LATEST.year:
+        if not timestamps.EARLIEST.year <= day.year < timestamps.LATEST.year:
             raise ma.ValidationError(f"must be a day in the years {YEARS}")
         return day
 

@@ -141,6 +141,7 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
     from backend.sync.models import SyncItem
     from backend.users.models import User
     from sync import envelope
+    from sync.clock import estimate_clock
 
     with app.app_context():
         session = db.session()
@@ -150,7 +151,7 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
         prepared = []
         for items in batches:
             now = utcnow()
-            clock = envelope.estimate_clock(now, now, settings.clock)
+            clock = estimate_clock(now, now, settings.clock)
             valid = [
                 envelope.validate_item(i, reference, settings.limits, clock, settings.clock)
                 for i in items
