@@ -13,7 +13,7 @@ rows (every day's reports, cases, tasks and presence log: the work the aggregate
 request), and the ratio; the time to recompute one day (what the refresh job costs per marked
 day) and to build the year. The two answers are compared and must be equal.
 
-    .venv/bin/python benchmarks/bench_stats.py [sqlite|postgresql ...] [--days N]
+    .venv/bin/python -m benchmarks.bench_stats [sqlite|postgresql ...] [--days N]
         [--sqlite-file PATH]   (keep the SQLite year there; measure it again without refilling)
 """
 
@@ -22,15 +22,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.presence.values import LOCAL_TZ
 
@@ -302,7 +299,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.db", args.days)
     if "postgresql" in args.backends:
-        from tests.servers import PostgresServer
+        from tests.helpers.servers import PostgresServer
 
         server = PostgresServer()
         server.start()

@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from backend.routing.queues import MEDIA
-from tests.photos import (
+from tests.helpers.photos import (
     INTERNALS,
     REFUSAL_CODES,
     SECRETS,
@@ -273,7 +273,7 @@ def test_job_is_idempotent(app, client, field_user, photo_store):
 
 
 def test_upload_succeeds_while_redis_is_down_and_sweep_queues_it(app, client, field_user, runner):
-    from tests.servers import free_port
+    from tests.helpers.servers import free_port
 
     data = phone_jpeg()
     real_url = app.config["REDIS_URL"]

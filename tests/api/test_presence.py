@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from backend.presence.values import LOCAL_TZ
-from tests.sync_items import SERGELS_TORG, batch, contact, iso, presence, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, contact, iso, presence, report
 
 PUSH = "/api/v1/sync/push"
 DAILY = "/api/v1/presence/daily"

@@ -22,7 +22,7 @@ from backend.presence.models import PresenceEvent
 from backend.retention import services as retention
 from backend.retention.models import RetentionRun
 from backend.sync.models import SyncItem
-from tests.sync_items import batch, contact, iso, now, presence
+from tests.helpers.sync_items import batch, contact, iso, now, presence
 
 PUSH = "/api/v1/sync/push"
 PERIODS = retention.Periods(contacts=30, presence_pings=20, presence_events=40, photos=20)

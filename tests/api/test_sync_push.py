@@ -14,7 +14,7 @@ from backend.photos.models import Photo, PhotoUploader
 from backend.presence.models import PresenceEvent
 from backend.reports.models import Report, ReportPhoto
 from backend.sync.models import SyncItem
-from tests.sync_items import batch, contact, iso, now, presence, report
+from tests.helpers.sync_items import batch, contact, iso, now, presence, report
 
 PUSH = "/api/v1/sync/push"
 

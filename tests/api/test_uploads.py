@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.api.test_photos import run_media_jobs
-from tests.photos import phone_jpeg, sha256
+from tests.helpers.photos import phone_jpeg, sha256
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -231,7 +231,7 @@ def test_whole_file_hash_mismatch_discards_the_upload(app, client, field_user, p
 
 
 def test_hostile_file_over_tus_is_refused_at_the_last_chunk(app, client, field_user, photo_store):
-    from tests.photos import hostile_files
+    from tests.helpers.photos import hostile_files
 
     data = hostile_files()["tiff_renamed_jpg"]
     location = create(client, field_user, data).headers["Location"]
