@@ -1,3 +1,5 @@
+"""/healthz (the process answers) and /readyz (database, Redis and the photo store reachable)."""
+
 from __future__ import annotations
 
 import logging
