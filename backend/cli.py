@@ -124,13 +124,14 @@ mailbox) of each demo user; field workers use the phone and have no console logi
 def seed_demo_users(session: Session) -> list[dict[str, Any]]:
     """Create the demo users when missing and give each a fresh token, and each console role a
     fresh password (both are stored only as hashes, so an earlier run's cannot be shown again;
-    a new password also ends the earlier run's console sessions)."""
+    a new password also ends the earlier run's console sessions). The demo users' earlier
+    ``seed-demo`` tokens are revoked, so each keeps exactly one live token of this command."""
     import secrets
 
     from sqlalchemy import select
 
     from backend.users.models import User
-    from backend.users.services import create_user, new_token_for, set_password
+    from backend.users.services import create_user, replace_labelled_tokens, set_password
 
     min_length = current_app.config["CONSOLE_PASSWORD_MIN_LENGTH"]
     logins = []
@@ -149,7 +150,8 @@ def seed_demo_users(session: Session) -> list[dict[str, Any]]:
                 password_min_length=min_length,
             )
         else:
-            _, token = new_token_for(session, user.id, label="seed-demo")
+            # Only the token this command issued before is revoked: no pile of demo tokens.
+            _, token = replace_labelled_tokens(session, user.id, label="seed-demo")
             if email and password:
                 user.email = email
                 set_password(session, email, password, min_length)

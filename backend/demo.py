@@ -83,6 +83,23 @@ def _reusable_tokens(tokens_file: Path) -> list[dict[str, Any]] | None:
     return entries
 
 
+def demo_logins(tokens_file: Path) -> list[dict[str, Any]]:
+    """The demo tokens and console logins: ``tokens_file``'s while they all still work, else
+    fresh ones (``seed_demo_users`` revokes the ones it issued before) written to it."""
+    from backend.cli import seed_demo_users
+    from backend.extensions import db
+
+    tokens = _reusable_tokens(tokens_file)
+    if tokens is not None:
+        click.echo(f"    reusing the demo tokens and logins in {tokens_file}", err=True)
+        return tokens
+    tokens = seed_demo_users(db.session())
+    tokens_file.parent.mkdir(parents=True, exist_ok=True)
+    tokens_file.write_text(json.dumps(tokens, ensure_ascii=False, indent=2), "utf-8")
+    tokens_file.chmod(0o600)
+    return tokens
+
+
 def _wait_until_serving(process: subprocess.Popen[bytes], base: str, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
@@ -165,10 +182,9 @@ def run_demo(host: str, port: int, workers: int) -> None:
 
 def _prepare_database(tokens_file: Path) -> list[dict[str, Any]]:
     """Steps 1 and 2: migrate, load the reference data and rules, and the demo users' tokens
-    and logins (the earlier run's while they still work)."""
+    and logins (``demo_logins``)."""
     from flask_migrate import upgrade
 
-    from backend.cli import seed_demo_users
     from backend.extensions import db
     from backend.reference.services import load_reference_data
     from backend.routing.services import seed_rule_set
@@ -178,14 +194,7 @@ def _prepare_database(tokens_file: Path) -> list[dict[str, Any]]:
     click.echo("2/4 loading reference data and demo users ...", err=True)
     load_reference_data(db.session())
     seed_rule_set(db.session())
-    tokens = _reusable_tokens(tokens_file)
-    if tokens is None:
-        tokens = seed_demo_users(db.session())
-        tokens_file.parent.mkdir(parents=True, exist_ok=True)
-        tokens_file.write_text(json.dumps(tokens, ensure_ascii=False, indent=2), "utf-8")
-        tokens_file.chmod(0o600)
-    else:
-        click.echo(f"    reusing the demo tokens and logins in {tokens_file}", err=True)
+    tokens = demo_logins(tokens_file)
     # This process lives as long as the service: hold no transaction (and no SQLite lock).
     db.session.remove()
     return tokens

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from backend.cases.models import MERGED, OPEN, RESOLVED
@@ -125,6 +127,75 @@ class CaseSchema(ma.Schema):
 
 class CaseDetailSchema(CaseSchema):
     reports = ma.fields.List(ma.fields.Nested(CaseReportSchema))
+
+
+class ResponsibleSchema(ma.Schema):
+    slug = ma.fields.String()
+    name = ma.fields.String()
+
+
+class OwnReportSchema(ma.Schema):
+    id = ma.fields.UUID()
+    category = ma.fields.String()
+    kind = ma.fields.String()
+    captured_at = ma.fields.AwareDateTime(metadata={"description": "The corrected capture time"})
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+    accuracy_m = ma.fields.Float(allow_none=True)
+    zone = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    photos = ma.fields.List(
+        ma.fields.String(), metadata={"description": "SHA-256 of the photos the report lists"}
+    )
+
+
+REPORTER_DESCRIPTION = (
+    "A field worker's view of a case one of their own reports is in now: no other reporter's "
+    "report, note, position, id or name"
+)
+
+
+class ReporterCaseSchema(ma.Schema):
+    id = ma.fields.UUID()
+    view = ma.fields.String(
+        validate=ma.validate.OneOf(("reporter",)), metadata={"description": REPORTER_DESCRIPTION}
+    )
+    category = ma.fields.String(metadata={"description": "The first report's category"})
+    kind = ma.fields.String()
+    status = ma.fields.String(metadata={"description": STATUS_DESCRIPTION})
+    lat = ma.fields.Float(
+        metadata={
+            "description": "The case's place (its first report's): exact when that is one of "
+            "your reports, otherwise rounded to 0.001 degrees (about 110 m)"
+        }
+    )
+    lon = ma.fields.Float()
+    zone = ma.fields.String(allow_none=True)
+    first_at = ma.fields.AwareDateTime(metadata={"description": "Earliest report's capture time"})
+    last_at = ma.fields.AwareDateTime(metadata={"description": "Latest report's capture time"})
+    resolved_at = ma.fields.AwareDateTime(allow_none=True)
+    responsible = ma.fields.Nested(
+        ResponsibleSchema,
+        allow_none=True,
+        metadata={
+            "description": "The organisation whose task holds the case (its open task, else "
+            "the one that resolved it); null while the case waits for photos or no task holds it"
+        },
+    )
+    reports = ma.fields.List(
+        ma.fields.Nested(OwnReportSchema), metadata={"description": "Your own reports only"}
+    )
+
+
+class CaseRead:
+    """Dumps ``GET /cases/{id}``'s answer: a reporter's view with ``ReporterCaseSchema``, any
+    other with ``CaseDetailSchema``. Not a schema of its own: the view documents the two as
+    oneOf, and this only picks one."""
+
+    def dump(self, obj: Any) -> Any:
+        if getattr(obj, "view", None) == "reporter":
+            return ReporterCaseSchema().dump(obj)
+        return CaseDetailSchema().dump(obj)
 
 
 class CasePageSchema(ma.Schema):

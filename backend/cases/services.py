@@ -35,7 +35,8 @@ from sync import envelope
 from sync.cells import cell_of, lock_keys
 
 READER_ROLES = ("supervisor", "admin", "department")
-"""Roles that read cases (a department only those it holds or held a task for)."""
+"""Roles that read cases (a department only those it holds or held a task for). Field workers
+read only one case at a time, one their own report is in (``read_case``)."""
 
 
 def visible_cases(query: Select[Any], user: User) -> Select[Any]:
@@ -148,6 +149,24 @@ def case_detail(session: Session, user: User, case_id: uuid.UUID) -> visibility.
     """The case as ``user`` sees it: in full, or a department's history of it; 404 when the
     caller cannot see it at all."""
     return visibility.case_view(session, user, get_case(session, user, case_id))
+
+
+def reporter_case(session: Session, user: User, case_id: uuid.UUID) -> visibility.ReporterCaseView:
+    """A case one of ``user``'s reports is in, as its reporter sees it; 404 otherwise (the
+    404 of a case that does not exist: whether others' cases exist is not told)."""
+    view = visibility.reporter_view(session, user, case_id)
+    if view is None:
+        raise _case_not_found()
+    return view
+
+
+def read_case(
+    session: Session, user: User, case_id: uuid.UUID
+) -> visibility.CaseView | visibility.ReporterCaseView:
+    """``GET /cases/{id}``: a field worker's reporter view, everyone else's case detail."""
+    if user.role in visibility.REPORTER_ROLES:
+        return reporter_case(session, user, case_id)
+    return case_detail(session, user, case_id)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ from backend.cases.schemas import (
     CaseDetailSchema,
     CasePageSchema,
     CaseQuerySchema,
+    CaseRead,
     MergeSchema,
+    ReporterCaseSchema,
     SplitSchema,
 )
-from backend.cases.visibility import CaseView
+from backend.cases.visibility import REPORTER_ROLES, CaseView, ReporterCaseView
 from backend.extensions import db
 
 blp = Blueprint(
@@ -48,14 +50,35 @@ class Cases(MethodView):
         return services.list_cases(db.session(), current_user(), limit=limit, **args)
 
 
+# flask-smorest documents one schema per response: the 200 is written out whole so that both
+# views appear (CaseRead dumps each with its own schema).
+CASE_DOC = {
+    "description": "Supervisors, admins and departments get the case detail (view full or "
+    "history, see backend/cases/visibility.py). A field worker may open only a case one of "
+    "their own reports is in now, and gets the reporter view: status, category, place, times, "
+    "the responsible organisation and their own reports, nothing of other reporters; any "
+    "other case (another worker's, one their report left by a split or merge) is 404 "
+    "case_not_found, as if it did not exist.",
+    "responses": {
+        "200": {
+            "description": "The case as you may see it",
+            "content": {
+                "application/json": {"schema": {"oneOf": [CaseDetailSchema, ReporterCaseSchema]}}
+            },
+        }
+    },
+}
+
+
 @blp.route("/<uuid:case_id>")
 class CaseById(MethodView):
-    @auth(blp, *READERS)
-    @blp.response(200, CaseDetailSchema)
+    @auth(blp, *READERS, *sorted(REPORTER_ROLES))
+    @blp.response(200, CaseRead())
+    @blp.doc(**CASE_DOC)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, case_id: uuid.UUID) -> CaseView:
-        """One case with its reports and why each one is in it"""
-        return services.case_detail(db.session(), current_user(), case_id)
+    def get(self, case_id: uuid.UUID) -> CaseView | ReporterCaseView:
+        """One case with its reports and why each one is in it (field workers: their own)"""
+        return services.read_case(db.session(), current_user(), case_id)
 
 
 @blp.route("/<uuid:case_id>/split")

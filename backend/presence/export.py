@@ -136,7 +136,11 @@ def daily_log_json(log: DailyLog, *, include_contacts: bool = False) -> dict[str
     }
 
 
-def summary_json(result: Summary) -> dict[str, Any]:
+def summary_json(
+    result: Summary, *, worker_names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The summary as plain JSON values; ``by_worker`` names each worker from ``worker_names``
+    (empty when not given)."""
     return {
         "from": result.first.isoformat(),
         "to": result.last.isoformat(),
@@ -154,6 +158,18 @@ def summary_json(result: Summary) -> dict[str, Any]:
         "zones": _zone_times(result.zone_times),
         "workers": result.workers,
         "filed": {"reports": result.reports, "contacts": result.contacts},
+        "by_worker": [
+            {
+                "worker_id": worker.worker_id,
+                "name": (worker_names or {}).get(worker.worker_id, ""),
+                "days": worker.days,
+                "zones": _zone_times(worker.zone_times),
+                "seconds": worker.seconds,
+                "minutes": minutes(worker.seconds),
+                "filed": {"reports": worker.reports, "contacts": worker.contacts},
+            }
+            for worker in result.by_worker
+        ],
     }
 
 

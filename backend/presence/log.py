@@ -56,6 +56,7 @@ from backend.presence.values import (
     PresenceEvent,
     Summary,
     WorkerDay,
+    WorkerSummary,
     ZoneCount,
     ZoneTime,
 )
@@ -341,15 +342,24 @@ def summary(
     days: list[DaySummary] = []
     everyone: set[str] = set()
     totals: dict[str | None, int] = defaultdict(int)
+    # Per worker: zone seconds, days present, reports, contacts (summed over their days).
+    worker_zones: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    worker_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     day = first
     while day <= last:
         log = _daily(timelines, filed_by_worker, day, zone, now, grace, max_shift)
         per_zone: dict[str | None, int] = defaultdict(int)
         present = {w.worker_id for w in log.workers if w.intervals}
         for worker in log.workers:
+            counts = worker_counts[worker.worker_id]
+            counts[0] += 1 if worker.intervals else 0
+            counts[1] += worker.filed_count("report")
+            counts[2] += worker.filed_count("contact")
+            zones_of_worker = worker_zones[worker.worker_id]
             for zone_time in worker.zone_times:
                 per_zone[zone_time.zone] += zone_time.seconds
                 totals[zone_time.zone] += zone_time.seconds
+                zones_of_worker[zone_time.zone] += zone_time.seconds
         everyone |= present
         days.append(
             DaySummary(
@@ -370,6 +380,16 @@ def summary(
         workers=len(everyone),
         reports=sum(d.reports for d in days),
         contacts=sum(d.contacts for d in days),
+        by_worker=tuple(
+            WorkerSummary(
+                worker_id,
+                days=counts[0],
+                zone_times=_sorted_zone_times(worker_zones[worker_id]),
+                reports=counts[1],
+                contacts=counts[2],
+            )
+            for worker_id, counts in sorted(worker_counts.items())
+        ),
     )
 
 

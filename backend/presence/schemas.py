@@ -125,6 +125,16 @@ class DaySummarySchema(ma.Schema):
     filed = ma.fields.Nested(FiledCountSchema)
 
 
+class WorkerSummarySchema(ma.Schema):
+    worker_id = ma.fields.String()
+    name = ma.fields.String(metadata={"description": "The worker's display name"})
+    days = ma.fields.Integer(metadata={"description": "Days in the range with presence"})
+    zones = ma.fields.List(ma.fields.Nested(ZoneTimeSchema))
+    seconds = ma.fields.Integer()
+    minutes = ma.fields.Float()
+    filed = ma.fields.Nested(FiledCountSchema)
+
+
 class SummarySchema(ma.Schema):
     from_ = ma.fields.String(data_key="from", attribute="from")
     to = ma.fields.String()
@@ -134,3 +144,11 @@ class SummarySchema(ma.Schema):
     zones = ma.fields.List(ma.fields.Nested(ZoneTimeSchema))
     workers = ma.fields.Integer()
     filed = ma.fields.Nested(FiledCountSchema)
+    by_worker = ma.fields.List(
+        ma.fields.Nested(WorkerSummarySchema),
+        metadata={
+            "description": "Each worker's totals over the range, sorted by worker id: everyone "
+            "for supervisors and admins, only themself for a field worker. A worker who only "
+            "filed items (no presence) is listed with days 0"
+        },
+    )

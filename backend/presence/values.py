@@ -143,6 +143,21 @@ class DaySummary:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerSummary:
+    """One worker's totals over a summary's range: the sum of their daily logs."""
+
+    worker_id: str
+    days: int  # days with presence
+    zone_times: tuple[ZoneTime, ...]  # sorted by zone (None last)
+    reports: int
+    contacts: int
+
+    @property
+    def seconds(self) -> int:
+        return sum(z.seconds for z in self.zone_times)
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     first: date
     last: date
@@ -152,3 +167,5 @@ class Summary:
     workers: int  # distinct workers over the whole range
     reports: int
     contacts: int
+    # Each worker in any day's log (presence or filed items), sorted by worker id.
+    by_worker: tuple[WorkerSummary, ...] = ()

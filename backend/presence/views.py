@@ -107,8 +107,9 @@ class PresenceSummary(MethodView):
     )
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Presence per day and in total over a range of days (field workers: their own)"""
+        session = db.session()
         result = services.summary(
-            db.session(),
+            session,
             current_user(),
             args["from_"],
             args["to"],
@@ -116,4 +117,7 @@ class PresenceSummary(MethodView):
             max_days=current_app.config["PRESENCE_SUMMARY_MAX_DAYS"],
             now=utcnow(),
         )
-        return export.summary_json(result)
+        # The same readers as the daily log (supervisors, admins, a field worker for their
+        # own), who may see the names.
+        worker_names, _ = services.names(session, (w.worker_id for w in result.by_worker))
+        return export.summary_json(result, worker_names=worker_names)

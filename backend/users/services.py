@@ -184,6 +184,23 @@ def new_token_for(session: Session, user_id: uuid.UUID, label: str = "") -> tupl
     return row, token
 
 
+def replace_labelled_tokens(
+    session: Session, user_id: uuid.UUID, label: str
+) -> tuple[ApiToken, str]:
+    """Revoke the user's live tokens labelled ``label`` and issue one new token with it, in one
+    transaction: a tool that re-issues its own token (``seed-demo``) leaves one live token, and
+    the user's other tokens (a phone enrolled by an admin) keep working."""
+    user = get_user(session, user_id)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.label == label, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    row, token = issue_token(session, user, label)
+    session.commit()
+    return row, token
+
+
 def revoke_user_tokens(session: Session, user_id: uuid.UUID) -> int:
     """Revoke every live token of a user; returns how many were live."""
     get_user(session, user_id)

@@ -133,12 +133,14 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/admin/deliveries/{delivery_id}"): admin_only(200),
     ("POST", "/api/v1/admin/deliveries/{delivery_id}/retry"): admin_only(200),
     # Departments see the cases their organisation holds a task for (tests/api/test_cases.py);
-    # these are another organisation's: 404, as if they did not exist.
+    # these are another organisation's: 404, as if they did not exist. A field worker opens
+    # only a case their own report is in (tests/api/test_reporter_case.py): this is another
+    # worker's, 404 too.
     ("GET", "/api/v1/cases"): Row(
         {None: 401, "field": 403, "department": 200, "supervisor": 200, "admin": 200}
     ),
     ("GET", "/api/v1/cases/{case_id}"): Row(
-        {None: 401, "field": 403, "department": 404, "supervisor": 200, "admin": 200}
+        {None: 401, "field": 404, "department": 404, "supervisor": 200, "admin": 200}
     ),
     ("POST", "/api/v1/cases/{case_id}/split"): correctors(201, {"report_ids": ["REPORT"]}),
     ("POST", "/api/v1/cases/{case_id}/merge"): correctors(200, {"case_id": "OTHER_CASE"}),

@@ -353,3 +353,28 @@ def test_shuffling_the_input_never_changes_the_output(events, rnd):
             assert all(i.start < i.end for i in worker.intervals)
             assert all(a.end <= b.start for a, b in itertools.pairwise(worker.intervals))
             assert worker.seconds <= (log.end - log.start).total_seconds()
+
+
+def test_summary_by_worker_sums_each_workers_days():
+    nxt = DAY + timedelta(days=1)
+    events = [
+        ev("shift_start", "22:00", "hotorget"),  # w1: 2 h on DAY, 1 h after midnight
+        ev("shift_end", "01:00", day=nxt),
+        ev("shift_start", "10:00", "sergels-torg", worker="w2", day=nxt),
+        ev("shift_end", "11:30", worker="w2", day=nxt),
+    ]
+    filed = [
+        FiledItem("w2", "r", "report", at("10:30", nxt), "sergels-torg"),
+        FiledItem("w3", "c", "contact", at("12:00", nxt), None),  # filed, never present
+    ]
+    result = summary(events, filed, DAY, nxt)
+    lines = {w.worker_id: w for w in result.by_worker}
+    assert [w.worker_id for w in result.by_worker] == ["w1", "w2", "w3"]
+    assert (lines["w1"].days, lines["w1"].seconds) == (2, 3 * 3600)
+    assert [(z.zone, z.seconds) for z in lines["w1"].zone_times] == [("hotorget", 3 * 3600)]
+    assert (lines["w2"].days, lines["w2"].seconds, lines["w2"].reports) == (1, 5400, 1)
+    assert (lines["w3"].days, lines["w3"].seconds, lines["w3"].contacts) == (0, 0, 1)
+    assert sum(w.seconds for w in result.by_worker) == sum(z.seconds for z in result.zone_times)
+    assert result.workers == 2  # unchanged: workers with presence
+    only = summary(events, filed, DAY, nxt, zone="hotorget")
+    assert [(w.worker_id, w.seconds) for w in only.by_worker] == [("w1", 3 * 3600)]
