@@ -49,7 +49,7 @@ screenshots: $(VENV)/.installed
 ## Run every benchmark (prints ratios against baselines measured in the same run).
 bench: $(VENV)/.installed
 	@bash .ci/system-deps postgresql redis-server
-	for b in benchmarks/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
+	for b in benchmarks/bench_*.py; do $(VENV)/bin/python -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -32,7 +32,7 @@ from werkzeug.routing import BaseConverter
 
 from backend import errors
 from backend.fields import OneOf
-from sync.envelope import text_problem
+from sync.text import text_problem
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting of a request body. The deepest body this API takes (a rule set's match

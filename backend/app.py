@@ -108,8 +108,8 @@ def _register_blueprints(api: Api) -> None:
     from backend.delivery.views import blp as deliveries
     from backend.health.views import blp as health
     from backend.organisations.views import blp as organisations
+    from backend.photos.tus_views import uploads_blp as uploads
     from backend.photos.views import blp as photos
-    from backend.photos.views import uploads_blp as uploads
     from backend.presence.views import blp as presence
     from backend.reference.views import blp as reference
     from backend.routing.views import blp as rules

@@ -123,7 +123,7 @@ def _database_url(raw: str | None) -> str:
 
 
 def from_env() -> dict[str, Any]:
-    """Build the Flask config mapping from the process environment."""
+    """Build the Flask config mapping from the process environment, area by area."""
     database_url = _database_url(os.environ.get("DATABASE_URL"))
     public_base_url = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     return {
@@ -131,6 +131,30 @@ def from_env() -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-not-secret"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "PUBLIC_BASE_URL": public_base_url,
+        # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are believed
+        # (werkzeug's ProxyFix): the sign-in rate limit keys on the client's address, which
+        # behind a load balancer is otherwise the balancer's. 0: connect directly.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # The whole request body; a sync batch of 200 items with long notes is ~250 KB, photos
+        # go through their own upload routes with their own limit (MAX_PHOTO_BYTES).
+        "MAX_CONTENT_LENGTH": _int("MAX_BODY_BYTES", 1_048_576),
+        # SQLite waits this long for another writer before giving up; long enough that several
+        # gunicorn workers queue up behind each other instead of reporting "database is locked".
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30_000),
+        **_photo_store(),
+        **_photos(),
+        **_sync(),
+        **_rate_limits(),
+        **_routing_and_delivery(),
+        **_lists_and_statistics(),
+        **_retention(),
+    }
+
+
+def _photo_store() -> dict[str, Any]:
+    """Where photos are stored: a directory or an S3-compatible bucket, and how they are served."""
+    return {
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT", str(INSTANCE / "media")),
         # Photos in an S3-compatible bucket instead of MEDIA_ROOT (media/s3.py); empty keeps
         # them in MEDIA_ROOT. Credentials are the standard AWS_* variables; unset, boto3's own
@@ -159,14 +183,12 @@ def from_env() -> dict[str, Any]:
         "PHOTO_REDIRECT_SECONDS": _at_least(
             "PHOTO_REDIRECT_SECONDS", _int("PHOTO_REDIRECT_SECONDS", 60), 1
         ),
-        "PUBLIC_BASE_URL": public_base_url,
-        # Reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are believed
-        # (werkzeug's ProxyFix): the sign-in rate limit keys on the client's address, which
-        # behind a load balancer is otherwise the balancer's. 0: connect directly.
-        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
-        # The whole request body; a sync batch of 200 items with long notes is ~250 KB, photos
-        # go through their own upload routes with their own limit (MAX_PHOTO_BYTES).
-        "MAX_CONTENT_LENGTH": _int("MAX_BODY_BYTES", 1_048_576),
+    }
+
+
+def _photos() -> dict[str, Any]:
+    """What one photo upload may be (bytes, pixels, JPEG scans); the tus uploads one may hold."""
+    return {
         # A 12 MP HEIC is 2-4 MB and a 48 MP JPEG from a recent phone 12-20 MB: 25 MiB keeps
         # every camera original while bounding what one upload can make the server hold.
         "MAX_PHOTO_BYTES": _int("MAX_PHOTO_BYTES", MAX_PHOTO_BYTES),
@@ -191,9 +213,12 @@ def from_env() -> dict[str, Any]:
             _int("UPLOAD_MAX_OPEN_BYTES_PER_USER", 200 * 1024 * 1024),
             1,
         ),
-        # SQLite waits this long for another writer before giving up; long enough that several
-        # gunicorn workers queue up behind each other instead of reporting "database is locked".
-        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 30_000),
+    }
+
+
+def _sync() -> dict[str, Any]:
+    """The phones' push and pull: batch and item limits, the service area, the clock rules."""
+    return {
         # A phone that was offline for a whole shift queues ~100 items (a busy litter round is
         # one report every 3-5 minutes); 200 covers two shifts and keeps a batch under the
         # MAX_BODY_BYTES limit above. More is 413 batch_too_large with nothing stored.
@@ -225,6 +250,12 @@ def from_env() -> dict[str, Any]:
         # response under ~200 KB on a phone connection.
         "SYNC_PULL_DEFAULT_LIMIT": _int("SYNC_PULL_DEFAULT_LIMIT", 100),
         "SYNC_PULL_MAX_LIMIT": _int("SYNC_PULL_MAX_LIMIT", 500),
+    }
+
+
+def _rate_limits() -> dict[str, Any]:
+    """Per-token and per-key request budgets, and how long an Open311 media link works."""
+    return {
         # Per-token rate limits (backend/ratelimit.py), requests per minute; 0 turns one off.
         # A phone pushes its outbox one batch (<= SYNC_MAX_BATCH_ITEMS) at a time with
         # jittered backoff, so even a two-shift backlog is a handful of pushes: 60 a minute
@@ -246,6 +277,12 @@ def from_env() -> dict[str, Any]:
         "OPEN311_MEDIA_URL_TTL_SECONDS": _at_least(
             "OPEN311_MEDIA_URL_TTL_SECONDS", _int("OPEN311_MEDIA_URL_TTL_SECONDS", 86_400), 60
         ),
+    }
+
+
+def _routing_and_delivery() -> dict[str, Any]:
+    """Routing's photo grace, and delivering tasks to organisations (relay, webhooks, email)."""
+    return {
         # A new case whose reports list photos the server lacks waits for them this long
         # before it is routed anyway (the reports show `awaiting_photos` meanwhile): a 12 MB
         # photo over a weak 1 Mbit/s link takes ~100 s, so 10 minutes covers a report's
@@ -277,6 +314,12 @@ def from_env() -> dict[str, Any]:
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": _int("SMTP_PORT", 25),
         "SMTP_FROM": os.environ.get("SMTP_FROM", "samverkan-field@localhost"),
+    }
+
+
+def _lists_and_statistics() -> dict[str, Any]:
+    """Page sizes and the longest ranges the lists, summaries and statistics answer."""
+    return {
         # Case list page size: a supervisor's screen shows ~50 cases. The maximum, 200, is the
         # document's (backend/cases/schemas.MAX_PAGE): it bounds one response (a case is ~400
         # bytes) and one index range scan.
@@ -308,6 +351,12 @@ def from_env() -> dict[str, Any]:
         # stream of pushes costs one recomputation a minute, not one per push; the statistics
         # trail the pushes by about this much. 0 recomputes at the next relay pass.
         "STATS_REFRESH_DELAY_SECONDS": _float("STATS_REFRESH_DELAY_SECONDS", 60.0),
+    }
+
+
+def _retention() -> dict[str, Any]:
+    """How long each kind of record is kept, and the batch the retention job deletes in."""
+    return {
         # Retention periods in days (the retention job deletes older records). Policy choices
         # of this service, made as defaults an operator changes to the data controller's
         # decision:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -155,43 +156,69 @@ def _start_local_redis(url: str, workdir: Path) -> subprocess.Popen[bytes] | Non
 @with_appcontext
 def run_demo(host: str, port: int, workers: int) -> None:
     """Migrate, seed demo data, start Redis and a worker, and serve the API and console."""
+    problem = port_problem(host, port)
+    if problem:
+        click.echo(f"Cannot start: {problem}; choose another, e.g. `make run PORT=5001`.", err=True)
+        sys.exit(1)
+    app = current_app
+    tokens_file = Path(app.instance_path) / "demo-tokens.json"
+    tokens = _prepare_database(tokens_file)
+    children, redis_ok = _start_redis_and_worker(app.config["REDIS_URL"], Path(app.instance_path))
+    click.echo("4/4 starting gunicorn ...", err=True)
+    children.append(_start_gunicorn(host, port, workers))
+    stop = _stopper(children)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    base = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
+    if not _wait_until_serving(children[-1], base, timeout_s=60):
+        click.echo(f"Cannot start: gunicorn did not serve {base} (see its log above).", err=True)
+        stop(code=1)
+    _welcome(base, redis_ok, tokens, tokens_file)
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    click.echo("A part of the service exited on its own; stopping the rest.", err=True)
+    stop(code=1)
+
+
+def _prepare_database(tokens_file: Path) -> list[dict[str, Any]]:
+    """Steps 1 and 2: migrate, load the reference data and rules, and the demo users' tokens
+    and logins (``demo_logins``)."""
     from flask_migrate import upgrade
 
     from backend.extensions import db
     from backend.reference.services import load_reference_data
     from backend.routing.rule_store import seed_rule_set
 
-    problem = port_problem(host, port)
-    if problem:
-        click.echo(f"Cannot start: {problem}; choose another, e.g. `make run PORT=5001`.", err=True)
-        sys.exit(1)
-    app = current_app
     click.echo("1/4 migrating the database ...", err=True)
     upgrade()
     click.echo("2/4 loading reference data and demo users ...", err=True)
     load_reference_data(db.session())
     seed_rule_set(db.session())
-    tokens_file = Path(app.instance_path) / "demo-tokens.json"
     tokens = demo_logins(tokens_file)
     # This process lives as long as the service: hold no transaction (and no SQLite lock).
     db.session.remove()
+    return tokens
 
+
+def _start_redis_and_worker(
+    redis_url: str, instance: Path
+) -> tuple[list[subprocess.Popen[bytes]], bool]:
+    """Step 3: the machine's Redis when none answers at ``redis_url``, then a worker; without
+    Redis the API is served alone (and says so). Returns the children and whether Redis runs."""
     children: list[subprocess.Popen[bytes]] = []
-    redis_url = app.config["REDIS_URL"]
     click.echo(f"3/4 checking Redis at {redis_url} ...", err=True)
     redis_ok = _redis_up(redis_url)
     if not redis_ok:
-        started = _start_local_redis(redis_url, Path(app.instance_path) / "redis")
+        started = _start_local_redis(redis_url, instance / "redis")
         if started is not None:
             children.append(started)
             redis_ok = True
             click.echo("    started the machine's redis-server", err=True)
-    env = dict(os.environ)
     flask_bin = str(Path(sys.executable).with_name("flask"))
     if redis_ok:
         children.append(
             subprocess.Popen(
-                [flask_bin, "--app", "wsgi", "worker"], env=env, start_new_session=True
+                [flask_bin, "--app", "wsgi", "worker"], env=dict(os.environ), start_new_session=True
             )
         )
     else:
@@ -201,28 +228,32 @@ def run_demo(host: str, port: int, workers: int) -> None:
             "database until a Redis runs at REDIS_URL and `flask --app wsgi worker` is started.",
             err=True,
         )
+    return children, redis_ok
 
-    click.echo("4/4 starting gunicorn ...", err=True)
+
+def _start_gunicorn(host: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    children.append(
-        subprocess.Popen(
-            [
-                gunicorn,
-                "--workers",
-                str(workers),
-                "--bind",
-                f"{host}:{port}",
-                "--access-logfile",
-                "-",
-                "wsgi:app",
-            ],
-            env=env,
-            # Ctrl-C in the terminal goes to the whole foreground process group; the children
-            # live in sessions of their own so that only this process gets it and stops them in
-            # order (Redis last: a worker that loses Redis first prints its tracebacks).
-            start_new_session=True,
-        )
+    return subprocess.Popen(
+        [
+            gunicorn,
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",
+            "--access-logfile",
+            "-",
+            "wsgi:app",
+        ],
+        env=dict(os.environ),
+        # Ctrl-C in the terminal goes to the whole foreground process group; the children
+        # live in sessions of their own so that only this process gets it and stops them in
+        # order (Redis last: a worker that loses Redis first prints its tracebacks).
+        start_new_session=True,
     )
+
+
+def _stopper(children: list[subprocess.Popen[bytes]]) -> Callable[..., None]:
+    """The signal handler (and exit) that stops the children newest first, then exits."""
 
     def stop(_signum: int = 0, _frame: FrameType | None = None, code: int = 0) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -239,12 +270,10 @@ def run_demo(host: str, port: int, workers: int) -> None:
                     child.wait()
         sys.exit(code)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    base = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
-    if not _wait_until_serving(children[-1], base, timeout_s=60):
-        click.echo(f"Cannot start: gunicorn did not serve {base} (see its log above).", err=True)
-        stop(code=1)
+    return stop
+
+
+def _welcome(base: str, redis_ok: bool, tokens: list[dict[str, Any]], tokens_file: Path) -> None:
     click.echo(
         f"\nSamverkan Field is running at {base}\n"
         f"  Console:    {base}/console/\n"
@@ -259,8 +288,3 @@ def run_demo(host: str, port: int, workers: int) -> None:
     for entry in tokens:
         click.echo(f"    {entry['role']:<11} {entry['token']}")
     click.echo(f"  Try: curl -H 'Authorization: Bearer {tokens[0]['token']}' {base}/api/v1/me\n")
-
-    while all(child.poll() is None for child in children):
-        time.sleep(0.5)
-    click.echo("A part of the service exited on its own; stopping the rest.", err=True)
-    stop(code=1)

@@ -35,6 +35,11 @@ class ErrorSchema(ma.Schema):
     )
 
 
+def documented_error(description: str) -> dict[str, Any]:
+    """The keyword arguments of a ``blp.alt_response`` answering with the one error shape."""
+    return {"schema": ErrorSchema, "description": description}
+
+
 class DomainError(Exception):
     """Base of every error the service raises on purpose."""
 

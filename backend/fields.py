@@ -1,7 +1,7 @@
 """Input fields whose range the API document states, so that every value the document allows
 is one the service can compute with.
 
-Times and days are limited to the years 1970 to 2099 (``sync.envelope.EARLIEST`` and
+Times and days are limited to the years 1970 to 2099 (``sync.timestamps.EARLIEST`` and
 ``LATEST``): outside them year 1 with an offset of +01:00 overflowed when converted to UTC, and
 a cursor or a filter naming year 9999 failed in the database driver. The document says so with
 a ``pattern`` on the year beside the ``format``. This is the one bound of every day and time a
@@ -17,10 +17,10 @@ from typing import Any
 
 import marshmallow as ma
 
-from sync import envelope
+from sync import timestamps
 
-EARLIEST = envelope.EARLIEST
-LATEST = envelope.LATEST
+EARLIEST = timestamps.EARLIEST
+LATEST = timestamps.LATEST
 """Times a request may name: from EARLIEST (included) to LATEST (excluded)."""
 FIRST_DAY = EARLIEST.date()
 LAST_DAY = LATEST.date() - dt.timedelta(days=1)
@@ -60,7 +60,7 @@ class Timestamp(ma.fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         try:
-            return envelope.parse_timestamp(value)
+            return timestamps.parse_timestamp(value)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from None
 

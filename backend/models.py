@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from backend.cases.models import Case
-from backend.contacts.models import ContactRead
+from backend.contacts.models import Contact, ContactRead
 from backend.delivery.models import Delivery
 from backend.feed.models import Change, FeedStream
 from backend.open311.models import Open311Key, Open311Update
 from backend.organisations.models import Organisation
 from backend.photos.models import Photo, PhotoUploader, Upload
+from backend.presence.models import PresenceEvent
 from backend.reference.models import Category, Zone
-from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.reports.models import Report, ReportPhoto
 from backend.retention.models import RetentionRun
 from backend.routing.models import StoredRuleSet
 from backend.stats.models import (

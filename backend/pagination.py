@@ -36,7 +36,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backend.errors import BadRequest, ErrorSchema
-from sync import envelope
+from sync import timestamps
 
 VERSION = 1
 MAX_CURSOR_LENGTH = 400
@@ -73,7 +73,7 @@ def _at(value: Any) -> datetime:
     when = datetime.fromisoformat(value)
     if when.tzinfo is None:
         raise ValueError("naive")
-    return envelope.in_range(when)
+    return timestamps.in_range(when)
 
 
 def _id(value: Any) -> uuid.UUID:

@@ -38,3 +38,7 @@ PRESENCE_READERS = (FIELD, SUPERVISOR, ADMIN)
 
 ADMINS = (ADMIN,)
 """Roles that manage users, organisations, rule sets and deliveries and read the audit log."""
+
+UPLOADERS = (FIELD, ADMIN)
+"""Roles that send photos (``PUT /photos/{sha256}``, the tus uploads): a field worker's
+reports, an admin testing the pipeline."""

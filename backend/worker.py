@@ -33,7 +33,7 @@ from backend.delivery.relay import BATCH, RelayResult, relay_once
 from backend.extensions import db, redis
 from backend.organisations.models import Organisation
 from backend.photos import jobs as photo_jobs
-from backend.photos import services as photo_services
+from backend.photos import store as photo_store
 from backend.retention import jobs as retention
 from backend.routing.services import route_waiting
 from backend.stats import jobs as stats
@@ -76,7 +76,7 @@ def start(app: Flask, names: list[str], burst: bool, report: Report) -> None:
     unqueued (media queue) and schedule the nightly runs (default queue, not in a burst)."""
     if queues.MEDIA in names:
         try:
-            swept = photo_jobs.sweep(db.session(), photo_services.storage_from(app.config))
+            swept = photo_jobs.sweep(db.session(), photo_store.storage_from(app.config))
             report(f"worker: photo sweep {json.dumps(swept)}")
         except StorageUnavailable as exc:
             # Photo jobs fail and are retried meanwhile (photos.jobs.RETRY); deliveries and

@@ -7,7 +7,7 @@ in the last hour. Seeding is set-based SQL (``INSERT ... SELECT`` over a generat
 250,000 cases of 4 reports each, spread over a 10 x 10 km city area and a year of time; cases
 older than a week are resolved, as a working routing loop leaves them.
 
-    .venv/bin/python benchmarks/bench_cases.py [--db sqlite|postgresql] [--batches N]
+    .venv/bin/python -m benchmarks.bench_cases [--db sqlite|postgresql] [--batches N]
 
 Prints seeding time, items/s at each size (median of rounds) and the ratio, per backend.
 """
@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -198,7 +195,7 @@ def run(dialect: str, batches: int, large: int) -> None:
     server = None
     tmp = Path(tempfile.mkdtemp(prefix="bench-cases-"))
     if dialect == "postgresql":
-        from tests.servers import PostgresServer
+        from tests.helpers.servers import PostgresServer
 
         server = PostgresServer()
         server.start()

@@ -4,7 +4,7 @@ Candidate lists are open cases in the 3 x 3 cells around a report near Sergels T
 hour has one or two, a busy event a few dozen, 100 is far beyond what the square produces.
 Prints microseconds per call and the ratio to the baseline measured in the same run.
 
-    .venv/bin/python benchmarks/bench_dedup.py
+    .venv/bin/python -m benchmarks.bench_dedup
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ answers ``same_as`` the listed case that holds a report of the same object, else
 a report is (object, episode). B-cubed per report: precision = share of its case's reports of
 its object, recall = share of its object's reports in its case; means over reports and seeds.
 
-    .venv/bin/python benchmarks/bench_dedup_quality.py [--seeds 5] [--mistakes 0.05]
+    .venv/bin/python -m benchmarks.bench_dedup_quality [--seeds 5] [--mistakes 0.05]
 
 Prints one row per configuration: B-cubed P, R, F1 over all reports, the same for the bins alone
 (the category whose radius and window are varied; F1 with its standard error over the days),
@@ -34,7 +34,6 @@ import math
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import uuid
 from collections import defaultdict
@@ -42,8 +41,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyproj import Geod
 

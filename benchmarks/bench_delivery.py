@@ -7,7 +7,7 @@ free port, `flask --app wsgi worker` processes. Baselines measured in the same r
   outbox and relay add (mostly RELAY_INTERVAL_SECONDS, the relay's poll).
 - throughput: the same backlog delivered by one worker; the ratio shows how two scale.
 
-    .venv/bin/python benchmarks/bench_delivery.py [--latency-n 60] [--backlog 400]
+    .venv/bin/python -m benchmarks.bench_delivery [--latency-n 60] [--backlog 400]
 """
 
 from __future__ import annotations
@@ -15,20 +15,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from redis import Redis
+from rq import Queue
+
+from benchmarks.workers import Workers, delivered, percentile
+from tests.helpers.servers import RedisServer
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from redis import Redis  # noqa: E402
-from rq import Queue  # noqa: E402
-from workers import Workers, delivered, percentile  # noqa: E402
-
-from tests.servers import RedisServer  # noqa: E402
 
 
 def main() -> None:

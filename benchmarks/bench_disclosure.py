@@ -10,7 +10,7 @@ published count is rounded down to base 5 (``backend.contacts.rounding``). For e
 cell holding 1 to 3 contacts, scipy's integer programming finds the least and the most it can
 be over every data set that gives the same answers; a cell is pinned when they are equal.
 
-    .venv/bin/python benchmarks/bench_disclosure.py [--sets 6]
+    .venv/bin/python -m benchmarks.bench_disclosure [--sets 6]
 
 Zones: one ISO month, 3 zones and contacts outside every zone, the unfiltered answer and the
 answer filtered to each zone (periods cannot help there: the filtered answers nest in the
@@ -20,16 +20,12 @@ unfiltered one).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.contacts.periods import period_for
 from backend.contacts.rounding import published

@@ -2,7 +2,7 @@
 against the same pushes alone, in the same run: gunicorn with 2 workers on SQLite (its single
 writer is where a slow push stalls everyone) or PostgreSQL.
 
-    .venv/bin/python benchmarks/bench_hostile.py [--pushes 30] [--backend sqlite|postgresql]
+    .venv/bin/python -m benchmarks.bench_hostile [--pushes 30] [--backend sqlite|postgresql]
 
 Prints the other phone's median and p90 push time alone, beside a phone pushing ordinary
 200-report batches back to back (the baseline: what any full batch costs the others), and
@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.helpers.hostile import WORLD, Attack, one_report_pushes, ordinary_batch
+from tests.helpers.servers import Gunicorn, PostgresServer
 
-from tests.hostile import WORLD, Attack, one_report_pushes, ordinary_batch  # noqa: E402
-from tests.servers import Gunicorn, PostgresServer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _prepare(url: str) -> tuple[str, str]:

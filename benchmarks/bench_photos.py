@@ -13,7 +13,7 @@ store alone on both: an upload's original (put + get back) and a tus upload of t
 in 256 KiB chunks assembled at the end. Ratios are S3 / filesystem. rclone on loopback is no
 measure of a remote bucket's latency: the ratio shows what the S3 protocol and client cost.
 
-    .venv/bin/python benchmarks/bench_photos.py [--photos 8] [--rounds 3] [--storage s3]
+    .venv/bin/python -m benchmarks.bench_photos [--photos 8] [--rounds 3] [--storage s3]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,14 +29,13 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from media.s3 import S3Settings, S3Storage
+from media.sanitise import JPEG_QUALITY, sanitise
+from media.storage import FileStorage, Storage, key
+from media.validate import Limits, validate
+from tests.helpers.servers import S3Server
 
-from media.s3 import S3Settings, S3Storage  # noqa: E402
-from media.sanitise import JPEG_QUALITY, sanitise  # noqa: E402
-from media.storage import FileStorage, Storage, key  # noqa: E402
-from media.validate import Limits, validate  # noqa: E402
-from tests.servers import S3Server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_pixels=50_000_000)
 SIZE = (4032, 3024)

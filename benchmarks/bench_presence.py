@@ -5,22 +5,18 @@ database after late pushes. Prints the time and peak traced memory of ``daily_lo
 baseline measured in the same run, on the same events: sorting them by (time, event order, item
 id), the least any correct log computation must do. Times are the best of ``ROUNDS`` runs.
 
-    .venv/bin/python benchmarks/bench_presence.py
+    .venv/bin/python -m benchmarks.bench_presence
 """
 
 from __future__ import annotations
 
 import gc
 import random
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.localtime import LOCAL_TZ
 from backend.presence.export import daily_log_json

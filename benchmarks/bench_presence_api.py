@@ -8,7 +8,7 @@ the events from the database (``services.load_events``). Prints the best of ``RO
 the peak memory traced by tracemalloc (Python allocations, driver buffers included), and each
 ratio to the baseline.
 
-    .venv/bin/python benchmarks/bench_presence_api.py [sqlite|postgresql ...]
+    .venv/bin/python -m benchmarks.bench_presence_api [sqlite|postgresql ...]
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench_presence import ROUNDS, measure  # the same best-of-N time and traced peak
-
 from backend.localtime import LOCAL_TZ
+from benchmarks.bench_presence import ROUNDS, measure  # the same best-of-N time and traced peak
 
 WORKERS = 200
 HOURS = 12
@@ -40,7 +36,7 @@ def fill(session: Any, worker_ids: list[uuid.UUID]) -> int:
 
     from sqlalchemy import insert
 
-    from backend.reports.models import PresenceEvent
+    from backend.presence.models import PresenceEvent
     from backend.sync.models import SyncItem
 
     rnd = random.Random(2026)
@@ -154,7 +150,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.db")
     if "postgresql" in chosen:
-        from tests.servers import PostgresServer
+        from tests.helpers.servers import PostgresServer
 
         server = PostgresServer()
         server.start()

@@ -2,7 +2,7 @@
 rows measured in the same run, on SQLite and on PostgreSQL. Also the set-based ledger claim
 against a round trip per item, in process.
 
-    .venv/bin/python benchmarks/bench_push.py [--batches 120] [--backend sqlite|postgresql]
+    .venv/bin/python -m benchmarks.bench_push [--batches 120] [--backend sqlite|postgresql]
 
 Prints items/s and the ratios; takes about a minute.
 """
@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,12 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.servers import PostgresServer, free_port
+from tests.helpers.sync_items import batch, contact, presence, report
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-from tests.servers import PostgresServer, free_port  # noqa: E402
-from tests.sync_items import batch, contact, presence, report  # noqa: E402
 
 BATCH = 50
 CLIENT_THREADS = 4
@@ -141,6 +138,7 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
     from backend.sync.models import SyncItem
     from backend.users.models import User
     from sync import envelope
+    from sync.clock import estimate_clock
 
     with app.app_context():
         session = db.session()
@@ -150,7 +148,7 @@ def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
         prepared = []
         for items in batches:
             now = utcnow()
-            clock = envelope.estimate_clock(now, now, settings.clock)
+            clock = estimate_clock(now, now, settings.clock)
             valid = [
                 envelope.validate_item(i, reference, settings.limits, clock, settings.clock)
                 for i in items

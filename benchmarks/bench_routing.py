@@ -10,7 +10,7 @@ case that the push routes. Baselines measured in the same run:
 - latency: a bare outbox row (`enqueue_delivery` + commit) to delivered, on the same worker.
 - throughput: the same backlog of routed cases delivered by one worker, then by two.
 
-    .venv/bin/python benchmarks/bench_routing.py [--latency-n 40] [--backlog 300]
+    .venv/bin/python -m benchmarks.bench_routing [--latency-n 40] [--backlog 300]
 """
 
 from __future__ import annotations
@@ -18,20 +18,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import select
+
+from benchmarks.workers import Workers, delivered, percentile
+from tests.helpers.servers import RedisServer
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import select  # noqa: E402
-from workers import Workers, delivered, percentile  # noqa: E402
-
-from tests.servers import RedisServer  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +62,7 @@ def main() -> None:
     from backend.routing.rule_store import seed_rule_set
     from backend.tasks.models import Task
     from backend.users.services import create_user
-    from tests.sync_items import SERGELS_TORG, batch, report
+    from tests.helpers.sync_items import SERGELS_TORG, batch, report
 
     app = create_app()
     client = app.test_client()

@@ -13,7 +13,7 @@ rows (every day's reports, cases, tasks and presence log: the work the aggregate
 request), and the ratio; the time to recompute one day (what the refresh job costs per marked
 day) and to build the year. The two answers are compared and must be equal.
 
-    .venv/bin/python benchmarks/bench_stats.py [sqlite|postgresql ...] [--days N]
+    .venv/bin/python -m benchmarks.bench_stats [sqlite|postgresql ...] [--days N]
         [--sqlite-file PATH]   (keep the SQLite year there; measure it again without refilling)
 """
 
@@ -22,15 +22,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.localtime import LOCAL_TZ
 
@@ -61,7 +58,8 @@ def fill(session: Any, days: int, workers: list[uuid.UUID], orgs: dict[str, uuid
     from sqlalchemy import insert
 
     from backend.cases.models import Case
-    from backend.reports.models import PresenceEvent, Report
+    from backend.presence.models import PresenceEvent
+    from backend.reports.models import Report
     from backend.sync.models import SyncItem
     from backend.tasks.models import Task, TaskEvent
 
@@ -175,13 +173,13 @@ def best(fn: Any, rounds: int = ROUNDS) -> tuple[float, float, Any]:
 def from_rows(session: Any, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The weekly figures computed from the rows of every day, as a request would without
     the aggregates: the same per-day computation, nothing stored."""
-    from backend.stats import services, weekly
+    from backend.stats import refresh, weekly
 
     weeks = weekly.iso_weeks(first, last)
     reports, tasks, zones, hours = [], [], [], []
     day = weeks[0].start
     while day <= weeks[-1].end:
-        figures = services.compute_day(session, day, now)
+        figures = refresh.compute_day(session, day, now)
         reports += [
             weekly.ReportRow(day, kind, category, *counts)
             for (_, kind, category), counts in figures.reports.items()
@@ -301,7 +299,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench("sqlite", f"sqlite:///{tmp}/bench.db", args.days)
     if "postgresql" in args.backends:
-        from tests.servers import PostgresServer
+        from tests.helpers.servers import PostgresServer
 
         server = PostgresServer()
         server.start()

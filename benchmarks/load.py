@@ -8,7 +8,7 @@ redis-server on a free port, the server processes, and the simulated users as th
 Phones behave as the app does: a batch of items (every few batches a report with a photo,
 PUT first), a pull with the cursor it was given, a pause, and on 429 they wait Retry-After.
 
-    .venv/bin/python benchmarks/load.py [--duration 60] [--phones 24] [--backend sqlite]
+    .venv/bin/python -m benchmarks.load [--duration 60] [--phones 24] [--backend sqlite]
 
 Prints requests/s and items/s, p50/p99 latency and status counts per route, and the read-back
 check (lost acknowledged items, 5xx, cases without a task, tasks delivered other than once);
@@ -34,17 +34,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import requests
+from PIL import Image
+from sqlalchemy import create_engine, text
+
+from tests.helpers.servers import PostgresServer, RedisServer, free_port
+from tests.helpers.sync_items import SERGELS_TORG, batch, report
+from tests.helpers.sync_items import contact as _contact
+from tests.helpers.sync_items import presence as _presence
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import requests  # noqa: E402
-from PIL import Image  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
-from tests.sync_items import SERGELS_TORG, batch, report  # noqa: E402
-from tests.sync_items import contact as _contact  # noqa: E402
-from tests.sync_items import presence as _presence  # noqa: E402
 
 
 def contact(rng: random.Random) -> dict[str, Any]:

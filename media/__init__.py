@@ -1,0 +1,1 @@
+"""The photo pipeline as a library (no Flask): validate, sanitise, thumbnails, phash, storage."""

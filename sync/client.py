@@ -6,149 +6,46 @@ response is simply resent: the server answers ``duplicate``), and the pull feed 
 the outbox can be cleared from pull alone. Run ``python -m sync.client --help`` for the CLI
 that generates demo traffic around Sergels Torg.
 
-The HTTP layer is a ``Transport``: ``HttpTransport`` speaks to a server over the network; tests
-pass an adapter over Flask's test client to drop responses on purpose.
+The HTTP layer is a ``Transport`` (``sync.transport``): ``HttpTransport`` speaks to a server over
+the network; tests pass an adapter over Flask's test client to drop responses on purpose. The
+outbox file is ``sync.outbox``.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import random
-import sqlite3
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import tenacity
 from pyproj import Geod
 
 from sync.dedup import MAX_DISTINCT_FROM, NEARBY_RADIUS_FACTOR, distance_m
+from sync.demo_traffic import AREA, NOTES, demo_photo
+from sync.outbox import Outbox, PushSummary
+from sync.transport import (
+    Fatal,
+    HttpTransport,
+    Retryable,
+    Transport,
+    TransportError,
+    refusal,
+)
 
 DEFAULT_BATCH_SIZE = 50
 APP_VERSION = "reference-client/1.0"
 
 
-@dataclass
-class Response:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class TransportError(Exception):
-    """The request may or may not have reached the server; no response came back."""
-
-
-class Transport(Protocol):
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: dict[str, str],
-        json_body: Any = None,
-        params: dict[str, Any] | None = None,
-        data: bytes | None = None,
-    ) -> Response: ...
-
-
-class HttpTransport:
-    """Plain HTTP with the standard library (the client has no web framework)."""
-
-    def __init__(self, base_url: str, timeout_s: float = 30) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: dict[str, str],
-        json_body: Any = None,
-        params: dict[str, Any] | None = None,
-        data: bytes | None = None,
-    ) -> Response:
-        url = self.base_url + path
-        if params:
-            url += "?" + urllib.parse.urlencode(params)
-        headers = dict(headers)
-        if json_body is not None:
-            data = json.dumps(json_body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as reply:
-                return Response(reply.status, _json(reply.read()), dict(reply.headers))
-        except urllib.error.HTTPError as error:
-            return Response(error.code, _json(error.read()), dict(error.headers))
-        except (urllib.error.URLError, OSError) as error:
-            raise TransportError(str(error)) from error
-
-
-def _refusal(what: str, response: Response) -> str:
-    """One line for a refusal resending cannot fix, from the service's error shape."""
-    body = response.body if isinstance(response.body, dict) else {}
-    code = body.get("code") or "error"
-    message = body.get("message") or ""
-    line = f"{what} refused: {response.status} {code}"
-    return f"{line}: {message}" if message else line
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None
-
-
-class Retryable(Exception):
-    """The server is unreachable, overloaded or failed: the same batch is sent again later."""
-
-
-class Fatal(Exception):
-    """Resending cannot help (bad token, unsupported protocol): a person must act."""
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY, type TEXT NOT NULL, body TEXT NOT NULL, queued_at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending', code TEXT, errors TEXT, case_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS missing_photos (
-    sha256 TEXT NOT NULL, item_id TEXT NOT NULL, PRIMARY KEY (sha256, item_id)
-);
-CREATE TABLE IF NOT EXISTS statuses (
-    n INTEGER PRIMARY KEY AUTOINCREMENT, item_id TEXT NOT NULL, type TEXT NOT NULL,
-    status TEXT NOT NULL, at TEXT NOT NULL, note TEXT, data TEXT
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS photos (
-    sha256 TEXT PRIMARY KEY, content_type TEXT NOT NULL, data BLOB NOT NULL
-);
-"""
-
-
-@dataclass
-class PushSummary:
-    sent: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
-
-
-class FieldClient:
-    """One phone: its outbox file, its token and device id."""
+class FieldClient(Outbox):
+    """One phone: its outbox file (``sync.outbox``), its token and device id, and the
+    protocol it speaks over a ``Transport``."""
 
     def __init__(
         self,
@@ -160,59 +57,12 @@ class FieldClient:
         device_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.db = sqlite3.connect(outbox_path)
-        self.db.executescript(SCHEMA)
+        super().__init__(outbox_path, device_clock)
         self.transport = transport
         self.headers = {"Authorization": f"Bearer {token}"}
         self.device_id = device_id or f"device-{uuid.uuid4().hex[:12]}"
         self.batch_size = batch_size
-        self.device_clock = device_clock
         self.sleep = sleep
-
-    def close(self) -> None:
-        self.db.close()
-
-    # -- the outbox ------------------------------------------------------------------------
-
-    def queue(self, item: dict[str, Any]) -> str:
-        """Queue an item offline; gives it an id and a capture time unless it has them."""
-        item = dict(item)
-        item.setdefault("id", str(uuid.uuid4()))
-        item.setdefault("captured_at", self.device_clock().isoformat())
-        with self.db:
-            self.db.execute(
-                "INSERT INTO outbox (id, type, body, queued_at) VALUES (?, ?, ?, ?)",
-                (item["id"], item["type"], json.dumps(item), time.time()),
-            )
-        return str(item["id"])
-
-    def states(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT id, state FROM outbox").fetchall())
-
-    def pending(self) -> int:
-        return int(
-            self.db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-        )
-
-    def latest_status(self, item_id: str) -> str | None:
-        row = self.db.execute(
-            "SELECT status FROM statuses WHERE item_id = ? ORDER BY n DESC LIMIT 1", (item_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def status_history(self, item_id: str) -> list[str]:
-        """Every status pull delivered for an item, oldest first."""
-        rows = self.db.execute(
-            "SELECT status FROM statuses WHERE item_id = ? ORDER BY n", (item_id,)
-        ).fetchall()
-        return [str(row[0]) for row in rows]
-
-    def _meta(self, key: str, default: str = "") -> str:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else str(row[0])
-
-    def _set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- push ------------------------------------------------------------------------------
 
@@ -247,33 +97,8 @@ class FieldClient:
         if response.status in (408, 429) or response.status >= 500:
             raise Retryable(f"server answered {response.status}")
         if response.status != 200:
-            raise Fatal(_refusal("push", response))
+            raise Fatal(refusal("push", response))
         return self._apply(response.body["results"])
-
-    def _apply(self, results: list[dict[str, Any]]) -> PushSummary:
-        summary = PushSummary(sent=len(results))
-        with self.db:
-            for result in results:
-                status = result["status"]
-                summary.by_status[status] = summary.by_status.get(status, 0) + 1
-                state = "stored" if status in ("created", "duplicate") else status
-                self.db.execute(
-                    "UPDATE outbox SET state = ?, code = ?, errors = ?, case_id = ? "
-                    "WHERE id = ? AND state = 'pending'",
-                    (
-                        state,
-                        result.get("code"),
-                        json.dumps(result.get("errors") or {}),
-                        result.get("case_id"),
-                        result["id"],
-                    ),
-                )
-                for sha in result.get("missing_photos") or []:
-                    self.db.execute(
-                        "INSERT OR IGNORE INTO missing_photos (sha256, item_id) VALUES (?, ?)",
-                        (sha, result["id"]),
-                    )
-        return summary
 
     def retrying(
         self,
@@ -315,22 +140,6 @@ class FieldClient:
             for status, count in summary.by_status.items():
                 total.by_status[status] = total.by_status.get(status, 0) + count
         return total
-
-    def attach_photo(self, data: bytes, content_type: str) -> dict[str, Any]:
-        """Keep a photo's bytes in the outbox (as the phone keeps the file) and return the
-        descriptor a report lists; the bytes are uploaded when the server says it lacks them."""
-        sha256 = hashlib.sha256(data).hexdigest()
-        with self.db:
-            self.db.execute(
-                "INSERT OR IGNORE INTO photos (sha256, content_type, data) VALUES (?, ?, ?)",
-                (sha256, content_type, data),
-            )
-        return {"sha256": sha256, "size": len(data), "content_type": content_type}
-
-    def missing_photos(self) -> int:
-        return int(
-            self.db.execute("SELECT count(DISTINCT sha256) FROM missing_photos").fetchone()[0]
-        )
 
     def upload_missing_photos(self, on_photo: Callable[[], None] | None = None) -> int:
         """Upload every photo the server asked for whose bytes this outbox holds."""
@@ -394,34 +203,13 @@ class FieldClient:
             if not body["has_more"]:
                 return count
 
-    def _store_change(self, change: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO statuses (item_id, type, status, at, note, data) VALUES (?,?,?,?,?,?)",
-            (
-                change["id"],
-                change["type"],
-                change["status"],
-                change["at"],
-                change.get("note"),
-                json.dumps(change.get("data") or {}),
-            ),
-        )
-        if change["type"] == "reference":
-            self._set_meta("config_stale", "1")
-        else:
-            # The server has the item: a push whose response was lost needs no resend.
-            self.db.execute(
-                "UPDATE outbox SET state = 'stored' WHERE id = ? AND state = 'pending'",
-                (change["id"],),
-            )
-
     def fetch_config(self) -> dict[str, Any]:
         try:
             response = self.transport.request("GET", "/api/v1/sync/config", headers=self.headers)
         except TransportError as error:
             raise Retryable(f"no response: {error}") from error
         if response.status in (401, 403):
-            raise Fatal(_refusal("config", response))
+            raise Fatal(refusal("config", response))
         if response.status != 200:
             raise Retryable(f"config answered {response.status}")
         with self.db:
@@ -432,31 +220,6 @@ class FieldClient:
 
 
 # -- demo traffic ----------------------------------------------------------------------------
-
-# Around Sergels Torg and Plattan (WGS 84): the square, Drottninggatan and Hötorget.
-AREA = {"lat": (59.3314, 59.3360), "lon": (18.0590, 18.0668)}
-NOTES = (
-    "Full papperskorg vid trappan ner till Plattan",
-    "Glas vid glasobelisken",
-    "Klotter på pelaren vid Kulturhuset",
-    "Trasig belysning i gången mot T-centralen",
-    "Dumpade kartonger vid Drottninggatan",
-    "",
-)
-
-
-def demo_photo(rng: random.Random) -> bytes:
-    """A small real JPEG (a coloured scene with a random block), so the demo's photos decode
-    and are sanitised like a phone's; Pillow is the service's own dependency."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (320, 240), tuple(rng.randrange(256) for _ in range(3)))
-    draw = ImageDraw.Draw(image)
-    x, y = rng.randrange(280), rng.randrange(200)
-    draw.rectangle((x, y, x + 40, y + 40), fill=tuple(rng.randrange(256) for _ in range(3)))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 def demo_item(

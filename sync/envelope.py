@@ -1,4 +1,5 @@
-"""The push envelope: item validation, canonical content hashing, clock-skew correction.
+"""The push envelope: item validation and canonical content hashing (the clock-skew correction
+it applies is ``sync.clock``, the time and text rules ``sync.timestamps`` and ``sync.text``).
 
 Pure protocol logic with no Flask and no database: the caller passes the reference data
 (``Reference``) and the clock (``ClockPolicy`` plus the server time), so everything here is
@@ -16,10 +17,13 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sync.clock import Clock, ClockPolicy
 from sync.dedup import MAX_DISTINCT_FROM
+from sync.text import printable, text_problem
+from sync.timestamps import parse_timestamp
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOL_VERSIONS = (1,)
@@ -71,14 +75,6 @@ class Area:
 
 WORLD = Area(-90.0, -180.0, 90.0, 180.0)
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-"""Times a phone can send (``captured_at``, ``sent_at``), from EARLIEST up to LATEST: a phone
-whose clock was reset shows 1970 (the Unix epoch), and nothing pushed is captured after 2099.
-Inside this range a capture time plus any clock correction (the difference of two such times)
-stays a date Python and both databases can hold; outside it year 1 with an offset of +01:00
-overflowed."""
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -91,33 +87,12 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class ClockPolicy:
-    """When a device clock is corrected, and which capture times are implausible."""
-
-    correction_threshold_s: float
-    max_future_s: float
-    max_age_days: int
-
-
-@dataclass(frozen=True)
 class Reference:
     """The reference data an item is checked against, loaded once per batch."""
 
     categories: Mapping[str, str]  # active category code -> kind
     zones: frozenset[str]
     organisations: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Clock:
-    """The batch's clock facts: server time, the device's skew and whether it is corrected."""
-
-    server_time: datetime
-    skew_s: float
-    corrected: bool
-
-    def correct(self, device_time: datetime) -> datetime:
-        return device_time + timedelta(seconds=self.skew_s) if self.corrected else device_time
 
 
 @dataclass
@@ -139,61 +114,6 @@ class ValidItem:
     content_hash: str
     location: dict[str, float] | None
     fields: dict[str, Any] = field(default_factory=dict)
-
-
-def in_range(value: datetime) -> datetime:
-    """``value`` (aware) as UTC when its year, as written, is EARLIEST's to LATEST's, else
-    ValueError. (The year as written, not in UTC, so that the rule is the document's pattern.)"""
-    if not EARLIEST.year <= value.year < LATEST.year:
-        raise ValueError(f"must be a time in the years {EARLIEST.year}-{LATEST.year - 1}")
-    return value.astimezone(UTC)
-
-
-RFC3339 = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
-)
-"""RFC 3339 (OpenAPI's ``date-time``); the offset is optional here only to say so when it is
-missing."""
-
-
-def parse_timestamp(raw: object) -> datetime:
-    """An RFC 3339 time with an offset, as UTC. A time without offset is ambiguous: refused."""
-    if not isinstance(raw, str) or not RFC3339.fullmatch(raw):
-        raise ValueError("must be an RFC 3339 date-time with a UTC offset")
-    try:
-        value = datetime.fromisoformat(raw.upper())
-    except ValueError:
-        raise ValueError("must be an RFC 3339 date-time with a UTC offset") from None
-    if value.tzinfo is None:
-        raise ValueError("has no UTC offset; send e.g. 2026-05-04T10:15:00+02:00")
-    return in_range(value)
-
-
-def text_problem(value: str) -> str | None:
-    """Why a string cannot be stored (PostgreSQL text holds neither), or None."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid Unicode text (a lone surrogate)"
-    return None
-
-
-def printable(value: str, limit: int = 64) -> str:
-    """``value`` as it can be sent back in a result (lone surrogates escaped), shortened."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
-
-
-def estimate_clock(server_time: datetime, sent_at: datetime, policy: ClockPolicy) -> Clock:
-    """Skew = server time minus the device's ``sent_at``; corrected only past the threshold.
-
-    Below the threshold the difference cannot be told apart from the time the batch spent in
-    transit, so correcting would move honest capture times.
-    """
-    skew = (server_time - sent_at).total_seconds()
-    return Clock(server_time, skew, abs(skew) > policy.correction_threshold_s)
 
 
 def canonical_hash(content: Mapping[str, Any]) -> str:

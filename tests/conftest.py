@@ -24,7 +24,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from sqlalchemy import text
 
-from tests.servers import Gunicorn, PostgresServer, RedisServer, S3Server
+from tests.helpers.servers import Gunicorn, PostgresServer, RedisServer, S3Server
 
 BACKENDS = ("sqlite", "postgresql")
 STORES = ("filesystem", "s3")

@@ -1,7 +1,7 @@
 """`make screenshots`: the console's pages with a demo day's data, as PNGs in docs/screenshots/.
 
 Runs the service as the README says (migrations, seed-demo, gunicorn, a worker), pushes a day
-through the phone API (tests/demo_day.py), lets a department work some of its tasks through
+through the phone API (tests/helpers/demo_day.py), lets a department work some of its tasks through
 the API, signs in as the demo supervisor in the same Chromium the browser tests use, and saves
 one full-page screenshot per page (and the overview in English).
 
@@ -28,9 +28,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests import demo_day
 from tests.browser.chromium import chromium, console_errors, foreign, requested_urls
-from tests.servers import REPO, Gunicorn, RedisServer
+from tests.helpers import demo_day
+from tests.helpers.servers import REPO, Gunicorn, RedisServer
 
 FLASK = str(Path(sys.executable).with_name("flask"))
 

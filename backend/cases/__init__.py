@@ -1,0 +1,1 @@
+"""Cases: the place-and-category groups reports join, placement, visibility, corrections."""

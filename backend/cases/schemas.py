@@ -1,3 +1,5 @@
+"""The case API's shapes: the list query, a case, its reports and merge reason."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""Case routes under /api/v1/cases: the list, one case, split and merge (supervisor corrections)."""
+
 from __future__ import annotations
 
 import uuid

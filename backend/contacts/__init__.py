@@ -1,0 +1,1 @@
+"""Social-prevention contacts: the records, restricted reads with their audit log, aggregates."""

@@ -1,3 +1,5 @@
+"""The contact API's shapes: the list query, a contact, aggregates, the audit log."""
+
 from __future__ import annotations
 
 import marshmallow as ma

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend import pagination
-from backend.contacts.models import ContactRead
+from backend.contacts.models import Contact, ContactRead
 from backend.contacts.periods import period_for, week_label
 from backend.contacts.rounding import cells, published
 from backend.database import immediate_writes
@@ -26,7 +26,6 @@ from backend.presence.log import day_bounds
 from backend.presence.services import check_range
 from backend.reference.models import Zone
 from backend.reference.services import check_zone
-from backend.reports.models import Contact
 from backend.users.models import User
 from sync.envelope import AGE_GROUPS, CONTACT_TYPES, NEEDS
 

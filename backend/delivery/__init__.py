@@ -1,0 +1,1 @@
+"""Delivering tasks to organisations: the outbox rows, the relay, the channels, the RQ job."""

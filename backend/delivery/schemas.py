@@ -1,3 +1,5 @@
+"""The delivery API's shapes: a delivery, a page of them and the list query."""
+
 from __future__ import annotations
 
 import marshmallow as ma

@@ -1,3 +1,5 @@
+"""Delivery routes under /api/v1/admin/deliveries: the admins' list, one delivery, retry."""
+
 from __future__ import annotations
 
 import uuid

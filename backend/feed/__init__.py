@@ -1,0 +1,1 @@
+"""The pull feed: the ordered changes each phone's pull reads, and the streams that number them."""

@@ -1,3 +1,5 @@
+"""/healthz (the process answers) and /readyz (database, Redis and the photo store reachable)."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +13,7 @@ from sqlalchemy import text
 from backend.api import Blueprint
 from backend.errors import ServiceUnavailable
 from backend.extensions import db, redis
-from backend.photos.services import storage_from
+from backend.photos.store import storage_from
 from media.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)

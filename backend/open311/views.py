@@ -21,9 +21,19 @@ from backend import ratelimit
 from backend.database import deferred_reads, utcnow
 from backend.errors import Forbidden, NotFound, render_errors_under
 from backend.extensions import db
-from backend.open311 import documents, keys, params, services
+from backend.open311 import (
+    catalogue,
+    documents,
+    keys,
+    media_links,
+    params,
+    posting,
+    service_requests,
+    updates,
+)
 from backend.open311.models import Open311Key
-from backend.photos.services import SERVED_CONTENT_TYPE, storage_from
+from backend.photos.services import SERVED_CONTENT_TYPE
+from backend.photos.store import storage_from
 from backend.sync.services import SyncSettings
 
 PREFIX = "/open311/v2"
@@ -102,9 +112,9 @@ def _utf8_only() -> None:
 @blp.before_request
 def _one_jurisdiction() -> None:
     jurisdiction = request.values.get("jurisdiction_id", "")
-    if jurisdiction not in ("", services.JURISDICTION_ID):
+    if jurisdiction not in ("", catalogue.JURISDICTION_ID):
         raise NotFound(
-            f"jurisdiction_id: this endpoint serves {services.JURISDICTION_ID} only.",
+            f"jurisdiction_id: this endpoint serves {catalogue.JURISDICTION_ID} only.",
             code="jurisdiction_not_found",
         )
 
@@ -142,39 +152,39 @@ def _key() -> Open311Key:
 
 
 def _media_link(sha256: str, user_id: uuid.UUID) -> str:
-    token = services.sign_media(current_app.config["SECRET_KEY"], sha256, user_id)
+    token = media_links.sign_media(current_app.config["SECRET_KEY"], sha256, user_id)
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{PREFIX}/media/{token}"
 
 
 @blp.get(f"/discovery.{FMT}")
 def discovery(fmt: str) -> Response:
-    return _document(fmt, "discovery", services.discovery(current_app.config["PUBLIC_BASE_URL"]))
+    return _document(fmt, "discovery", catalogue.discovery(current_app.config["PUBLIC_BASE_URL"]))
 
 
 @blp.get(f"/services.{FMT}")
 def service_list(fmt: str) -> Response:
-    return _document(fmt, "services", services.services(db.session()))
+    return _document(fmt, "services", catalogue.services(db.session()))
 
 
 @blp.get(f"/services/<string:service_code>.{FMT}")
 def service_definition(service_code: str, fmt: str) -> Response:
     code = params.text("service_code", service_code, 64) or ""
-    return _document(fmt, "service_definition", services.service_definition(db.session(), code))
+    return _document(fmt, "service_definition", catalogue.service_definition(db.session(), code))
 
 
 @blp.get(f"/requests.{FMT}")
 def request_list(fmt: str) -> Response:
     key = _key()
     session = db.session()
-    query = services.parse_query(session, request.args, utcnow())
-    found = services.list_requests(session, key, query, _media_link)
+    query = service_requests.parse_query(session, request.args, utcnow())
+    found = service_requests.list_requests(session, key, query, _media_link)
     return _document(fmt, "service_requests", found)
 
 
 @blp.get(f"/requests/<string:service_request_id>.{FMT}")
 def request_detail(service_request_id: str, fmt: str) -> Response:
     key = _key()
-    found = services.get_request(db.session(), key, service_request_id, _media_link)
+    found = service_requests.get_request(db.session(), key, service_request_id, _media_link)
     return _document(fmt, "service_requests", found)
 
 
@@ -188,7 +198,7 @@ def _form() -> MultiDict[str, str]:
     return request.form
 
 
-def _new_request(form: MultiDict[str, str]) -> services.NewRequest:
+def _new_request(form: MultiDict[str, str]) -> posting.NewRequest:
     attributes: dict[str, str] = {}
     for name in form:
         match = _ATTRIBUTE.match(name)
@@ -208,14 +218,14 @@ def _new_request(form: MultiDict[str, str]) -> services.NewRequest:
     media_url = params.text("media_url", form.get("media_url"), 2000)
     if media_url is not None and not re.match(r"^https?://[^\s]+$", media_url):
         raise params.bad("invalid_media_url", "media_url", "must be an http or https URL")
-    return services.NewRequest(
+    return posting.NewRequest(
         service_code=params.required(
             "service_code", params.text("service_code", form.get("service_code"), 64)
         ),
         lat=params.coordinate("lat", form.get("lat"), -90, 90),
         lon=params.coordinate("long", form.get("long"), -180, 180),
         description=params.text(
-            "description", form.get("description"), services.DESCRIPTION_MAX, multiline=True
+            "description", form.get("description"), service_requests.DESCRIPTION_MAX, multiline=True
         ),
         attributes={k: v for k, v in attributes.items() if v},
         media_url=media_url,
@@ -234,8 +244,8 @@ def request_create(fmt: str) -> Response:
             "Idempotency-Key", params.text("Idempotency-Key", raw_key, 200)
         )
     else:
-        idempotency = services.request_fingerprint(form.to_dict(flat=False), now.date().isoformat())
-    answer = services.create_request(
+        idempotency = posting.request_fingerprint(form.to_dict(flat=False), now.date().isoformat())
+    answer = posting.create_request(
         db.session(),
         key,
         new,
@@ -266,7 +276,7 @@ def update_create(fmt: str) -> Response:
             raise params.bad("unknown_parameter", name[:64], "is not a parameter of this call")
     for name in (*_OPTIONAL_TEXT, "title", "media_url"):
         params.text(name, form.get(name), 2000)
-    update = services.NewUpdate(
+    update = updates.NewUpdate(
         service_request_id=params.required(
             "service_request_id",
             params.text("service_request_id", form.get("service_request_id"), 64),
@@ -280,17 +290,17 @@ def update_create(fmt: str) -> Response:
         ),
         status=params.required("status", params.text("status", form.get("status"), 40)),
         description=params.text(
-            "description", form.get("description"), services.UPDATE_NOTE_MAX, multiline=True
+            "description", form.get("description"), updates.UPDATE_NOTE_MAX, multiline=True
         ),
     )
-    answer = services.post_update(db.session(), key, update)
+    answer = updates.post_update(db.session(), key, update)
     return _document(fmt, "service_request_updates", answer)
 
 
 @blp.get("/media/<string:token>")
 def media(token: str) -> Response:
     config = current_app.config
-    data = services.media(
+    data = media_links.media(
         db.session(),
         storage_from(config),
         config["SECRET_KEY"],

@@ -1,3 +1,5 @@
+"""The organisation row: slug, name and delivery channel settings (inbox, webhook, email)."""
+
 from __future__ import annotations
 
 import uuid

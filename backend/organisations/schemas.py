@@ -1,3 +1,5 @@
+"""The organisation API's shapes, with the channel settings and their checks."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""Organisation use cases: list, get, create, update and rotate the webhook secret."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""Organisation routes under /api/v1/admin/organisations (admins only)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -14,7 +14,8 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 
 from backend.extensions import db
-from backend.photos import jobs, services
+from backend.photos import jobs
+from backend.photos import store as photo_store
 from media import storage as media_storage
 from media.errors import StorageUnavailable
 
@@ -25,7 +26,7 @@ photos_cli = AppGroup("photos", help="Photo pipeline maintenance.")
 def sweep_command() -> None:
     """Queue unprocessed photos, finish complete uploads, discard expired ones."""
     try:
-        result = jobs.sweep(db.session(), services.storage_from(current_app.config))
+        result = jobs.sweep(db.session(), photo_store.storage_from(current_app.config))
     except StorageUnavailable as exc:
         raise click.ClickException(
             f"photo storage unavailable ({exc.reason}): {exc.message}"
@@ -35,9 +36,9 @@ def sweep_command() -> None:
 
 def _store(url: str | None, option: str) -> media_storage.Storage:
     if url is None:
-        return services.storage_from(current_app.config)
+        return photo_store.storage_from(current_app.config)
     try:
-        return services.storage_at(url, current_app.config)
+        return photo_store.storage_at(url, current_app.config)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from exc
 
@@ -68,7 +69,7 @@ def migrate_command(target_url: str, source_url: str | None, workers: int) -> No
         except StorageUnavailable as exc:
             raise click.ClickException(f"{name} {store.describe()}: {exc.message}") from exc
     session = db.session()
-    total = services.count_stored_keys(session)
+    total = photo_store.count_stored_keys(session)
     click.echo(f"photos migrate: {source.describe()} -> {target.describe()}", err=True)
     counts: Counter[str] = Counter()
     missing: list[str] = []
@@ -91,7 +92,7 @@ def migrate_command(target_url: str, source_url: str | None, workers: int) -> No
                 bar.update(1)
 
         try:
-            for key in services.stored_keys(session):
+            for key in photo_store.stored_keys(session):
                 pending[pool.submit(media_storage.copy, source, target, key)] = key
                 if len(pending) >= window:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.database import utcnow
 from backend.errors import DomainError
 from backend.extensions import db, redis
-from backend.photos import services, uploads
+from backend.photos import services, store, uploads
 from backend.photos.models import Photo
 from backend.queues import MEDIA, enqueue_once
 from media.errors import MediaError
@@ -35,7 +35,7 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 def process_photo(sha256: str) -> str:
     """RQ entry point: sanitise photo ``sha256``; returns the photo's resulting status. Runs
     in the worker's app context (``flask --app wsgi worker``)."""
-    return _process(db.session(), services.storage_from(current_app.config), sha256)
+    return _process(db.session(), store.storage_from(current_app.config), sha256)
 
 
 def _process(session: Session, storage: Storage, sha256: str) -> str:

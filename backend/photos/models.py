@@ -1,3 +1,5 @@
+"""Photo rows: a photo by its SHA-256 and status, an unfinished tus upload, who sent which bytes."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""The photo API's shapes: a photo's info and the image query (size)."""
+
 from __future__ import annotations
 
 import marshmallow as ma

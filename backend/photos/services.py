@@ -6,18 +6,16 @@ the sanitised derivatives (``full/`` and ``thumb/``); they are never served.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,13 +31,12 @@ from backend.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from backend.photos.models import Photo, PhotoUploader, Upload
+from backend.photos.models import Photo, PhotoUploader
 from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from media.errors import MediaError
-from media.s3 import S3Settings, S3Storage
-from media.storage import FileStorage, Storage, key, parse_url
+from media.storage import Storage, key
 from media.validate import Limits, validate
 
 log = logging.getLogger(__name__)
@@ -56,44 +53,6 @@ def limits_from(config: Mapping[str, Any]) -> Limits:
         max_pixels=config["MAX_PHOTO_PIXELS"],
         max_jpeg_scans=config["MAX_JPEG_SCANS"],
     )
-
-
-def storage_from(config: Mapping[str, Any]) -> Storage:
-    """The photo store of this deployment, the one place it is chosen: the bucket of
-    ``PHOTO_STORAGE_URL`` when set, else the files under ``MEDIA_ROOT``."""
-    url = config["PHOTO_STORAGE_URL"]
-    if not url:
-        return FileStorage(config["MEDIA_ROOT"])
-    return storage_at(url, config)
-
-
-def storage_at(url: str, config: Mapping[str, Any]) -> Storage:
-    """The store a storage URL names (``s3://BUCKET/PREFIX``, ``file:///path``), reached
-    with the S3 settings of ``config``; ValueError for a malformed URL."""
-    where = parse_url(url)
-    if where.scheme == "file":
-        return FileStorage(where.path)
-    return _s3_storage(url, s3_settings(config), os.getpid())
-
-
-def s3_settings(config: Mapping[str, Any]) -> S3Settings:
-    return S3Settings(
-        endpoint_url=config["S3_ENDPOINT_URL"],
-        region=config["AWS_REGION"],
-        access_key_id=config["AWS_ACCESS_KEY_ID"],
-        secret_access_key=config["AWS_SECRET_ACCESS_KEY"],
-        session_token=config["AWS_SESSION_TOKEN"],
-        timeout_s=config["S3_TIMEOUT_SECONDS"],
-        max_attempts=config["S3_MAX_ATTEMPTS"],
-        presign_endpoint_url=config["S3_PRESIGN_ENDPOINT_URL"],
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _s3_storage(url: str, settings: S3Settings, pid: int) -> S3Storage:
-    # One client (and its connection pool) per process and configuration: making one costs
-    # ~20 ms, and the pid keeps a client from crossing a fork (RQ forks a horse per job).
-    return S3Storage.open(url, settings)
 
 
 def check_sha256(value: str) -> str:
@@ -176,7 +135,7 @@ def _as_first_upload(photo: Photo, possession: PhotoUploader) -> PhotoView:
 
 
 @dataclass(frozen=True)
-class Stored:
+class StoredPhoto:
     photo: PhotoView
     created: bool
     """True when this upload made its sender a possessor of the photo (201): also when the
@@ -210,7 +169,7 @@ def store_photo(
     uploader_id: Any,
     limits: Limits,
     enqueue: Callable[[str], bool],
-) -> Stored:
+) -> StoredPhoto:
     """Store a whole uploaded photo once and record its sender as a possessor.
 
     The hash is checked first, then the bytes are checked without decoding them (format from
@@ -226,7 +185,7 @@ def store_photo(
     if existing is not None:
         mine = possession(session, sha256, uploader_id)
         if mine is not None:
-            return Stored(photo_view(existing, mine), created=False)
+            return StoredPhoto(photo_view(existing, mine), created=False)
     # End the read before decoding: on SQLite every transaction here holds the write lock.
     session.commit()
     try:
@@ -260,8 +219,8 @@ def store_photo(
     if created:
         enqueue(sha256)
     if not new:
-        return Stored(photo_view(photo, mine), created=False)
-    return Stored(_as_first_upload(photo, mine), created=True)
+        return StoredPhoto(photo_view(photo, mine), created=False)
+    return StoredPhoto(_as_first_upload(photo, mine), created=True)
 
 
 def get_photo(session: Session, sha256: str) -> Photo:
@@ -341,31 +300,6 @@ def served_image(
         # hand): the photo has to be sent again.
         log.error("photo %s is ready but its %s image is missing", photo.sha256, size)
         raise NotFound("No photo with this SHA-256.", code="photo_not_found") from exc
-
-
-def stored_keys(session: Session) -> Iterator[str]:
-    """Every storage key the database says exists: the sanitised images of ready photos, the
-    originals of photos still processing, unfinished uploads. Streamed, oldest first."""
-    photos = select(Photo.sha256, Photo.status).order_by(Photo.created_at, Photo.sha256)
-    for sha256, status in session.execute(photos.execution_options(yield_per=1000)):
-        if status == "ready":
-            yield key("full", sha256)
-            yield key("thumb", sha256)
-        elif status == "processing":
-            yield key("raw", sha256)
-    for upload_id in session.execute(select(Upload.id).order_by(Upload.created_at)).scalars():
-        yield key("uploads", upload_id.hex)
-
-
-def count_stored_keys(session: Session) -> int:
-    images = session.execute(
-        select(func.count()).select_from(Photo).where(Photo.status == "ready")
-    ).scalar_one()
-    originals = session.execute(
-        select(func.count()).select_from(Photo).where(Photo.status == "processing")
-    ).scalar_one()
-    uploads = session.execute(select(func.count()).select_from(Upload)).scalar_one()
-    return int(2 * images + originals + uploads)
 
 
 def unprocessed(session: Session) -> list[str]:

@@ -282,7 +282,7 @@ def finish(
     upload: Upload,
     limits: Limits,
     enqueue: Callable[[str], bool],
-) -> services.Stored:
+) -> services.StoredPhoto:
     """Turn a complete upload into its photo, exactly as a PUT of the same bytes would.
 
     The upload is removed whether its bytes make a photo or are refused: a refused file will

@@ -1,0 +1,1 @@
+"""Presence: the field workers' shift and zone events, their daily logs, summaries and exports."""

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from backend import roles
+from backend.contacts.models import Contact
 from backend.errors import Forbidden, Unprocessable
 from backend.presence import log as presence_log
+from backend.presence.models import PresenceEvent as StoredEvent
 from backend.presence.values import DailyLog, FiledItem, PresenceEvent, Summary
 from backend.reference.models import Zone
 from backend.reference.services import check_zone
-from backend.reports.models import Contact, Report
-from backend.reports.models import PresenceEvent as StoredEvent
+from backend.reports.models import Report
 from backend.users.models import User
 
 

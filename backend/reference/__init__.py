@@ -1,0 +1,1 @@
+"""Reference data: the categories and zones loaded from the files in reference/data."""

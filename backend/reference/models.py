@@ -1,3 +1,5 @@
+"""Reference rows: zones (named polygons) and categories (code, kind, labels, settings)."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""The reference API's shapes: a category and a zone."""
+
 from __future__ import annotations
 
 import marshmallow as ma

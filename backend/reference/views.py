@@ -1,3 +1,5 @@
+"""Reference routes under /api/v1: the categories and the zones."""
+
 from __future__ import annotations
 
 from flask.views import MethodView

@@ -1,5 +1,6 @@
-"""What the phones report: litter and damage reports (with photos), social-prevention contacts
-and presence events. Each row shares its id with its ``sync_items`` ledger row."""
+"""What the phones report about a place: litter and damage reports and the photos they list.
+Each report shares its id with its ``sync_items`` ledger row. (Contacts live in
+``backend.contacts.models``, presence events in ``backend.presence.models``.)"""
 
 from __future__ import annotations
 
@@ -55,48 +56,3 @@ class ReportPhoto(db.Model):  # type: ignore[name-defined]
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(default=0)
-
-
-class Contact(db.Model):  # type: ignore[name-defined]
-    """A social-prevention contact: enumerated fields only, no names, no text, no photos.
-
-    Its own table so that reading it can be restricted and it can be deleted after its
-    retention period without touching reports.
-    """
-
-    __tablename__ = "contacts"
-
-    id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("sync_items.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="RESTRICT"), index=True
-    )
-    contact_type: Mapped[str] = mapped_column(String(32))
-    age_group: Mapped[str] = mapped_column(String(16))
-    needs: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    referral: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
-    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
-    accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
-    # From the zone polygons at push time: aggregates count by zone without keeping a second
-    # copy of the location, and the zone survives when the coordinates are dropped.
-    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
-class PresenceEvent(db.Model):  # type: ignore[name-defined]
-    __tablename__ = "presence_events"
-
-    id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("sync_items.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="RESTRICT"), index=True
-    )
-    event: Mapped[str] = mapped_column(String(16))
-    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
-    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
-    accuracy_m: Mapped[float | None] = mapped_column(Float, nullable=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,1 @@
+"""Retention: deleting records past their period, logged per run, and the nightly job."""

@@ -1,220 +1,36 @@
-"""The retention job: delete what has been kept long enough, in batches, and log that it did.
-
-Periods come from the configuration (``RETENTION_*_DAYS``, reasons in ``backend/config.py``):
-
-- contacts older than ``RETENTION_CONTACT_DAYS`` are deleted;
-- presence pings older than ``RETENTION_PRESENCE_PING_DAYS`` are deleted, and the other
-  presence events of that age lose their coordinates (event, zone and time stay);
-- other presence events older than ``RETENTION_PRESENCE_EVENT_DAYS`` are deleted;
-- photos uploaded longer ago than ``RETENTION_PHOTO_DAYS`` lose their stored files, then
-  their row.
-
-The ``sync_items`` ledger row of a deleted contact or presence event stays, so a late resend of
-the same item is still a ``duplicate`` and is not stored again; what it held beyond the id,
-owner and content hash (device id, the phone's raw time, the exact times) is cleared or
-coarsened to the cut-off. Each run writes a ``retention_runs`` row with the cut-offs and the
-counts, never the deleted content. Jobs take no arguments: nothing personal in the payload.
+"""The nightly retention job (RQ): run ``backend.retention.services.run`` with this
+deployment's periods and store, then queue tomorrow's run. Jobs take no arguments: nothing
+personal in the payload. The periods and what each deletes are in ``retention.services``.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import datetime, time
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
 
 from backend.database import utcnow
 from backend.extensions import db, redis
 from backend.localtime import LOCAL_TZ
-from backend.photos import services as photo_services
-from backend.photos.models import Photo
+from backend.photos.store import storage_from
 from backend.queues import DEFAULT, enqueue_once, next_daily_run
-from backend.reports.models import Contact, PresenceEvent
 from backend.retention.models import RetentionRun
-from backend.sync.models import SyncItem
-from media.storage import Storage, key
+from backend.retention.services import Periods, Progress, run
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int], None]
-"""Called after every batch with the kind of record and the running count."""
 
 # Runs at night, when few phones push, so the batches never compete with a busy shift.
 RUN_AT = time(3, 0)
 
 
-@dataclass(frozen=True)
-class Periods:
-    contacts: int
-    presence_pings: int
-    presence_events: int
-    photos: int
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Periods:
-        return cls(
-            contacts=config["RETENTION_CONTACT_DAYS"],
-            presence_pings=config["RETENTION_PRESENCE_PING_DAYS"],
-            presence_events=config["RETENTION_PRESENCE_EVENT_DAYS"],
-            photos=config["RETENTION_PHOTO_DAYS"],
-        )
-
-
-def _forget_ledger_details(session: Session, ids: list[uuid.UUID], cutoff: datetime) -> None:
-    session.execute(
-        update(SyncItem)
-        .where(SyncItem.id.in_(ids))
-        .values(device_id="", captured_at_raw="", captured_at=cutoff, occurred_at=cutoff)
-    )
-
-
-def _delete_items(
-    session: Session,
-    model: type[Contact] | type[PresenceEvent],
-    condition: Any,
-    cutoff: datetime,
-    batch: int,
-    progress: Progress,
-    kind: str,
-) -> int:
-    count = 0
-    while True:
-        ids = list(session.execute(select(model.id).where(condition).limit(batch)).scalars())
-        if not ids:
-            session.commit()
-            return count
-        session.execute(delete(model).where(model.id.in_(ids)))
-        _forget_ledger_details(session, ids, cutoff)
-        session.commit()
-        count += len(ids)
-        progress(kind, count)
-
-
-def _drop_locations(session: Session, cutoff: datetime, batch: int, progress: Progress) -> int:
-    count = 0
-    while True:
-        ids = list(
-            session.execute(
-                select(PresenceEvent.id)
-                .where(PresenceEvent.occurred_at < cutoff, PresenceEvent.lat.is_not(None))
-                .limit(batch)
-            ).scalars()
-        )
-        if not ids:
-            session.commit()
-            return count
-        session.execute(
-            update(PresenceEvent)
-            .where(PresenceEvent.id.in_(ids))
-            .values(lat=None, lon=None, accuracy_m=None)
-        )
-        session.execute(update(SyncItem).where(SyncItem.id.in_(ids)).values(device_id=""))
-        session.commit()
-        count += len(ids)
-        progress("presence_locations", count)
-
-
-def _delete_photos(
-    session: Session, storage: Storage, cutoff: datetime, batch: int, progress: Progress
-) -> int:
-    count = 0
-    while True:
-        shas = list(
-            session.execute(
-                select(Photo.sha256).where(Photo.created_at < cutoff).limit(batch)
-            ).scalars()
-        )
-        if not shas:
-            session.commit()
-            return count
-        # Files first: a crash in between leaves a row without files (refused when served,
-        # deleted by the next run), never files that no row points at any more.
-        for sha in shas:
-            for area in ("full", "thumb", "raw"):
-                storage.delete(key(area, sha))
-        session.execute(delete(Photo).where(Photo.sha256.in_(shas)))
-        session.commit()
-        count += len(shas)
-        progress("photos", count)
-
-
-def run(
-    session: Session,
-    storage: Storage,
-    periods: Periods,
-    *,
-    now: datetime | None = None,
-    batch: int = 1000,
-    progress: Progress | None = None,
-) -> RetentionRun:
-    """Apply every retention period as of ``now``; returns the logged run. Idempotent."""
-    now = now or utcnow()
-    report = progress or (lambda kind, count: None)
-    cutoffs = {
-        "contacts": (periods.contacts, now - timedelta(days=periods.contacts)),
-        "presence_pings": (periods.presence_pings, now - timedelta(days=periods.presence_pings)),
-        "presence_locations": (
-            periods.presence_pings,
-            now - timedelta(days=periods.presence_pings),
-        ),
-        "presence_events": (
-            periods.presence_events,
-            now - timedelta(days=periods.presence_events),
-        ),
-        "photos": (periods.photos, now - timedelta(days=periods.photos)),
-    }
-    record = RetentionRun(as_of=now, started_at=utcnow(), status="running", details={})
-    session.add(record)
-    session.commit()
-    run_id = record.id
-
-    def cut(kind: str) -> datetime:
-        return cutoffs[kind][1]
-
-    counts = {
-        "contacts": _delete_items(
-            session, Contact, Contact.occurred_at < cut("contacts"), cut("contacts"), batch,
-            report, "contacts",
-        ),
-        "presence_pings": _delete_items(
-            session, PresenceEvent,
-            (PresenceEvent.event == "ping") & (PresenceEvent.occurred_at < cut("presence_pings")),
-            cut("presence_pings"), batch, report, "presence_pings",
-        ),
-        "presence_events": _delete_items(
-            session, PresenceEvent, PresenceEvent.occurred_at < cut("presence_events"),
-            cut("presence_events"), batch, report, "presence_events",
-        ),
-        "presence_locations": _drop_locations(session, cut("presence_locations"), batch, report),
-        "photos": _delete_photos(session, storage, cut("photos"), batch, report),
-    }  # fmt: skip
-    done = session.get(RetentionRun, run_id, populate_existing=True)
-    if done is None:  # pragma: no cover - nothing deletes retention_runs rows
-        raise RuntimeError("the retention run's own log row disappeared")
-    record = done
-    record.details = {
-        kind: {"days": days, "cutoff": cutoff.isoformat(), "deleted": counts[kind]}
-        for kind, (days, cutoff) in cutoffs.items()
-    }
-    record.status = "done"
-    record.finished_at = utcnow()
-    session.commit()
-    log.info("retention run %s: %s", run_id, {k: v for k, v in counts.items()})
-    return record
-
-
 def run_from_config(now: datetime | None = None, progress: Progress | None = None) -> RetentionRun:
+    """One run with the app's periods, store and batch size (the job's and the CLI's)."""
     config = current_app.config
     return run(
         db.session(),
-        photo_services.storage_from(config),
+        storage_from(config),
         Periods.from_config(config),
         now=now,
         batch=config["RETENTION_BATCH_SIZE"],

@@ -1,0 +1,1 @@
+"""Routing: which organisation a case's task goes to, under the admins' rule sets."""

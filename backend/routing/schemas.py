@@ -1,3 +1,5 @@
+"""The routing API's shapes: a stored rule set."""
+
 from __future__ import annotations
 
 import marshmallow as ma

@@ -1,3 +1,5 @@
+"""Routing routes under /api/v1/admin/rules: the active rule set and saving a new version."""
+
 from __future__ import annotations
 
 from typing import Any

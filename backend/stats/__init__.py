@@ -1,0 +1,1 @@
+"""Statistics: the daily aggregates, their refresh, and the weekly table and its export."""

@@ -1,6 +1,6 @@
 """One local day's figures, computed from plain values: pure, no Flask, no database, no clock.
 
-``backend.stats.services`` loads a day's rows and calls these; the results are what the
+``backend.stats.refresh`` loads a day's rows and calls these; the results are what the
 ``stats_*_days`` tables hold. The rules, per day (Europe/Stockholm) and per organisation:
 
 - *received*: tasks routed to the organisation that day (``forwarded_in``: of those, the ones

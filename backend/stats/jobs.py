@@ -4,7 +4,7 @@
   at least ``STATS_REFRESH_DELAY_SECONDS`` old gets one ``refresh_day_job`` with the job id
   ``stats-day-YYYY-MM-DD``; while that job waits or runs, further marks enqueue nothing, so a
   busy day is recomputed at most about once per delay, however many pushes mark it.
-- ``refresh_day_job(day)`` recomputes the day (``services.refresh_day``): idempotent, so a
+- ``refresh_day_job(day)`` recomputes the day (``refresh.refresh_day``): idempotent, so a
   second delivery of the job, or two relays racing to enqueue it, only computes again.
 - ``nightly_job`` recomputes the recent days whose figures depend on the clock, then schedules
   itself for the next night (one job id per date, so several workers make one chain).
@@ -31,7 +31,8 @@ from backend.database import deferred_reads, immediate_writes, utcnow
 from backend.extensions import db, redis
 from backend.localtime import LOCAL_TZ
 from backend.queues import DEFAULT, WAITING, enqueue_once, job_status, next_daily_run
-from backend.stats import services
+from backend.stats.dirty import dirty_days
+from backend.stats.refresh import days_to_refresh, refresh_day
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def refresh(session: Session, day: date, config: Any, now: datetime | None = Non
     """Recompute ``day`` now, in a writing transaction of its own."""
     now = now or utcnow()
     with immediate_writes():
-        return services.refresh_day(
+        return refresh_day(
             session, day, now=now, presence_retained_since=_presence_retained_since(config, now)
         )
 
@@ -66,7 +67,7 @@ def enqueue_dirty_days(session: Session, connection: Redis, delay_s: float) -> i
     how many were enqueued. Reads only (no lock); a Redis error leaves the marks for the next
     pass."""
     with deferred_reads():
-        marked = services.dirty_days(session)
+        marked = dirty_days(session)
         session.commit()
     if not marked:
         return 0
@@ -109,10 +110,10 @@ def enqueue_dirty_days_from_config() -> int:
 
 
 def run_nightly(session: Session, config: Any, now: datetime | None = None) -> list[date]:
-    """Recompute every day ``services.days_to_refresh`` names; returns them."""
+    """Recompute every day ``refresh.days_to_refresh`` names; returns them."""
     now = now or utcnow()
     with deferred_reads():
-        days = services.days_to_refresh(session, now)
+        days = days_to_refresh(session, now)
         session.commit()
     for day in days:
         refresh(session, day, config, now)

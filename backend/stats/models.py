@@ -1,7 +1,7 @@
 """Daily statistics: aggregates per local day, kept up to date by jobs, read by the weekly API.
 
 Every row belongs to one local day (Europe/Stockholm) and is written only by
-``backend.stats.services.refresh_day``, which recomputes the whole day from the stored rows and
+``backend.stats.refresh.refresh_day``, which recomputes the whole day from the stored rows and
 replaces what was there (recompute-and-replace, never increments: a retried or doubled job
 writes the same rows again). ``''`` stands for "no zone" in the key columns: a primary key
 cannot hold NULL.

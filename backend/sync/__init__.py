@@ -1,0 +1,1 @@
+"""The phones' sync API: push (the ledger, placement and routing of items) and pull, over sync/."""

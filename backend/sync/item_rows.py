@@ -10,8 +10,10 @@ import uuid
 from typing import Any
 
 from backend.cases import assignment as cases
+from backend.contacts.models import Contact
+from backend.presence.models import PresenceEvent
 from backend.reference.zones import ZoneIndex
-from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from sync.dedup import CaseHint
 from sync.envelope import ValidItem

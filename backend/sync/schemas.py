@@ -1,3 +1,5 @@
+"""The sync API's documented shapes: push items and results, the pull feed, the phones' config."""
+
 from __future__ import annotations
 
 from typing import Any

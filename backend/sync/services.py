@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases import assignment as cases
+from backend.contacts.models import Contact
 from backend.database import utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
@@ -32,13 +33,14 @@ from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
 from backend.reference.models import Category, Zone
 from backend.reference.zones import ZoneIndex, index_of
-from backend.reports.models import Contact, Report
+from backend.reports.models import Report
 from backend.routing import services as routing
 from backend.routing.rules import CaseFacts
 from backend.stats.dirty import mark_dirty
 from backend.sync import item_rows, ledger
 from backend.users.models import User
 from sync import envelope
+from sync.clock import estimate_clock
 from sync.envelope import ClockPolicy, Limits, Reference, Rejection, ValidItem
 
 
@@ -340,7 +342,7 @@ def push(
     """Store a batch; one result per item, in order. Commits."""
     _check_size(batch, settings)
     now = now or utcnow()
-    clock = envelope.estimate_clock(now, batch.sent_at, settings.clock)
+    clock = estimate_clock(now, batch.sent_at, settings.clock)
     reference, zones = load_reference(session)
     checked: list[ValidItem | Rejection] = [
         envelope.validate_item(raw, reference, settings.limits, clock, settings.clock)

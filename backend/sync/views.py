@@ -1,3 +1,5 @@
+"""Sync routes under /api/v1/sync: push, pull and the phones' config."""
+
 from __future__ import annotations
 
 from typing import Any

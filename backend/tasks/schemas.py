@@ -1,3 +1,5 @@
+"""The task API's shapes: a task, its detail with reports and events, an event posted."""
+
 from __future__ import annotations
 
 import marshmallow as ma

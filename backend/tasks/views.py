@@ -1,3 +1,5 @@
+"""Task routes under /api/v1/tasks: the list, one task, and posting an event (the workflow)."""
+
 from __future__ import annotations
 
 import uuid

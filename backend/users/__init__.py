@@ -1,0 +1,1 @@
+"""Users: accounts and roles, API tokens, console sessions."""

@@ -1,3 +1,5 @@
+"""User rows: a user and its role, API tokens (hashed), console sessions."""
+
 from __future__ import annotations
 
 import uuid

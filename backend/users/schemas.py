@@ -1,3 +1,5 @@
+"""The user API's shapes: a user, its update and query, tokens issued and revoked."""
+
 from __future__ import annotations
 
 import marshmallow as ma

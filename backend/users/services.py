@@ -1,3 +1,5 @@
+"""User use cases: create, list and update users, issue and revoke tokens, display names."""
+
 from __future__ import annotations
 
 import json

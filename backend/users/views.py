@@ -1,3 +1,5 @@
+"""User routes: /api/v1/admin/users (accounts and tokens, admins only) and /api/v1/me."""
+
 from __future__ import annotations
 
 import uuid

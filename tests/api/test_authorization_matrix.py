@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.sync_items import contact
+from tests.helpers.sync_items import contact
 
 ANY = ("field", "department", "supervisor", "admin")
 
@@ -303,7 +303,7 @@ def objects(client, create_user):
     )
     assert upload.status_code == 201
     delivery = _failed_delivery_for("fastighetskontoret")
-    from tests.sync_items import SERGELS_TORG, batch, report
+    from tests.helpers.sync_items import SERGELS_TORG, batch, report
 
     # Damage to a city building: the push routes both cases to Fastighetskontoret, another
     # organisation than the callers' (Trafikkontoret).

@@ -17,9 +17,9 @@ from backend.extensions import db
 from backend.photos.jobs import process_photo
 from backend.routing.services import route_waiting
 from backend.tasks.models import Task
-from tests.photos import phone_jpeg, sha256
-from tests.sync_items import batch, report
-from tests.tasks import bin_number, task_of
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.sync_items import batch, report
+from tests.helpers.tasks import bin_number, task_of
 
 PUSH = "/api/v1/sync/push"
 

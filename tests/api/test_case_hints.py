@@ -12,8 +12,8 @@ from pyproj import Geod
 
 from backend.cases.services import resolve_case
 from backend.extensions import db
-from tests.console import make_staff, sign_in
-from tests.sync_items import SERGELS_TORG, batch, iso, now, report
+from tests.helpers.console import make_staff, sign_in
+from tests.helpers.sync_items import SERGELS_TORG, batch, iso, now, report
 
 PUSH = "/api/v1/sync/push"
 GEOD = Geod(ellps="WGS84")

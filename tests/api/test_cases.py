@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backend.cases.services import resolve_case
 from backend.extensions import db
 from backend.reports.models import Report
-from tests.sync_items import SERGELS_TORG, batch, iso, now, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, iso, now, report
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"

@@ -11,7 +11,7 @@ from pyproj import Geod
 
 from backend.cases.services import resolve_case
 from backend.extensions import db
-from tests.sync_items import SERGELS_TORG, batch, iso, now, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, iso, now, report
 
 PUSH = "/api/v1/sync/push"
 NEARBY = "/api/v1/cases/nearby"

@@ -14,9 +14,9 @@ import pytest
 import segno
 from sqlalchemy import select, update
 
-from tests.console import csrf, make_staff, sign_in
-from tests.sync_items import contact, report
-from tests.tasks import deliver_pending, push
+from tests.helpers.console import csrf, make_staff, sign_in
+from tests.helpers.sync_items import contact, report
+from tests.helpers.tasks import deliver_pending, push
 
 
 @pytest.fixture

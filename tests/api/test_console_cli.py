@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.console import sign_in
+from tests.helpers.console import sign_in
 
 PASSWORD = "a long password for the console"
 

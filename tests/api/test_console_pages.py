@@ -16,9 +16,9 @@ from sqlalchemy import update
 
 from backend.localtime import LOCAL_TZ
 from backend.presence.log import day_bounds
-from tests.console import csrf, make_staff, sign_in
-from tests.sync_items import batch, contact, presence, report
-from tests.tasks import bin_number, push
+from tests.helpers.console import csrf, make_staff, sign_in
+from tests.helpers.sync_items import batch, contact, presence, report
+from tests.helpers.tasks import bin_number, push
 
 ROLES = ("department", "supervisor", "admin")
 
@@ -529,7 +529,7 @@ PAGES = (
 
 def test_pages_carry_a_strict_csp_and_no_inline_code(app, create_user, pushed):
     client, _ = _staff_client(app, create_user, "admin")
-    from tests.tasks import task_of
+    from tests.helpers.tasks import task_of
 
     case_id = pushed["results"][3]["case_id"]
     task_id = task_of(pushed["items"][3]["id"]).id
@@ -683,7 +683,7 @@ def test_every_console_route_has_a_row(app):
 def others(client, create_user):
     """A case with a processed photo, of another organisation (Fastighetskontoret)."""
     from backend.photos.jobs import process_photo
-    from tests.photos import phone_jpeg, sha256
+    from tests.helpers.photos import phone_jpeg, sha256
 
     other = create_user(role="field", org="fastighetskontoret")
     photo = phone_jpeg()
@@ -706,7 +706,7 @@ def others(client, create_user):
     from backend.delivery.models import Delivery
     from backend.extensions import db
     from backend.users.models import ApiToken
-    from tests.tasks import deliver_pending, task_of
+    from tests.helpers.tasks import deliver_pending, task_of
 
     deliver_pending()
     return {

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.console import PASSWORD, csrf, make_staff, sign_in
+from tests.helpers.console import PASSWORD, csrf, make_staff, sign_in
 
 
 @pytest.fixture

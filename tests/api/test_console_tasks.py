@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.console import csrf, make_staff, sign_in
-from tests.sync_items import contact, report
-from tests.tasks import bin_number, deliver_pending, push, task_of
+from tests.helpers.console import csrf, make_staff, sign_in
+from tests.helpers.sync_items import contact, report
+from tests.helpers.tasks import bin_number, deliver_pending, push, task_of
 
 
 def _staff(app, create_user, role, org):

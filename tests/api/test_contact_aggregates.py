@@ -1,5 +1,5 @@
 """GET /api/v1/contacts/aggregates through the real push: every count rounded down to base 5,
-every key listed, answers for whole periods; the attackers of ``tests.disclosure`` try every
+every key listed, answers for whole periods; the attackers of ``tests.helpers.disclosure`` try every
 subtraction on each answer and find no count from 1 to 3."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 
 from backend.localtime import LOCAL_TZ
 from sync.envelope import AGE_GROUPS, CONTACT_TYPES, NEEDS
-from tests.disclosure import knowledge, pinned, small_pins, solve, subtract
-from tests.sync_items import batch, contact
+from tests.helpers.disclosure import knowledge, pinned, small_pins, solve, subtract
+from tests.helpers.sync_items import batch, contact
 
 PUSH = "/api/v1/sync/push"
 AGGREGATES = "/api/v1/contacts/aggregates"

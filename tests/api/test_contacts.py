@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from backend import pagination
 from backend.contacts.models import ContactRead
 from backend.extensions import db
-from tests.sync_items import batch, contact
+from tests.helpers.sync_items import batch, contact
 
 PUSH = "/api/v1/sync/push"
 AUDIT = "/api/v1/admin/audit"

@@ -18,7 +18,7 @@ from backend.delivery.relay import relay_once
 from backend.delivery.services import enqueue_delivery, inbox_subject_ids
 from backend.extensions import db
 from backend.organisations.services import get_by_slug
-from tests.servers import free_port
+from tests.helpers.servers import free_port
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

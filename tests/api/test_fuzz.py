@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.servers import REPO
+from tests.helpers.servers import REPO
 
 SPEC = json.loads((REPO / "openapi" / "openapi.json").read_text("utf-8"))
 SECURED = {

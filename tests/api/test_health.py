@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from backend.app import create_app
-from tests.servers import free_port
+from tests.helpers.servers import free_port
 
 
 def test_healthz_and_readyz_when_everything_is_up(client):

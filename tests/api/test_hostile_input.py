@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from backend.contacts.models import Contact
 from backend.extensions import db
-from backend.reports.models import Contact, PresenceEvent, Report
+from backend.presence.models import PresenceEvent
+from backend.reports.models import Report
 from backend.sync.models import SyncItem
-from tests.sync_items import SERGELS_TORG, batch, contact, presence, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, contact, presence, report
 
 PUSH = "/api/v1/sync/push"
 LONE = "\ud800"

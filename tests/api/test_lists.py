@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from backend import pagination
-from tests.sync_items import batch, contact, report
-from tests.tasks import bin_number, push
+from tests.helpers.sync_items import batch, contact, report
+from tests.helpers.tasks import bin_number, push
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ import pytest
 
 from backend.extensions import db
 from tests.api.test_photos import put
-from tests.photos import phone_jpeg, sha256
-from tests.sync_items import SERGELS_TORG, report
-from tests.tasks import deliver_pending, new_task, push, task_of
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.sync_items import SERGELS_TORG, report
+from tests.helpers.tasks import deliver_pending, new_task, push, task_of
 
 TASKS = "/api/v1/tasks"
 CASES = "/api/v1/cases"

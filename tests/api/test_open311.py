@@ -1,5 +1,5 @@
 """Open311 GeoReport v2 through the app: every answer against the spec's JSON Schemas
-(tests/open311.py) and as XML read by the standard library, keys, the round trip between a
+(tests/helpers/open311.py) and as XML read by the standard library, keys, the round trip between a
 phone and a department's system, and hostile input."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.tasks.models import Task, TaskEvent
-from tests import open311 as spec
-from tests.sync_items import SERGELS_TORG, batch, contact, report
+from tests.helpers import open311 as spec
+from tests.helpers.sync_items import SERGELS_TORG, batch, contact, report
 
 V2 = "/open311/v2"
 
@@ -372,7 +372,7 @@ def test_media_url_is_a_signed_expiring_link_to_the_sanitised_photo(
     app, client, field_user, issue_key, monkeypatch, photo_store
 ):
     from backend.photos.jobs import process_photo
-    from tests.photos import phone_jpeg, sha256
+    from tests.helpers.photos import phone_jpeg, sha256
 
     key = issue_key()
     photo = phone_jpeg()
@@ -421,7 +421,7 @@ def test_a_report_listing_a_photo_its_author_never_sent_gets_no_media_link(
     that photo (of another case) on this request."""
     from backend.photos.jobs import process_photo
     from backend.routing.services import route_waiting
-    from tests.photos import phone_jpeg, sha256
+    from tests.helpers.photos import phone_jpeg, sha256
 
     key = issue_key()
     photo = phone_jpeg()
@@ -445,8 +445,8 @@ def test_a_media_link_to_an_image_gone_from_the_store_is_404(
     app, client, field_user, issue_key, photo_store
 ):
     from backend.photos.jobs import process_photo
-    from backend.photos.services import storage_from
-    from tests.photos import phone_jpeg, sha256
+    from backend.photos.store import storage_from
+    from tests.helpers.photos import phone_jpeg, sha256
 
     key = issue_key()
     photo = phone_jpeg()
@@ -470,7 +470,7 @@ def test_a_request_it_let_go_shows_the_case_as_it_was_then(
     a case it sees neither later reports nor notes, photos or exact positions, nor what became
     of the case where its rejection sent it."""
     from backend.photos.jobs import process_photo
-    from tests.photos import phone_jpeg, sha256
+    from tests.helpers.photos import phone_jpeg, sha256
 
     key = issue_key()
     photo = phone_jpeg()

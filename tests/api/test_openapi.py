@@ -4,7 +4,7 @@ import json
 
 from openapi_spec_validator import validate
 
-from tests.servers import REPO
+from tests.helpers.servers import REPO
 
 COMMITTED = REPO / "openapi" / "openapi.json"
 

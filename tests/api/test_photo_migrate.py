@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.api.test_photos import put, run_media_jobs
 from tests.api.test_uploads import create, head, patch
-from tests.photos import phone_jpeg, sha256
+from tests.helpers.photos import phone_jpeg, sha256
 
 
 def point_at_server(app, s3_server) -> None:

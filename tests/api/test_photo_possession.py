@@ -14,9 +14,9 @@ from backend.photos.models import PhotoUploader
 from backend.routing.services import route_waiting
 from tests.api.test_photos import put, run_media_jobs
 from tests.api.test_uploads import create, patch
-from tests.photos import phone_jpeg, sha256
-from tests.sync_items import batch, report
-from tests.tasks import task_of
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.sync_items import batch, report
+from tests.helpers.tasks import task_of
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"

@@ -16,8 +16,8 @@ from backend.extensions import db
 from tests.api.test_photos import put, run_media_jobs
 from tests.api.test_uploads import create, head, patch
 from tests.conftest import server_env
-from tests.photos import phone_jpeg, sha256
-from tests.servers import REPO, free_port
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.servers import REPO, free_port
 
 
 def ready_photo(app, client, account) -> str:
@@ -139,7 +139,7 @@ def test_console_shows_photos_from_the_bucket_through_the_service(
     app, client, field_user, create_user, s3_store
 ):
     """Also in redirect mode: the console's CSP allows images from its own origin only."""
-    from tests.console import make_staff, sign_in
+    from tests.helpers.console import make_staff, sign_in
 
     digest = ready_photo(app, client, field_user)
     app.config["PHOTO_SERVE"] = "redirect"

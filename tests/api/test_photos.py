@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from backend.queues import MEDIA
-from tests.photos import (
+from tests.helpers.photos import (
     INTERNALS,
     REFUSAL_CODES,
     SECRETS,
@@ -222,7 +222,7 @@ def test_only_field_staff_and_admins_upload(client, create_user):
 
 def test_failed_processing_is_recorded_and_never_served(app, client, field_user, photo_store):
     from backend.extensions import db
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
     from media.storage import key
 
     data = phone_jpeg()
@@ -273,7 +273,7 @@ def test_job_is_idempotent(app, client, field_user, photo_store):
 
 
 def test_upload_succeeds_while_redis_is_down_and_sweep_queues_it(app, client, field_user, runner):
-    from tests.servers import free_port
+    from tests.helpers.servers import free_port
 
     data = phone_jpeg()
     real_url = app.config["REDIS_URL"]

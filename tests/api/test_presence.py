@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from backend.localtime import LOCAL_TZ
-from tests.sync_items import SERGELS_TORG, batch, contact, iso, presence, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, contact, iso, presence, report
 
 PUSH = "/api/v1/sync/push"
 DAILY = "/api/v1/presence/daily"
@@ -257,7 +257,7 @@ def test_every_event_without_a_zone_gets_it_from_the_polygons(client, create_use
     from sqlalchemy import select
 
     from backend.extensions import db
-    from backend.reports.models import PresenceEvent
+    from backend.presence.models import PresenceEvent
 
     worker = create_user(role="field")
     inside = presence(event=event, zone=None)  # located inside the sergels-torg polygon

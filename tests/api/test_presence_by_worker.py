@@ -13,7 +13,7 @@ from tests.api.test_presence import (
     ping,
     push,
 )
-from tests.sync_items import contact, iso, presence, report
+from tests.helpers.sync_items import contact, iso, presence, report
 
 RANGE = {"from": "2026-05-11", "to": "2026-05-13"}
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.localtime import LOCAL_TZ
 from backend.presence import log as presence_log
+from backend.presence.models import PresenceEvent as StoredEvent
 from backend.presence.services import load_events
 from backend.presence.values import PresenceEvent
-from backend.reports.models import PresenceEvent as StoredEvent
-from tests.sync_items import batch, presence
+from tests.helpers.sync_items import batch, presence
 
 PUSH = "/api/v1/sync/push"
 SPRING = date(2026, 3, 29)  # 02:00 CET -> 03:00 CEST: a 23-hour day

@@ -11,9 +11,9 @@ from redis import Redis
 from backend.ratelimit import KEY_PREFIX
 from tests.api.test_photos import put
 from tests.api.test_uploads import create as tus_create
-from tests.photos import phone_jpeg
-from tests.servers import RedisServer
-from tests.sync_items import batch, presence
+from tests.helpers.photos import phone_jpeg
+from tests.helpers.servers import RedisServer
+from tests.helpers.sync_items import batch, presence
 
 
 def stored_item_ids(app) -> set[str]:

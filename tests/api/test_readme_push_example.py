@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from tests.servers import REPO
+from tests.helpers.servers import REPO
 
 
 def _example() -> tuple[dict, dict]:

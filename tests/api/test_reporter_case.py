@@ -15,10 +15,10 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from backend.extensions import db
 from tests.api.test_photos import put
-from tests.photos import phone_jpeg, sha256
-from tests.servers import REPO
-from tests.sync_items import batch, contact, iso, now, report
-from tests.tasks import bin_number, push, task_of
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.servers import REPO
+from tests.helpers.sync_items import batch, contact, iso, now, report
+from tests.helpers.tasks import bin_number, push, task_of
 
 CASES = "/api/v1/cases"
 TASKS = "/api/v1/tasks"

@@ -13,18 +13,19 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select, update
 
+from backend.contacts.models import Contact
 from backend.extensions import db
 from backend.photos.jobs import process_photo
 from backend.photos.models import Photo, PhotoUploader
-from backend.photos.services import storage_from
-from backend.reports.models import Contact, PresenceEvent
-from backend.retention import jobs
+from backend.photos.store import storage_from
+from backend.presence.models import PresenceEvent
+from backend.retention import services as retention
 from backend.retention.models import RetentionRun
 from backend.sync.models import SyncItem
-from tests.sync_items import batch, contact, iso, now, presence
+from tests.helpers.sync_items import batch, contact, iso, now, presence
 
 PUSH = "/api/v1/sync/push"
-PERIODS = jobs.Periods(contacts=30, presence_pings=20, presence_events=40, photos=20)
+PERIODS = retention.Periods(contacts=30, presence_pings=20, presence_events=40, photos=20)
 
 
 def _jpeg(shade: int) -> bytes:
@@ -73,7 +74,7 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     caplog.set_level(logging.INFO)
     # Fifteen days on: ages are now 45 (old), 35 (mid) and 16 days (new).
     moved = today + timedelta(days=15)
-    result = jobs.run(
+    result = retention.run(
         db.session(),
         storage_from(app.config),
         PERIODS,
@@ -128,7 +129,7 @@ def test_clock_past_retention_deletes_expired_keeps_the_rest_and_logs_counts(
     assert _ids(Contact) == {new_contact["id"]}
 
     # A second run at the same time finds nothing more: idempotent.
-    second = jobs.run(db.session(), storage_from(app.config), PERIODS, now=moved)
+    second = retention.run(db.session(), storage_from(app.config), PERIODS, now=moved)
     assert {v["deleted"] for v in second.details.values()} == {0}
 
 

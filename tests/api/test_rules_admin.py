@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from backend.routing.rules import RULES_FILE
-from tests.sync_items import SERGELS_TORG, report
-from tests.tasks import push, task_of
+from tests.helpers.sync_items import SERGELS_TORG, report
+from tests.helpers.tasks import push, task_of
 
 RULES = "/api/v1/admin/rules"
 

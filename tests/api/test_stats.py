@@ -27,8 +27,8 @@ from backend.reports.models import Report
 from backend.stats import jobs
 from backend.stats.models import StatsDirtyDay, StatsTaskDay
 from backend.tasks.models import Task
-from tests.sync_items import batch, contact, iso, presence, report
-from tests.tasks import bin_number, task_of
+from tests.helpers.sync_items import batch, contact, iso, presence, report
+from tests.helpers.tasks import bin_number, task_of
 
 WEEKLY = "/api/v1/stats/weekly"
 RANGE = {"from": "2026-03-25", "to": "2026-04-12"}  # a Wednesday: the answer starts Monday

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from backend.extensions import db
 from backend.sync.models import SyncItem
 from sync.client import Fatal, FieldClient, Retryable
-from tests.sync_items import contact, presence, report
-from tests.sync_transport import FlaskTransport
+from tests.helpers.sync_items import contact, presence, report
+from tests.helpers.sync_transport import FlaskTransport
 
 
 def _strip(item: dict) -> dict:

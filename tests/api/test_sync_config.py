@@ -28,7 +28,7 @@ def test_config_advertises_limits_reference_data_and_protocol(app, client, field
 
 
 def test_a_lower_limit_is_advertised_and_enforced(app, client, field_user, monkeypatch):
-    from tests.sync_items import batch, presence
+    from tests.helpers.sync_items import batch, presence
 
     monkeypatch.setitem(app.config, "SYNC_MAX_BATCH_ITEMS", 3)
     config = client.get("/api/v1/sync/config", headers=field_user.headers).get_json()
@@ -43,7 +43,7 @@ def test_config_needs_a_token(client):
 
 
 def test_the_service_area_is_advertised_and_enforced(app, client, field_user, monkeypatch):
-    from tests.sync_items import batch, report
+    from tests.helpers.sync_items import batch, report
 
     area = client.get("/api/v1/sync/config", headers=field_user.headers).get_json()
     assert area["service_area"] == {"south": 59.22, "west": 17.75, "north": 59.45, "east": 18.2}

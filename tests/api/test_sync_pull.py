@@ -12,7 +12,7 @@ import pytest
 from backend.extensions import db
 from backend.feed.services import append_item_status
 from backend.reference.services import DATA_DIR, load_reference_data
-from tests.sync_items import batch, contact, presence, report
+from tests.helpers.sync_items import batch, contact, presence, report
 
 PULL = "/api/v1/sync/pull"
 

@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backend.contacts.models import Contact
 from backend.extensions import db
 from backend.photos.models import Photo, PhotoUploader
-from backend.reports.models import Contact, PresenceEvent, Report, ReportPhoto
+from backend.presence.models import PresenceEvent
+from backend.reports.models import Report, ReportPhoto
 from backend.sync.models import SyncItem
-from tests.sync_items import batch, contact, iso, now, presence, report
+from tests.helpers.sync_items import batch, contact, iso, now, presence, report
 
 PUSH = "/api/v1/sync/push"
 

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.sync.models import SyncItem
 from sync.client import FieldClient, Retryable
-from tests.sync_items import contact, presence, report
-from tests.sync_transport import NETWORK_MODES, FlaskTransport
+from tests.helpers.sync_items import contact, presence, report
+from tests.helpers.sync_transport import NETWORK_MODES, FlaskTransport
 
 # Two devices of one worker (they share items when a phone is swapped mid-shift) and a
 # colleague's phone.

@@ -13,8 +13,8 @@ from backend.extensions import db
 from backend.routing.rules import CaseFacts
 from backend.routing.services import route_case
 from backend.tasks.models import Task, TaskEvent
-from tests.sync_items import contact, report
-from tests.tasks import (
+from tests.helpers.sync_items import contact, report
+from tests.helpers.tasks import (
     awaiting,
     bin_number,
     deliver_pending,
@@ -353,7 +353,7 @@ def test_a_contact_referral_routes_to_the_outreach_unit(app, client, field_user,
 
 def test_the_department_holding_the_task_sees_its_photos(app, client, field_user, create_user):
     from backend.photos.jobs import process_photo
-    from tests.photos import phone_jpeg, sha256
+    from tests.helpers.photos import phone_jpeg, sha256
 
     data = phone_jpeg()
     digest = sha256(data)

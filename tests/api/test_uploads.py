@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.api.test_photos import run_media_jobs
-from tests.photos import phone_jpeg, sha256
+from tests.helpers.photos import phone_jpeg, sha256
 
 TUS = {"Tus-Resumable": "1.0.0"}
 
@@ -231,7 +231,7 @@ def test_whole_file_hash_mismatch_discards_the_upload(app, client, field_user, p
 
 
 def test_hostile_file_over_tus_is_refused_at_the_last_chunk(app, client, field_user, photo_store):
-    from tests.photos import hostile_files
+    from tests.helpers.photos import hostile_files
 
     data = hostile_files()["tiff_renamed_jpg"]
     location = create(client, field_user, data).headers["Location"]
@@ -338,7 +338,7 @@ def test_open_upload_caps_are_advertised(app, client, field_user, monkeypatch):
 def test_an_upload_whose_stored_bytes_are_lost_is_discarded_with_410(
     app, client, field_user, damage, photo_store
 ):
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
 
     data = phone_jpeg()
     location = create(client, field_user, data).headers["Location"]
@@ -367,7 +367,7 @@ def test_sweep_discards_complete_uploads_without_their_bytes_and_goes_on(
 ):
     from backend.extensions import db
     from backend.photos.models import Upload
-    from backend.photos.services import storage_from
+    from backend.photos.store import storage_from
 
     lost, kept = phone_jpeg(seed=1), phone_jpeg(seed=2)
     for data in (lost, kept):

@@ -121,7 +121,7 @@ def sign_in(driver: Any, server: Any, email: str, password: str = PASSWORD) -> N
 
 def push(server: Any, account: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Send items as the phone app does; returns the per-item results."""
-    from tests.sync_items import batch
+    from tests.helpers.sync_items import batch
 
     response = requests.post(
         f"{server.url}/api/v1/sync/push", json=batch(items), headers=account.headers, timeout=30

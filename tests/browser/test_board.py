@@ -11,8 +11,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser.conftest import push, replaced, sign_in, submit, wait_for
-from tests.sync_items import report
-from tests.tasks import bin_number, deliver_pending
+from tests.helpers.sync_items import report
+from tests.helpers.tasks import bin_number, deliver_pending
 
 pytestmark = pytest.mark.browser
 POLL = {"CONSOLE_BOARD_POLL_SECONDS": "1"}

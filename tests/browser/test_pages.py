@@ -14,9 +14,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from backend.localtime import LOCAL_TZ
 from backend.presence.log import day_bounds
 from tests.browser.conftest import push, sign_in, submit, wait_for
-from tests.photos import phone_jpeg, sha256
-from tests.sync_items import contact, presence, report
-from tests.tasks import bin_number
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.sync_items import contact, presence, report
+from tests.helpers.tasks import bin_number
 
 pytestmark = pytest.mark.browser
 

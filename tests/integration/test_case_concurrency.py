@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from backend.cases.models import Case
 from backend.extensions import db
 from backend.reports.models import Report
-from tests.sync_items import SERGELS_TORG, batch, iso, now, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, iso, now, report
 
 WRITERS = 6
 ROUNDS = 3

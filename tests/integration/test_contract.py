@@ -31,7 +31,7 @@ from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGro
 from schemathesis.openapi.checks import MissingHeaderNotRejected, RejectedPositiveData
 
 from tests.conftest import CONTRACT_RUN, server_env
-from tests.servers import REPO, Gunicorn
+from tests.helpers.servers import REPO, Gunicorn
 
 SPEC_PATH = REPO / "openapi" / "openapi.json"
 SPEC = json.loads(SPEC_PATH.read_text("utf-8"))

@@ -34,7 +34,7 @@ from backend.delivery.relay import relay_once
 from backend.delivery.services import enqueue_delivery
 from backend.extensions import db
 from backend.organisations.services import get_by_slug, update_organisation
-from tests.servers import REPO, RedisServer
+from tests.helpers.servers import REPO, RedisServer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 FLASK = str(Path(sys.executable).with_name("flask"))

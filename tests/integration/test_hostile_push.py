@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import server_env
-from tests.hostile import WORLD, Attack, one_report_pushes
-from tests.servers import Gunicorn
+from tests.helpers.hostile import WORLD, Attack, one_report_pushes
+from tests.helpers.servers import Gunicorn
 
 
 @pytest.mark.parametrize("area", ["default", "world"])

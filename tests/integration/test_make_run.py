@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.servers import REPO, free_port
+from tests.helpers.servers import REPO, free_port
 
 
 def _env(tmp_path: Path, redis_port: int) -> dict[str, str]:

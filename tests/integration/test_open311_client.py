@@ -12,7 +12,7 @@ import json
 import requests
 from georeport import GeoReport
 
-from tests.sync_items import batch, report
+from tests.helpers.sync_items import batch, report
 
 
 def test_georeport_reads_services_and_requests(app, runner, client, field_user, live_server):

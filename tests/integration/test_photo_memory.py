@@ -6,13 +6,13 @@ import json
 import subprocess
 import sys
 
-from tests.servers import REPO
+from tests.helpers.servers import REPO
 
 SCRIPT = """
 import json, resource, sys
 from media.errors import MediaError
 from media.validate import Limits, validate
-from tests.photos import hostile_files, jpeg_claiming
+from tests.helpers.photos import hostile_files, jpeg_claiming
 
 files = hostile_files()
 files["jpeg_claiming_65000x65000"] = jpeg_claiming(65_000, 65_000)

@@ -16,11 +16,11 @@ from redis import Redis
 from backend.database import utcnow
 from backend.extensions import db
 from backend.photos.models import Photo, Upload
-from backend.photos.services import storage_from
+from backend.photos.store import storage_from
 from media.storage import key
 from tests.conftest import server_env
-from tests.photos import phone_jpeg, sha256
-from tests.servers import REPO
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.servers import REPO
 
 FLASK = str(Path(sys.executable).with_name("flask"))
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.photos import phone_jpeg, scan_bomb_jpeg, sha256
+from tests.helpers.photos import phone_jpeg, scan_bomb_jpeg, sha256
 
 TUS = {"Tus-Resumable": "1.0.0"}
 

@@ -28,9 +28,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.servers import REPO, Gunicorn, PostgresServer, RedisServer
-from tests.sync_items import batch, presence, report
-from tests.tasks import bin_number
+from tests.helpers.servers import REPO, Gunicorn, PostgresServer, RedisServer
+from tests.helpers.sync_items import batch, presence, report
+from tests.helpers.tasks import bin_number
 
 BATCH_ITEMS = 40
 ACKNOWLEDGED = {"created", "duplicate"}

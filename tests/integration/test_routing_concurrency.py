@@ -15,8 +15,8 @@ from backend.reports.models import Report
 from backend.routing.rules import CaseFacts
 from backend.routing.services import route_case
 from backend.tasks.models import Task
-from tests.sync_items import report
-from tests.tasks import awaiting, push
+from tests.helpers.sync_items import report
+from tests.helpers.tasks import awaiting, push
 
 
 def test_concurrent_routing_of_one_case_makes_one_task(app, client, field_user):

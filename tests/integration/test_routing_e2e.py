@@ -13,11 +13,11 @@ from sqlalchemy import select
 from backend.delivery.models import Delivery
 from backend.extensions import db
 from backend.tasks.models import Task
+from tests.helpers.servers import RedisServer
+from tests.helpers.sync_items import report
+from tests.helpers.tasks import bin_number, push, task_of
 from tests.integration import test_delivery_workers as delivery_tests
 from tests.integration.test_delivery_workers import Workers, rows, use_webhook, wait_until
-from tests.servers import RedisServer
-from tests.sync_items import report
-from tests.tasks import bin_number, push, task_of
 
 TASKS = "/api/v1/tasks"
 # The worker processes and the webhook receiver of the delivery tests, as fixtures here too.
@@ -141,7 +141,7 @@ def test_cases_routed_while_redis_is_down_are_each_delivered_once(
 def test_a_case_waiting_for_its_photo_is_routed_by_the_worker_when_the_photo_arrives(
     app, client, field_user, create_user, workers: Workers
 ):
-    from tests.photos import phone_jpeg, sha256
+    from tests.helpers.photos import phone_jpeg, sha256
 
     photo = phone_jpeg()
     digest = sha256(photo)

@@ -23,8 +23,8 @@ from rq.job import Job
 from backend.queues import MEDIA
 from tests.api.test_photos import run_media_jobs
 from tests.conftest import server_env
-from tests.photos import phone_jpeg, sha256
-from tests.servers import Gunicorn
+from tests.helpers.photos import phone_jpeg, sha256
+from tests.helpers.servers import Gunicorn
 
 TUS = {"Tus-Resumable": "1.0.0"}
 

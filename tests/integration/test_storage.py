@@ -12,7 +12,7 @@ import pytest
 from media.errors import StorageUnavailable
 from media.s3 import S3Settings, S3Storage
 from media.storage import FileStorage, Storage, copy, key
-from tests.servers import S3Server, free_port
+from tests.helpers.servers import S3Server, free_port
 
 UPLOAD = key("uploads", secrets.token_hex(16))
 SHA = hashlib.sha256(b"photo").hexdigest()

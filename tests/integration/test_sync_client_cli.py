@@ -15,7 +15,7 @@ from backend.extensions import db
 from backend.photos.models import Photo
 from backend.sync.models import SyncItem
 from sync.client import DEFAULT_OUTBOX, build_parser
-from tests.servers import REPO, free_port
+from tests.helpers.servers import REPO, free_port
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from backend.extensions import db
 from backend.feed.models import Change
 from backend.sync.models import SyncItem
-from tests.sync_items import batch, contact, presence, report
+from tests.helpers.sync_items import batch, contact, presence, report
 
 WRITERS = 4
 ITEMS = 120

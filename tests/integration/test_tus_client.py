@@ -21,7 +21,7 @@ from tusclient.client import TusClient
 from backend.photos.services import limits_from
 from media.sanitise import sanitise
 from tests.api.test_photos import run_media_jobs
-from tests.photos import SECRETS, encode, phone_jpeg, sha256, upright_scene
+from tests.helpers.photos import SECRETS, encode, phone_jpeg, sha256, upright_scene
 
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = 256 * 1024

@@ -3,7 +3,7 @@ one answer's totals and cells gives away a count from 1 to 3.
 
 The exhaustive tests enumerate every set of contacts in small universes and group them by the
 answer they publish: a count is derivable exactly when every set of contacts with the same
-answer has the same count. The attackers of ``tests.disclosure`` run on the answers too, and
+answer has the same count. The attackers of ``tests.helpers.disclosure`` run on the answers too, and
 the exhaustive groups check that the integer-programming attacker is exact.
 """
 
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from backend.contacts.rounding import cells, published
 from sync.envelope import AGE_GROUPS, CONTACT_TYPES, NEEDS
-from tests.disclosure import TOTAL, knowledge, pinned, small_pins, solve, subtract
+from tests.helpers.disclosure import TOTAL, knowledge, pinned, small_pins, solve, subtract
 
 BASE = 5
 EDGES = {0, BASE - 1}  # and k * BASE, k * BASE + BASE - 1 above

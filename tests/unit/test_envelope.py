@@ -6,18 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sync.clock import ClockPolicy, estimate_clock
 from sync.envelope import (
     Area,
-    ClockPolicy,
     Limits,
     Reference,
     Rejection,
     ValidItem,
     canonical_hash,
-    estimate_clock,
-    parse_timestamp,
     validate_item,
 )
+from sync.timestamps import parse_timestamp
 
 POLICY = ClockPolicy(correction_threshold_s=120, max_future_s=300, max_age_days=120)
 LIMITS = Limits(max_note_chars=50, max_photos_per_report=2, max_photo_bytes=1000)

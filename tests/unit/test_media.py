@@ -11,7 +11,7 @@ from media.errors import MediaError
 from media.phash import distance
 from media.sanitise import FULL_SIDE, RESIZE_TOLERANCE, THUMB_SIDE, sanitise
 from media.validate import Limits, decode_checked, open_image, sniff, validate
-from tests.photos import (
+from tests.helpers.photos import (
     BLUE,
     GREEN,
     HEIGHT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.demo_data import DEMO_USERS
-from tests.servers import REPO
+from tests.helpers.servers import REPO
 
 
 def test_readme_lists_every_demo_user_with_role_organisation_and_login():

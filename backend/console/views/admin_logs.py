@@ -91,6 +91,6 @@ def admin_retention() -> Any:
     return render_template(
         "console/admin/retention.html",
         runs=retention.recent_runs(db.session(), RUNS_SHOWN),
-        periods=retention_jobs.Periods.from_config(config),
+        periods=retention.Periods.from_config(config),
         next_run=retention_jobs.next_run(utcnow()),
     )

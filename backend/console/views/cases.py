@@ -23,6 +23,7 @@ from backend.errors import DomainError, Unprocessable
 from backend.extensions import db
 from backend.photos import services as photos
 from backend.photos.schemas import ImageQuerySchema
+from backend.photos.store import storage_from
 from backend.tasks import services as tasks
 from backend.users.services import display_names
 
@@ -163,7 +164,7 @@ def photo(sha256: str) -> Response:
     found = photos.servable_photo(db.session(), access.current_staff(), sha256)
     # Always through the service, also with PHOTO_SERVE=redirect: the pages' CSP allows
     # images from this origin only.
-    image = photos.served_image(photos.storage_from(current_app.config), found, size)
+    image = photos.served_image(storage_from(current_app.config), found, size)
     response = Response(image.data, mimetype=photos.SERVED_CONTENT_TYPE)
     response.set_etag(f"{found.sha256}-{size}")
     # Private and never stored on disk: photos may show passers-by.

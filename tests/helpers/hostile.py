@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.sync_items import batch, report
+from tests.helpers.sync_items import batch, report
 
 POLES = ({"lat": 90.0, "lon": 0.0}, {"lat": 89.999, "lon": 0.0}, {"lat": -90.0, "lon": 0.0})
 WORLD = "-90,-180,90,180"

@@ -16,9 +16,9 @@ from typing import Any
 
 from shapely.geometry import shape
 
-from tests.photos import phone_jpeg, sha256
+from tests.helpers.photos import phone_jpeg, sha256
 
-ZONES = Path(__file__).resolve().parent.parent / "backend" / "reference" / "data" / "zones.geojson"
+ZONES = Path(__file__).resolve().parents[2] / "backend" / "reference" / "data" / "zones.geojson"
 PING = timedelta(minutes=5)
 NOTES = {
     "litter.overflowing_bin": "Papperskorgen vid trappan ner till Plattan är full",

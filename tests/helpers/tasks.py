@@ -19,7 +19,7 @@ from backend.reports.models import Report
 from backend.routing.rules import CaseFacts
 from backend.routing.services import route_case
 from backend.tasks.models import OPEN, Task
-from tests.sync_items import SERGELS_TORG, batch, report
+from tests.helpers.sync_items import SERGELS_TORG, batch, report
 
 
 def bin_number(n: int) -> dict[str, Any]:

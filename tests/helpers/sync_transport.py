@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from sync.client import Response, TransportError
+from sync.transport import Response, TransportError
 
 NETWORK_MODES = ("up", "down", "drop_responses")
 
