@@ -150,6 +150,7 @@ ERROR = {
     "split_leaves_case_empty": _l("A split must leave at least one report in the case."),
     "merge_into_itself": _l("A case cannot be merged into itself."),
     "case_not_found": _l("There is no such case, or you do not have access to it."),
+    "unknown_case": _l("There is no such case, or you do not have access to it."),
     "case_resolved": _l("The case is resolved; a new report starts a new case."),
     "case_merged": _l("The case has been merged into another; correct that one."),
     "not_responsible": _l("Only the organisation working the case may correct it."),
