@@ -232,7 +232,7 @@ def test_a_sign_in_form_without_its_csrf_token_is_refused(
 
 def test_statistik_draws_its_charts_under_the_csp(browser, live_server, staff, day):
     from backend.extensions import db
-    from backend.stats import services as stats
+    from backend.stats import refresh as stats
 
     now = datetime.now(UTC)
     # What the refresh job does for the marked day (the browser fixture fails on any console
