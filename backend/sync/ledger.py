@@ -2,14 +2,16 @@
 
 The claim is the push's idempotency: a multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING
 id`` returns the ids this transaction created; the others were stored before (a replay, or the
-same id with other content: a conflict). Rows go in id order, so two batches sharing ids lock
-them in the same order on PostgreSQL and never deadlock.
+same id with other content: a conflict). The push first reads which ids are stored
+(:func:`stored_before`), decides everything for the others, and claims them last, with their
+final status; should the claim return fewer (:class:`Raced`), it runs again. Rows go in id
+order, so two batches sharing ids lock them in the same order on PostgreSQL and never deadlock.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -29,8 +31,11 @@ def ledger_rows(
     device_id: str,
     skew: float,
     now: datetime,
+    statuses: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The ledger rows of validated items, ``received`` (the status the feed then moves on)."""
+    """The ledger rows of validated items, each with its status after the push
+    (``statuses``: item id -> status, ``feed.own_statuses``), ``received`` where none."""
+    statuses = statuses or {}
     return [
         {
             "id": item.id,
@@ -43,7 +48,7 @@ def ledger_rows(
             "occurred_at": item.occurred_at,
             "clock_skew_s": skew,
             "received_at": now,
-            "status": "received",
+            "status": statuses.get(str(item.id), "received"),
         }
         for item in items
     ]
@@ -74,6 +79,12 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
         except IntegrityError:
             pass
     return created
+
+
+class Raced(Exception):
+    """Another transaction claimed ids this push had found free (PostgreSQL: two pushes of one
+    id at once, both past their SELECT before either committed). The push rolls back and
+    runs again, and then sees them stored: a duplicate, or a conflict."""
 
 
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
