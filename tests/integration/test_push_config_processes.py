@@ -120,7 +120,14 @@ def _rule_set_versions(case_ids: list[str]) -> set[int]:
 
 
 def test_admin_changes_reach_the_next_push_in_every_worker(live_server, field_user, admin):
+    from backend.extensions import db
+    from backend.sync import push_config
+
     url, token = live_server.url, field_user.token
+    # A token to cache under, as on a migrated database (the test's tables were emptied).
+    push_config.bump(db.session())
+    db.session.commit()
+    db.session.remove()
 
     def push() -> list[dict[str, Any]]:
         status, body = _call(url, token, "POST", "/api/v1/sync/push", batch(_items()))
