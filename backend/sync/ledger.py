@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -82,12 +82,33 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
 
 
 class Raced(Exception):
-    """Another transaction claimed ids this push had found free (PostgreSQL: two pushes of one
-    id at once, both past their SELECT before either committed). The push rolls back and
-    runs again, and then sees them stored: a duplicate, or a conflict."""
+    """Another transaction claimed ids this push had found free. :func:`lock_ids` prevents
+    it; should it happen all the same, the push rolls back and runs again, and then sees them
+    stored: a duplicate, or a conflict."""
 
 
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
+
+
+ID_LOCKS = 20
+"""The first key of the push's advisory locks on item ids (PostgreSQL's two-key advisory
+locks, a key space apart from the one-key dedup cell locks of ``cases.assignment``)."""
+
+
+def lock_ids(session: Session, ids: Sequence[uuid.UUID]) -> None:
+    """Serialise pushes that share item ids (PostgreSQL; SQLite's BEGIN IMMEDIATE already does):
+    taken first in the write transaction, in ascending key order, so :func:`stored_before`
+    after it sees every push of these ids that went before, and the claim never races."""
+    keys = sorted({int.from_bytes(i.bytes[:4], "big", signed=True) for i in ids})
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, k)) "
+            "FROM unnest(CAST(:keys AS integer[])) AS k"
+        ),
+        {"space": ID_LOCKS, "keys": keys},
+    )
 
 
 class StoredItem(NamedTuple):

@@ -14,8 +14,8 @@ claim: exactly once), one insert per item table, the tasks and deliveries (the o
 commit with the items or not at all) and one feed append. No row is inserted to be updated
 later in the same push. Rows are inserted in id order, so two batches that share ids lock them
 in the same order on PostgreSQL and never deadlock; the second of two identical concurrent
-pushes waits on the first's unique-index entries, claims nothing and runs again
-(``ledger.Raced``), and then sees them as duplicates.
+pushes waits on the first's advisory locks of its item ids (PostgreSQL; ``ledger.lock_ids``)
+and then sees them as duplicates.
 """
 
 from __future__ import annotations
@@ -239,9 +239,11 @@ def _changes(
 def _store_and_route(
     session: Session, user: User, p: _Prepared, claim: ledger.Claim
 ) -> tuple[dict[uuid.UUID, ledger.StoredItem], set[uuid.UUID], dict[uuid.UUID, cases.Assignment]]:
-    """The write transaction: which ids are stored already; for the others their cases, the
-    routing of what they started, the ledger rows with their final status (the claim), the
-    item rows, the feed changes; commits. :class:`ledger.Raced` when the claim got fewer."""
+    """The write transaction: lock the ids, read which are stored already; for the others
+    their cases, the routing of what they started, the ledger rows with their final status
+    (the claim), the item rows, the feed changes; commits. :class:`ledger.Raced` when the
+    claim got fewer."""
+    ledger.lock_ids(session, [i.id for i in p.ordered])
     stored = ledger.stored_before(session, [i.id for i in p.ordered])
     new_items = [i for i in p.ordered if i.id not in stored]
     details = _store_details(session, user, new_items, p)
@@ -271,8 +273,8 @@ def _store_and_route(
 
 
 PUSH_ATTEMPTS = 3
-"""Write transactions a push runs at most: a second only after :class:`ledger.Raced` (two
-pushes of one id at once on PostgreSQL), which then finds the ids stored."""
+"""Write transactions a push runs at most: another only after :class:`ledger.Raced` (which
+``ledger.lock_ids`` should make impossible), which then finds the ids stored."""
 
 
 def _prepare(

@@ -3,17 +3,21 @@ effect on the very next push in every gunicorn worker, though each worker proces
 (``backend.sync.push_config``, per version token): a change in one process, or in another
 program on the same database, replaces the token, and every worker reloads.
 
-Which worker answered is told by ``/proc/<pid>/io``: the one whose written bytes grew.
+Which worker answered is told by gunicorn's access log, which names the process (``%(p)s``).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.helpers.sync_items import batch, contact, presence, report
 
@@ -36,24 +40,34 @@ def _call(url: str, token: str, method: str, path: str, body: Any = None) -> tup
         return error.code, json.loads(error.read())
 
 
-def _written(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-        if line.startswith("wchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no wchar")
+@pytest.fixture
+def live_server_env(tmp_path: Path) -> dict[str, str]:
+    log = tmp_path / "access.log"
+    return {"GUNICORN_CMD_ARGS": f"--access-logfile {log} --access-logformat %(p)s:%(U)s"}
+
+
+def _pushes_by_worker(log: Path) -> Counter[str]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return Counter(
+        re.sub(r"\D", "", pid)
+        for pid, _, path in (ln.partition(":") for ln in lines)
+        if path == "/api/v1/sync/push"
+    )
 
 
 def _by_every_worker(server: Any, push: Callable[[], Any], most: int = 60) -> list[Any]:
     """Call ``push`` until each worker has answered at least once; its answers."""
-    workers = server.workers()
+    log = server.log_path.parent / "access.log"
+    workers = {str(pid) for pid in server.workers()}
     assert len(workers) == 2
-    before = {pid: _written(pid) for pid in workers}
+    before = _pushes_by_worker(log)
     answers = []
     while len(answers) < most:
         answers.append(push())
-        if all(_written(pid) > before[pid] for pid in workers):
+        now = _pushes_by_worker(log)
+        if all(now[pid] > before[pid] for pid in workers):
             return answers
-    raise AssertionError("one worker never answered")
+    raise AssertionError(f"one worker never answered: {now}")
 
 
 def _items() -> list[dict[str, Any]]:
