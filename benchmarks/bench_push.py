@@ -132,7 +132,11 @@ def gunicorn(url: str, tree: Path) -> Iterator[int]:
         yield port
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(60)  # the workers finish their requests first; slow on loaded CPUs
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def _post(port: int, token: str, body: dict[str, Any] | bytes) -> dict[str, Any]:
