@@ -8,11 +8,30 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import backend.models  # noqa: F401  (every table known to Alembic and the ORM)
 from backend import config as config_module
 from backend import console
 from backend.api import DOCS_STATIC, Api, register_converters, serve_docs_assets
+from backend.cases.views import blp as cases
+from backend.cli import register_cli
+from backend.contacts.views import audit_blp as audit
+from backend.contacts.views import blp as contacts
 from backend.database import configure_sqlite, set_begin_mode
+from backend.delivery.views import blp as deliveries
 from backend.extensions import db, migrate, redis
+from backend.health.views import blp as health
+from backend.open311.views import register as register_open311
+from backend.organisations.views import blp as organisations
+from backend.photos.tus_views import uploads_blp as uploads
+from backend.photos.views import blp as photos
+from backend.presence.views import blp as presence
+from backend.reference.views import blp as reference
+from backend.routing.views import blp as rules
+from backend.stats.views import blp as stats
+from backend.sync.views import blp as sync
+from backend.tasks.views import blp as tasks
+from backend.users.views import blp as users
+from backend.users.views import directory_blp, me_blp
 
 API_TITLE = "Samverkan Field"
 API_VERSION = "1.0.0"
@@ -66,8 +85,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
     configure_sqlite(app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    import backend.models  # noqa: F401  (every table known to Alembic and the ORM)
-
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, compare_type=True, render_as_batch=True)
     redis.init_app(app)
@@ -76,7 +93,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(api)
     serve_docs_assets(app)
     # GeoReport v2 is its own contract (formats, key, error document): outside the OpenAPI one.
-    from backend.open311.views import register as register_open311
 
     register_open311(app)
     console.init_app(app)
@@ -95,29 +111,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    from backend.cli import register_cli
-
     register_cli(app)
     return app
 
 
 def _register_blueprints(api: Api) -> None:
-    from backend.cases.views import blp as cases
-    from backend.contacts.views import audit_blp as audit
-    from backend.contacts.views import blp as contacts
-    from backend.delivery.views import blp as deliveries
-    from backend.health.views import blp as health
-    from backend.organisations.views import blp as organisations
-    from backend.photos.tus_views import uploads_blp as uploads
-    from backend.photos.views import blp as photos
-    from backend.presence.views import blp as presence
-    from backend.reference.views import blp as reference
-    from backend.routing.views import blp as rules
-    from backend.stats.views import blp as stats
-    from backend.sync.views import blp as sync
-    from backend.tasks.views import blp as tasks
-    from backend.users.views import blp as users
-    from backend.users.views import directory_blp, me_blp
 
     for blueprint in (
         health,

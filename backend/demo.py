@@ -25,8 +25,16 @@ from urllib.parse import urlparse
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
 from redis import Redis
 from redis.exceptions import RedisError
+
+from backend.auth import user_for_token
+from backend.demo_data import DEMO_USERS, seed_demo_users
+from backend.extensions import db
+from backend.reference.services import load_reference_data
+from backend.routing.rule_store import seed_rule_set
+from backend.users.passwords import verify
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -60,10 +68,6 @@ def port_problem(host: str, port: int) -> str | None:
 def _reusable_tokens(tokens_file: Path) -> list[dict[str, Any]] | None:
     """The earlier run's demo tokens and passwords when every one still works on this
     database, so a second ``make run`` does not invalidate what a phone or browser holds."""
-    from backend.auth import user_for_token
-    from backend.demo_data import DEMO_USERS
-    from backend.extensions import db
-    from backend.users.passwords import verify
 
     try:
         entries = json.loads(tokens_file.read_text("utf-8"))
@@ -86,8 +90,6 @@ def _reusable_tokens(tokens_file: Path) -> list[dict[str, Any]] | None:
 def demo_logins(tokens_file: Path) -> list[dict[str, Any]]:
     """The demo tokens and console logins: ``tokens_file``'s while they all still work, else
     fresh ones (``seed_demo_users`` revokes the ones it issued before) written to it."""
-    from backend.demo_data import seed_demo_users
-    from backend.extensions import db
 
     tokens = _reusable_tokens(tokens_file)
     if tokens is not None:
@@ -183,11 +185,6 @@ def run_demo(host: str, port: int, workers: int) -> None:
 def _prepare_database(tokens_file: Path) -> list[dict[str, Any]]:
     """Steps 1 and 2: migrate, load the reference data and rules, and the demo users' tokens
     and logins (``demo_logins``)."""
-    from flask_migrate import upgrade
-
-    from backend.extensions import db
-    from backend.reference.services import load_reference_data
-    from backend.routing.rule_store import seed_rule_set
 
     click.echo("1/4 migrating the database ...", err=True)
     upgrade()

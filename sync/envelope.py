@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sync.case_hints import MAX_DISTINCT_FROM
 from sync.clock import Clock, ClockPolicy
-from sync.dedup import MAX_DISTINCT_FROM
 from sync.text import printable, text_problem
 from sync.timestamps import parse_timestamp
 

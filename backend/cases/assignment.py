@@ -8,7 +8,7 @@ this batch has created or extended, so two reports of one bin in one batch share
 New cases are written with one multi-row INSERT, extended ones with one executemany UPDATE.
 
 A report may carry the reporter's ``CaseHint`` (issue 21): the ``same_as`` cases are read by id
-with one more query, whatever their state or age, so ``sync.dedup.decide_hinted`` can join them
+with one more query, whatever their state or age, so ``sync.case_hints.decide_hinted`` can join them
 or say why not. They lie within three radii of the report, so inside the locked 3 x 3 cells.
 """
 
@@ -29,15 +29,14 @@ from backend.photos.models import Photo, PhotoUploader
 from backend.photos.possession import reporter_possesses
 from backend.reference.models import Category
 from backend.reports.models import Report, ReportPhoto
+from sync.case_hints import CaseHint, decide_hinted
 from sync.cells import cell_of, lock_keys, query_cells
 from sync.dedup import (
     CaseCandidate,
-    CaseHint,
     DedupSettings,
     HintOutcome,
     NewReport,
     catalogue_settings,
-    decide_hinted,
     phash_from_hex,
 )
 

@@ -31,8 +31,9 @@ from backend.errors import Unprocessable
 from backend.photos.models import PhotoUploader
 from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
+from sync.case_hints import hint_bound_m, nearby_radius_m
 from sync.cells import query_cells
-from sync.dedup import distance_m, hint_bound_m, nearby_radius_m
+from sync.dedup import distance_m
 from sync.envelope import Area
 
 MAX_CASES = 10

@@ -11,7 +11,8 @@ from flask.views import MethodView
 from backend import pagination, roles
 from backend.api import Blueprint
 from backend.auth import auth, current_user
-from backend.cases import nearby, services
+from backend.cases import nearby, reads, services
+from backend.cases.reporter import ReporterCaseView
 from backend.cases.schemas import (
     CaseDetailSchema,
     CasePageSchema,
@@ -23,7 +24,7 @@ from backend.cases.schemas import (
     ReporterCaseSchema,
     SplitSchema,
 )
-from backend.cases.visibility import CaseView, ReporterCaseView
+from backend.cases.visibility import CaseView
 from backend.errors import ErrorSchema
 from backend.extensions import db
 from sync.envelope import Area
@@ -49,7 +50,7 @@ class Cases(MethodView):
     def get(self, args: dict[str, Any]) -> pagination.Page[CaseView]:
         """List cases, newest first (departments: those they hold or held a task for)"""
         limit = args.pop("limit", None) or current_app.config["CASES_PAGE_DEFAULT_LIMIT"]
-        return services.list_cases(db.session(), current_user(), limit=limit, **args)
+        return reads.list_cases(db.session(), current_user(), limit=limit, **args)
 
 
 # flask-smorest documents one schema per response: the 200 is written out whole so that both
@@ -80,7 +81,7 @@ class CaseById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, case_id: uuid.UUID) -> CaseView | ReporterCaseView:
         """One case with its reports and why each one is in it (field workers: their own)"""
-        return services.read_case(db.session(), current_user(), case_id)
+        return reads.read_case(db.session(), current_user(), case_id)
 
 
 @blp.route("/<uuid:case_id>/split")
@@ -90,7 +91,12 @@ class Split(MethodView):
     @blp.response(201, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error, unknown_case (the body's case_id "
+        "names no case you may see; the path's case is 404 case_not_found)",
+    )
     def post(self, body: dict[str, Any], case_id: uuid.UUID) -> CaseView:
         """Move reports out of a case into a new case; their reporters see it in pull"""
         return services.split(db.session(), current_user(), case_id, body["report_ids"])

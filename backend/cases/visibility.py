@@ -13,7 +13,7 @@ holds or held a task for, in one of two views:
 
 A field worker sees a case one of their own reports is in now (``reporter``): the case's
 status, category, place and times, the organisation responsible, and their own reports only;
-never another reporter's report, note, position or name (:func:`reporter_view`). A case they
+never another reporter's report, note, position or name (``cases.reporter``). A case they
 have no report in (left by a split or merge) is unknown to them.
 
 Everyone else sees no case. Views of the case API, of the task API and photo access all ask
@@ -33,12 +33,10 @@ from sqlalchemy.orm import Session
 
 from backend import roles
 from backend.cases.models import MERGED, OPEN, RESOLVED, Case
-from backend.organisations.models import Organisation
 from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from backend.sync.models import SyncItem
 from backend.tasks.models import OPEN as OPEN_TASK
-from backend.tasks.models import RESOLVED as RESOLVED_TASK
 from backend.tasks.models import Task, TaskEvent
 from backend.users.models import User
 
@@ -54,7 +52,7 @@ FULL = "full"
 HISTORY = "history"
 REPORTER = "reporter"
 """The view of ``roles.REPORTERS``: only the cases their own reports are in, as
-:func:`reporter_view`."""
+``cases.reporter.reporter_view``."""
 
 
 @dataclass(frozen=True)
@@ -256,7 +254,7 @@ def _seen(
     return out
 
 
-def _photos(session: Session, report_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+def report_photos(session: Session, report_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     out: dict[uuid.UUID, list[str]] = {r: [] for r in report_ids}
     if not report_ids:
         return out
@@ -326,7 +324,7 @@ def case_views(
     """``cases`` as their readers see them (``grants`` from :func:`access`), with reports
     and their photos; a few queries for the whole list."""
     found = _seen(session, _reports_of(session, [c.id for c in cases]), grants)
-    photos = _photos(
+    photos = report_photos(
         session, [r.id for c in cases if grants[c.id].full for r in found.get(c.id, [])]
     )
     return [
@@ -355,117 +353,4 @@ def attached_visible(user: User, sha256: str) -> ColumnElement[bool]:
         Report.id == ReportPhoto.report_id,
         reporter_possesses(),
         Report.case_id.in_(working_cases(user)),
-    )
-
-
-def reporter_cases(user: User) -> ColumnElement[bool]:
-    """The condition on ``Case`` for the cases a report of ``user``'s is in now."""
-    return exists().where(Report.case_id == Case.id, Report.user_id == user.id)
-
-
-@dataclass(frozen=True)
-class Responsible:
-    """The organisation whose task holds a case (attributes of ``ResponsibleSchema``)."""
-
-    slug: str
-    name: str
-
-
-@dataclass(frozen=True)
-class OwnReportView:
-    """One of the reader's own reports in a case (the attributes of ``OwnReportSchema``)."""
-
-    id: uuid.UUID
-    category: str
-    kind: str
-    captured_at: datetime
-    lat: float
-    lon: float
-    accuracy_m: float | None
-    zone: str | None
-    note: str | None
-    photos: list[str]
-
-
-@dataclass(frozen=True)
-class ReporterCaseView:
-    """A case as a reporter sees it (the attributes of ``ReporterCaseSchema``)."""
-
-    id: uuid.UUID
-    category: str
-    kind: str
-    status: str
-    lat: float
-    lon: float
-    zone: str | None
-    first_at: datetime
-    last_at: datetime
-    resolved_at: datetime | None
-    responsible: Responsible | None
-    reports: list[OwnReportView]
-    view: str = REPORTER
-
-
-def responsible(session: Session, case_id: uuid.UUID) -> Responsible | None:
-    """The organisation holding the case's open task, else the one that resolved it; None
-    while it waits for its photos, or when every task was rejected or closed by a merge."""
-    row = session.execute(
-        select(Organisation.slug, Organisation.name)
-        .join(Task, Task.organisation_id == Organisation.id)
-        .where(Task.case_id == case_id, Task.status.in_((*OPEN_TASK, RESOLVED_TASK)))
-        .order_by(Task.status.in_(OPEN_TASK).desc(), Task.routed_at.desc(), Task.id)
-        .limit(1)
-    ).first()
-    return None if row is None else Responsible(row.slug, row.name)
-
-
-def reporter_view(session: Session, user: User, case_id: uuid.UUID) -> ReporterCaseView | None:
-    """The case as its reporter ``user`` sees it, or None when no report of theirs is in it.
-
-    The place is the case's (its first report's): exact when that is one of the reader's own
-    reports' positions, otherwise rounded like a history view (``POSITION_DECIMALS``), so the
-    case never gives away where another worker stood."""
-    if user.role not in roles.REPORTERS:
-        return None
-    case = session.execute(
-        select(Case).where(Case.id == case_id, reporter_cases(user))
-    ).scalar_one_or_none()
-    if case is None:
-        return None
-    own = list(
-        session.execute(
-            select(Report)
-            .where(Report.case_id == case.id, Report.user_id == user.id)
-            .order_by(Report.occurred_at, Report.id)
-        ).scalars()
-    )
-    photos = _photos(session, [r.id for r in own])
-    exact = any((r.lat, r.lon) == (case.lat, case.lon) for r in own)
-    return ReporterCaseView(
-        id=case.id,
-        category=case.category,
-        kind=case.kind,
-        status=case.status,
-        lat=case.lat if exact else round(case.lat, POSITION_DECIMALS),
-        lon=case.lon if exact else round(case.lon, POSITION_DECIMALS),
-        zone=case.zone,
-        first_at=case.first_at,
-        last_at=case.last_at,
-        resolved_at=case.resolved_at,
-        responsible=responsible(session, case.id),
-        reports=[
-            OwnReportView(
-                id=r.id,
-                category=r.category,
-                kind=r.kind,
-                captured_at=r.occurred_at,
-                lat=r.lat,
-                lon=r.lon,
-                accuracy_m=r.accuracy_m,
-                zone=r.zone,
-                note=r.note,
-                photos=photos[r.id],
-            )
-            for r in own
-        ],
     )

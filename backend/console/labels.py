@@ -150,13 +150,16 @@ ERROR = {
     "split_leaves_case_empty": _l("A split must leave at least one report in the case."),
     "merge_into_itself": _l("A case cannot be merged into itself."),
     "case_not_found": _l("There is no such case, or you do not have access to it."),
+    "unknown_case": _l("There is no such case, or you do not have access to it."),
     "case_resolved": _l("The case is resolved; a new report starts a new case."),
     "case_merged": _l("The case has been merged into another; correct that one."),
     "not_responsible": _l("Only the organisation working the case may correct it."),
     "validation_error": _l("Some of the values are not valid."),
     "invalid_transition": _l("The task has moved on meanwhile; this action no longer applies."),
     "reroute_to_self": _l("Choose another organisation than the one rejecting the task."),
-    "unknown_organisation": _l("There is no active organisation of that name to route to."),
+    "unknown_organisation": _l(
+        "There is no organisation of that name (or none active to route to)."
+    ),
     "reroute_needs_reject": _l("Only a rejection routes a task elsewhere."),
     "task_not_found": _l("There is no such task, or you do not have access to it."),
     "contact_not_found": _l("The contact is gone (its retention period ended) or not yours."),

@@ -3,7 +3,7 @@ single request, each case rendered as the key's organisation may see it.
 
 A key is its organisation's and acts through the key's department user, so it sees exactly what
 that organisation's department users see: the cases the organisation holds or held
-(``cases.services.visible_cases``), each in the view need-to-know gives it
+(``cases.reads.visible_cases``), each in the view need-to-know gives it
 (``backend.cases.visibility``: in full while it holds an open task, afterwards as the case was
 when its last task closed). Contacts are never service requests: only cases are listed.
 """
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.cases import visibility
 from backend.cases.models import MERGED, Case
-from backend.cases.services import visible_cases
+from backend.cases.reads import visible_cases
 from backend.errors import NotFound
 from backend.open311 import params
 from backend.open311.catalogue import categories

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
-from backend.cases.services import visible_cases
+from backend.cases.reads import visible_cases
 from backend.errors import NotFound
 from backend.open311 import params
 from backend.open311.models import Open311Key, Open311Update

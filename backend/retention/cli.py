@@ -8,6 +8,8 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
+from backend.retention import jobs
+
 retention_cli = AppGroup("retention", help="Delete records past their retention period.")
 
 
@@ -20,7 +22,6 @@ retention_cli = AppGroup("retention", help="Delete records past their retention 
 )
 def run_command(as_of: str | None) -> None:
     """Delete expired contacts, presence pings and events, photos; print the run as JSON."""
-    from backend.retention import jobs
 
     now = None
     if as_of is not None:

@@ -8,6 +8,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from backend.database import utcnow
+from backend.extensions import db
+from backend.stats import jobs
+from backend.stats.dirty import local_day
+
 stats_cli = AppGroup("stats", help="Maintain the daily statistics aggregates.")
 
 
@@ -17,10 +22,6 @@ stats_cli = AppGroup("stats", help="Maintain the daily statistics aggregates.")
 def rebuild(first: str, last: str | None) -> None:
     """Recompute every day from FROM to TO from the stored rows (after the upgrade that adds
     statistics, or to repair); prints progress, then the number of days as JSON."""
-    from backend.database import utcnow
-    from backend.extensions import db
-    from backend.stats import jobs
-    from backend.stats.dirty import local_day
 
     try:
         start = date.fromisoformat(first)

@@ -15,7 +15,7 @@ from backend.presence.models import PresenceEvent
 from backend.reference.zones import ZoneIndex
 from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
-from sync.dedup import CaseHint
+from sync.case_hints import CaseHint
 from sync.envelope import ValidItem
 
 

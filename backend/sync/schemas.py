@@ -11,7 +11,8 @@ from backend.fields import OneOf, Pattern, Timestamp
 from backend.reference import catalogue
 from backend.reference.schemas import CategorySchema
 from sync import envelope
-from sync.dedup import MAX_DISTINCT_FROM, DedupSettings
+from sync.case_hints import MAX_DISTINCT_FROM
+from sync.dedup import DedupSettings
 
 AREA = envelope.Area(*defaults.DEFAULT_SERVICE_AREA)
 ITEMS_DESCRIPTION = (

@@ -12,7 +12,8 @@ from backend.fields import Pattern
 from backend.organisations.schemas import SLUG
 from backend.reference import catalogue
 from backend.tasks.models import STATUSES, Task
-from backend.tasks.services import ACTIONS, TaskView
+from backend.tasks.reads import TaskView
+from backend.tasks.services import ACTIONS
 
 # A page of tasks is one screen of a department's list; 200 rows is still a small response.
 MAX_PAGE = 200

@@ -12,7 +12,7 @@ from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.errors import ErrorSchema
 from backend.extensions import db
-from backend.tasks import services
+from backend.tasks import reads, services
 from backend.tasks.schemas import (
     TaskDetailSchema,
     TaskEventInSchema,
@@ -42,9 +42,9 @@ class Tasks(MethodView):
     @blp.response(200, TaskPageSchema)
     @blp.alt_response(400, **pagination.CURSOR_ERROR)
     @blp.alt_response(422, **FILTER_ERROR)
-    def get(self, query: dict[str, Any]) -> pagination.Page[services.TaskView]:
+    def get(self, query: dict[str, Any]) -> pagination.Page[reads.TaskView]:
         """List tasks, newest first: a department's own organisation's, or all"""
-        return services.list_tasks(db.session(), current_user(), **query)
+        return reads.list_tasks(db.session(), current_user(), **query)
 
 
 @blp.route("/<uuid:task_id>")
@@ -52,9 +52,9 @@ class TaskById(MethodView):
     @auth(blp, *roles.STAFF)
     @blp.response(200, TaskDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, task_id: uuid.UUID) -> services.TaskDetail:
+    def get(self, task_id: uuid.UUID) -> reads.TaskDetail:
         """Get a task with its case's reports, photos, history and deadline"""
-        return services.task_detail(db.session(), current_user(), task_id)
+        return reads.task_detail(db.session(), current_user(), task_id)
 
 
 @blp.route("/<uuid:task_id>/events")
@@ -64,6 +64,6 @@ class TaskEvents(MethodView):
     @blp.response(200, TaskSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> services.TaskView:
+    def post(self, body: dict[str, Any], task_id: uuid.UUID) -> reads.TaskView:
         """Acknowledge, start, resolve or reject a task (a rejection routes the case on)"""
         return services.record_event(db.session(), current_user(), task_id, **body)

@@ -1,4 +1,4 @@
-"""sync.dedup's reporter hints alone, without I/O: which case a hint joins and why not."""
+"""sync.case_hints alone, without I/O: which case a reporter's hint joins and why not."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ import uuid
 
 import pytest
 
-from sync.cells import CELL_SIZE_M
-from sync.dedup import (
+from sync.case_hints import (
     MAX_DISTINCT_FROM,
     CaseHint,
-    DedupSettings,
-    HintRefusal,
-    Rule,
-    decide,
     decide_hinted,
     hint_bound_m,
     nearby_radius_m,
 )
+from sync.cells import CELL_SIZE_M
+from sync.dedup import DedupSettings, HintRefusal, Rule, decide
 from tests.unit.test_dedup import case, report
 
 

@@ -88,3 +88,15 @@ def test_the_libraries_know_no_flask_and_no_backend(graph: grimp.ImportGraph, li
         if imported.split(".")[0] in ("flask", "flask_smorest", "backend", "sqlalchemy")
     }
     assert sorted(leaks) == []
+
+
+READERS = ("backend.cases.reads", "backend.tasks.reads", "backend.cases.visibility")
+"""Modules that read and change nothing: every use case may ask them, so they may reach none
+of the use cases above the phones' statuses and the outbox (the lowest layer)."""
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_the_read_modules_sit_below_the_use_cases(graph: grimp.ImportGraph, reader: str) -> None:
+    above = SERVICE_LAYERS[:-1]
+    reached = [layer for layer in above if graph.chain_exists(importer=reader, imported=layer)]
+    assert reached == []

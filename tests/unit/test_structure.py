@@ -16,26 +16,12 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
 LONG_MODULES = {
-    # Issue 15's routing move (the lead's branch) takes routing out of these three; they stay
-    # untouched here so that branch merges cleanly.
-    "backend/tasks/services.py": "routing writes and the department workflow: issue 15 routing",
-    "backend/sync/services.py": "the push and its photo-grace routing: issue 15 routing",
-    "backend/cases/services.py": "placement corrections beside routing: issue 15 routing",
-    # Issue 22's reporter view (merged while this check was written) took it past 400. Its
-    # natural module, cases/reporter.py, must be imported by cases/services.py (the routing
-    # move) and cases/views.py (issue 15's list shapes, issue 21): split it once they merge.
-    "backend/cases/visibility.py": "need-to-know plus the reporter view: split after the merges",
     # A configuration table: each setting with the reason for its default, grouped by area in
     # functions under 80 lines. It is the one module that reads os.environ (STYLE.md), so its
     # parsing helpers cannot move out; splitting it would put one table in several places.
     "backend/config.py": "the configuration table",
 }
-LONG_FUNCTIONS = {
-    # The lead's branch (issue 15 routing) and issue 21 (case hints) rewrite these.
-    "backend/cases/assignment.py:assign": "placement; rewritten by issue 15 routing and 21",
-    "backend/sync/services.py:push": "the push use case; issue 15 routing splits it",
-    "backend/tasks/services.py:apply_event": "the workflow step; issue 15 routing splits it",
-}
+LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:

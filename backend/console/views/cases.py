@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from backend import roles
+from backend.cases import reads as case_reads
 from backend.cases import services as cases
 from backend.cases import visibility
 from backend.cases.models import Case
@@ -24,7 +25,7 @@ from backend.extensions import db
 from backend.photos import services as photos
 from backend.photos.schemas import ImageQuerySchema
 from backend.photos.store import storage_from
-from backend.tasks import services as tasks
+from backend.tasks import reads as task_reads
 from backend.users.services import display_names
 
 RESULTS_ID = "case-results"
@@ -39,7 +40,7 @@ def cases_list() -> str:
     session = db.session()
     filters = parse(CaseFilterSchema())
     now = utcnow()
-    page = cases.list_cases(
+    page = case_reads.list_cases(
         session,
         user,
         limit=current_app.config["CASES_PAGE_DEFAULT_LIMIT"],
@@ -54,7 +55,7 @@ def cases_list() -> str:
     context: dict[str, Any] = {
         "page": page,
         "filters": filters,
-        "open_tasks": tasks.open_tasks_by_case(session, user, [c.id for c in page.items]),
+        "open_tasks": task_reads.open_tasks_by_case(session, user, [c.id for c in page.items]),
         "now": now,
         "categories": category_names(),
         "zones": zone_names(),
@@ -69,7 +70,7 @@ def cases_list() -> str:
 def _detail(case: Case, status: int = 200, error: str | None = None) -> Any:
     user = access.current_staff()
     session = db.session()
-    history = tasks.case_tasks(session, user, case.id)
+    history = task_reads.case_tasks(session, user, case.id)
     # The case as this reader may see it (backend.cases.visibility): a department that no
     # longer holds an open task for it sees it as it was then, without notes or photos.
     seen = visibility.case_view(session, user, case)
@@ -103,13 +104,13 @@ def _detail(case: Case, status: int = 200, error: str | None = None) -> Any:
 @access.page(*roles.STAFF)
 def case(case_id: uuid.UUID) -> Any:
     """One case: its reports and why each is in it, photos, tasks, corrections."""
-    return _detail(cases.get_case(db.session(), access.current_staff(), case_id))
+    return _detail(case_reads.get_case(db.session(), access.current_staff(), case_id))
 
 
 def _refused(case_id: uuid.UUID, error: DomainError) -> Any:
     """Re-show the case with what was wrong, answering the status the API would."""
     db.session.rollback()
-    current = cases.get_case(db.session(), access.current_staff(), case_id)
+    current = case_reads.get_case(db.session(), access.current_staff(), case_id)
     return _detail(current, error.status, str(labels.ERROR.get(error.code, error.message)))
 
 

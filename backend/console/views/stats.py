@@ -72,81 +72,83 @@ def _charts(answer: dict[str, Any], names: dict[str, str]) -> list[charts.Chart]
     every = _label_every(weeks)
     out = []
     if answer["total"].get("reports") is not None:
-        for item in answer["total"]["reports"]["by_kind"]:
-            kind = item["key"]
-            out.append(
-                charts.bar_chart(
-                    f"chart-kind-{kind}",
-                    _("Reports per week: %(kind)s", kind=names.get(kind, kind)),
-                    _("Bars per ISO week; the figures are in the table Per week."),
-                    labels,
-                    [
-                        (
-                            names.get(kind, kind),
-                            [
-                                next(
-                                    k["count"] for k in w["reports"]["by_kind"] if k["key"] == kind
-                                )
-                                for w in weeks
-                            ],
-                        )
-                    ],
-                    label_every=every,
-                )
-            )
+        out += _report_charts(answer, names, labels, every)
+    if answer["total"].get("presence") is not None:
+        out += _presence_charts(answer, names, labels, every)
+    return out
+
+
+def _report_charts(
+    answer: dict[str, Any], names: dict[str, str], labels: list[str], every: int
+) -> list[charts.Chart]:
+    """Reports per week of each kind, and cases opened and resolved per week."""
+    weeks = answer["weeks"]
+    out = []
+    for item in answer["total"]["reports"]["by_kind"]:
+        kind = item["key"]
+        counts = [
+            next(k["count"] for k in w["reports"]["by_kind"] if k["key"] == kind) for w in weeks
+        ]
         out.append(
             charts.bar_chart(
-                "chart-cases",
-                _("Cases opened and resolved per week"),
-                _(
-                    "Solid bars: opened; striped bars: resolved. The figures are in the table "
-                    "Per week."
-                ),
+                f"chart-kind-{kind}",
+                _("Reports per week: %(kind)s", kind=names.get(kind, kind)),
+                _("Bars per ISO week; the figures are in the table Per week."),
                 labels,
-                [
-                    (_("Cases opened"), [w["cases"]["opened"] for w in weeks]),
-                    (_("Cases resolved"), [w["cases"]["resolved"] for w in weeks]),
-                ],
+                [(names.get(kind, kind), counts)],
                 label_every=every,
             )
         )
-    if answer["total"].get("presence") is not None:
-        for z in answer["total"]["presence"]["by_zone"]:
-            zone = z["zone"]
-            name = names.get(zone or "", zone or _("Outside the zones"))
-            out.append(
-                charts.bar_chart(
-                    f"chart-zone-{zone or 'none'}",
-                    _("Staff hours per week: %(zone)s", zone=name),
-                    _("Bars per ISO week; the figures are in the table Staff hours per zone."),
-                    labels,
-                    [
-                        (
-                            name,
-                            [
-                                next(
-                                    x["hours"]
-                                    for x in w["presence"]["by_zone"]
-                                    if x["zone"] == zone
-                                )
-                                for w in weeks
-                            ],
-                        )
-                    ],
-                    unit=" h",
-                    label_every=every,
-                )
-            )
+    out.append(
+        charts.bar_chart(
+            "chart-cases",
+            _("Cases opened and resolved per week"),
+            _("Solid bars: opened; striped bars: resolved. The figures are in the table Per week."),
+            labels,
+            [
+                (_("Cases opened"), [w["cases"]["opened"] for w in weeks]),
+                (_("Cases resolved"), [w["cases"]["resolved"] for w in weeks]),
+            ],
+            label_every=every,
+        )
+    )
+    return out
+
+
+def _presence_charts(
+    answer: dict[str, Any], names: dict[str, str], labels: list[str], every: int
+) -> list[charts.Chart]:
+    """Staff hours per week in each zone, and staff hours by hour of day."""
+    weeks = answer["weeks"]
+    presence = answer["total"]["presence"]
+    out = []
+    for z in presence["by_zone"]:
+        zone = z["zone"]
+        name = names.get(zone or "", zone or _("Outside the zones"))
+        hours = [
+            next(x["hours"] for x in w["presence"]["by_zone"] if x["zone"] == zone) for w in weeks
+        ]
         out.append(
             charts.bar_chart(
-                "chart-hours",
-                _("Staff hours by hour of day, all these weeks"),
-                _("One bar per hour from 0 to 23; the figures are in the table By hour of day."),
-                [f"{h['hour']:02d}" for h in answer["total"]["presence"]["by_hour"]],
-                [(_("Staff hours"), [h["hours"] for h in answer["total"]["presence"]["by_hour"]])],
-                label_every=3,
+                f"chart-zone-{zone or 'none'}",
+                _("Staff hours per week: %(zone)s", zone=name),
+                _("Bars per ISO week; the figures are in the table Staff hours per zone."),
+                labels,
+                [(name, hours)],
+                unit=" h",
+                label_every=every,
             )
         )
+    out.append(
+        charts.bar_chart(
+            "chart-hours",
+            _("Staff hours by hour of day, all these weeks"),
+            _("One bar per hour from 0 to 23; the figures are in the table By hour of day."),
+            [f"{h['hour']:02d}" for h in presence["by_hour"]],
+            [(_("Staff hours"), [h["hours"] for h in presence["by_hour"]])],
+            label_every=3,
+        )
+    )
     return out
 
 

@@ -23,6 +23,7 @@ from backend.extensions import db
 from backend.organisations.services import filter_organisation, list_organisations
 from backend.photos import services as photos
 from backend.reference.services import check_zone
+from backend.tasks import reads as task_reads
 from backend.tasks import services as tasks
 from backend.tasks.models import STATUSES
 from backend.users.services import display_names
@@ -50,14 +51,14 @@ def _board_context() -> dict[str, Any]:
     # An unknown slug is the API's 422, not an empty board that looks like "nothing to do".
     filter_organisation(session, query["organisation"])
     check_zone(session, query["zone"])
-    rows = tasks.board(session, user, now=now, limit=BOARD_LIMIT, **query)
+    rows = task_reads.board(session, user, now=now, limit=BOARD_LIMIT, **query)
     return {
         "tasks": rows,
-        "matching": tasks.count_tasks(session, user, now=now, **query)
+        "matching": task_reads.count_tasks(session, user, now=now, **query)
         if len(rows) == BOARD_LIMIT
         else len(rows),
-        "open_count": tasks.count_tasks(session, user, now=now, status="open"),
-        "overdue_count": tasks.count_tasks(session, user, now=now, overdue=True),
+        "open_count": task_reads.count_tasks(session, user, now=now, status="open"),
+        "overdue_count": task_reads.count_tasks(session, user, now=now, overdue=True),
         "filters": filters,
         "now": now,
         "statuses": ("open", *STATUSES, "all"),
@@ -89,12 +90,12 @@ def _detail(
 ) -> Any:
     user = access.current_staff()
     session = db.session()
-    detail = tasks.task_detail(session, user, task_id)
+    detail = task_reads.task_detail(session, user, task_id)
     # Shown: the task as the API's detail gives it to this reader (need-to-know decides what
     # of the case that is); the row itself only for the service calls.
     task = detail.task
     shown = detail
-    history = tasks.case_tasks(session, user, task.case_id) if task.case_id else [task]
+    history = task_reads.case_tasks(session, user, task.case_id) if task.case_id else [task]
     states = photos.report_photos(session, [r.id for r in detail.reports])
     # Only the photos the task's reading lists (the need-to-know rule decides that list).
     shots = {
@@ -133,9 +134,9 @@ def _detail(
         history=history,
         actors=actors,
         actions=actions,
-        reroute_to=tasks.reroute_targets(session, task) if "reject" in actions else [],
+        reroute_to=task_reads.reroute_targets(session, task) if "reject" in actions else [],
         fallback=tasks.FALLBACK_ORGANISATION,
-        handed_over=tasks.handed_over(session, task),
+        handed_over=task_reads.handed_over(session, task),
         reasons=reasons,
         contact=contact,
         map_data=map_data,
@@ -181,7 +182,7 @@ def task_event(task_id: uuid.UUID) -> Any:
             raise
         return _refused(task_id, error)
     if form["action"] == "reject":
-        successor = tasks.successor_of(db.session(), done.task)
+        successor = task_reads.successor_of(db.session(), done.task)
         flash(
             _(
                 "The task is rejected; the case went on to %(organisation)s.",
@@ -199,7 +200,7 @@ def task_contact(task_id: uuid.UUID) -> Response | Any:
     """Open the referred contact of a task: the audited read, with the reason given."""
     user = access.current_staff()
     session = db.session()
-    found = tasks.get_task(session, user, task_id)
+    found = task_reads.get_task(session, user, task_id)
     if found.contact_id is None:
         return redirect(url_for("console.task", task_id=task_id))
     contact_id = found.contact_id

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import redirect, render_template, url_for
 
-from backend.cases import services as cases
+from backend.cases import reads as case_reads
 from backend.console import access, nav, present
 from backend.console.blueprint import bp
 from backend.console.nav import TODAY_ROLES
@@ -17,7 +17,7 @@ from backend.extensions import db
 from backend.localtime import LOCAL_TZ
 from backend.presence import log as presence_log
 from backend.presence import services as presence
-from backend.tasks import services as tasks
+from backend.tasks import reads as task_reads
 from backend.users.models import User
 
 MAP_CASES = 500
@@ -37,15 +37,15 @@ def _live(user: User, now: datetime) -> dict[str, Any]:
     yesterday = today - timedelta(days=1)
     y_start, _ = presence_log.day_bounds(yesterday)
     y_same_time = datetime.combine(yesterday, local.time(), LOCAL_TZ)
-    now_counts = cases.activity(session, user, start, now)
-    then_counts = cases.activity(session, user, y_start, y_same_time)
-    overdue_now = tasks.count_tasks(session, user, now=now, overdue=True)
+    now_counts = case_reads.activity(session, user, start, now)
+    then_counts = case_reads.activity(session, user, y_start, y_same_time)
+    overdue_now = task_reads.count_tasks(session, user, now=now, overdue=True)
     answer = presence.daily(session, user, today, now=now)
     shift = presence_log.on_shift(answer.log, now)
     names, _zone_names = presence.names(session, (w.worker_id for w, _i in shift))
     zones = zone_names()
     labels, grid = present.coverage_grid(answer.log.coverage, list(zones), now)
-    overdue = tasks.most_overdue(session, user, now=now, limit=OVERDUE_SHOWN)
+    overdue = task_reads.most_overdue(session, user, now=now, limit=OVERDUE_SHOWN)
     return {
         "now": now,
         "counts": [
@@ -83,8 +83,8 @@ def today() -> Any:
         return redirect(url_for(nav.home_for(user)))
     session = db.session()
     now = utcnow()
-    page = cases.list_cases(session, user, limit=MAP_CASES, status="open")
-    open_tasks = tasks.open_tasks_by_case(session, user, [c.id for c in page.items])
+    page = case_reads.list_cases(session, user, limit=MAP_CASES, status="open")
+    open_tasks = task_reads.open_tasks_by_case(session, user, [c.id for c in page.items])
     late = {case_id for case_id, task in open_tasks.items() if task.is_overdue(now)}
     names = category_names()
     palette = present.colours(names)
