@@ -120,7 +120,7 @@ def gunicorn(url: str, tree: Path) -> Iterator[int]:
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
     proc = subprocess.Popen(command, cwd=tree, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # imports take long on loaded shared CPUs
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
