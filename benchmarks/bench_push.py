@@ -1,10 +1,19 @@
-"""Push throughput: gunicorn (2 workers) end to end, beside a raw SQLAlchemy insert of the same
-rows measured in the same run, on SQLite and on PostgreSQL. Also the set-based ledger claim
-against a round trip per item, in process.
+"""Push throughput end to end (gunicorn, 2 workers, 4 client threads, batches of 50 mixed
+items) against two baselines measured in the same run, on SQLite and on PostgreSQL:
 
-    .venv/bin/python -m benchmarks.bench_push [--batches 120] [--backend sqlite|postgresql]
+- a raw SQLAlchemy Core insert of **the same rows the push writes**, every table (ledger,
+  reports, photos, contacts, presence, cases, tasks, task events, deliveries, feed changes and
+  counters, statistics marks), each row once with its final values, one multi-row insert per
+  table and one commit per batch. The rows are those the service's own push wrote in process
+  for batches like the measured ones (recorded per push, read back after);
+- the code before this issue: a ``git worktree`` of ``--before`` (default 1f2dfe9, the main
+  issue 20's push part branched from) served by gunicorn from that tree, on its own database.
 
-Prints items/s and the ratios; takes about a minute.
+    .venv/bin/python -m benchmarks.bench_push [--batches 120] [--rounds 3]
+        [--backend sqlite|postgresql] [--before COMMIT]
+
+Prints the medians of the rounds (each round: now and before, in alternating order, then the
+raw insert), rows per push and the ratios; takes two to four minutes per backend.
 """
 
 from __future__ import annotations
@@ -12,13 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +42,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BATCH = 50
 CLIENT_THREADS = 4
+WORKERS = 2
+BEFORE = "1f2dfe9"
+
+_PREPARE = """
+import sys, uuid
+from flask_migrate import upgrade
+from backend.app import create_app
+from backend.extensions import db
+from backend.reference.services import load_reference_data
+from backend.users.services import create_user
+
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1]})
+with app.app_context():
+    upgrade()
+    load_reference_data(db.session())
+    _, token = create_user(db.session(), name=f"bench-{uuid.uuid4().hex[:6]}", role="field")
+    db.session.remove()
+    db.engine.dispose()
+print(token)
+"""
 
 
 def _items(n: int) -> list[dict[str, Any]]:
@@ -36,50 +69,74 @@ def _items(n: int) -> list[dict[str, Any]]:
     return [makers[i % len(makers)]() for i in range(n)]
 
 
-def _prepare(url: str) -> tuple[Any, str]:
-    from flask_migrate import upgrade
-
-    from backend.app import create_app
-    from backend.extensions import db
-    from backend.reference.services import load_reference_data
-    from backend.users.services import create_user
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade()
-        load_reference_data(db.session())
-        _, token = create_user(db.session(), name=f"bench-{uuid.uuid4().hex[:6]}", role="field")
-        db.session.remove()
-    return app, token
+def _fresh(n_batches: int) -> list[list[dict[str, Any]]]:
+    return [_items(BATCH) for _ in range(n_batches)]
 
 
-def _gunicorn(url: str) -> tuple[subprocess.Popen[bytes], int]:
+def _prepare(url: str, tree: Path = ROOT) -> str:
+    """Migrate, load the reference data and create the pushing user with ``tree``'s code;
+    returns the user's token."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PREPARE, url],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def before_tree(commit: str, tmp: Path) -> Iterator[Path]:
+    """A git worktree of ``commit`` (the code before this issue), removed afterwards."""
+    path = tmp / f"before-{commit}"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+            check=False,
+            capture_output=True,
+        )
+
+
+@contextmanager
+def gunicorn(url: str, tree: Path) -> Iterator[int]:
     port = free_port()
     # One token pushes every batch, far past a phone's rate limit: this measures ingest.
-    env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_PUSH_PER_MINUTE": "0"}
-    proc = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "RATE_LIMIT_PUSH_PER_MINUTE": "0",
+        "PYTHONPATH": str(tree),
+    }
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(tree), "--workers", str(WORKERS)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    proc = subprocess.Popen(command, cwd=tree, env=env)
+    try:
+        deadline = time.monotonic() + 120  # imports take long on loaded shared CPUs
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
+            proc.wait(60)  # the workers finish their requests first; slow on loaded CPUs
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def _post(port: int, token: str, body: dict[str, Any] | bytes) -> dict[str, Any]:
@@ -94,11 +151,11 @@ def _post(port: int, token: str, body: dict[str, Any] | bytes) -> dict[str, Any]
         return result
 
 
-def end_to_end(url: str, token: str, batches: list[list[dict[str, Any]]]) -> float:
-    proc, port = _gunicorn(url)
-    try:
-        _post(port, token, batch(_items(BATCH)))  # warm both workers' imports and pools
-        _post(port, token, batch(_items(BATCH)))
+def end_to_end(url: str, token: str, batches: list[list[dict[str, Any]]], tree: Path) -> float:
+    """Items/s of ``tree``'s code under gunicorn, 4 client threads pushing ``batches``."""
+    with gunicorn(url, tree) as port:
+        for _ in range(2 * WORKERS):  # warm the workers' imports, pools and caches
+            _post(port, token, batch(_items(BATCH)))
         # Encoded before the clock starts: the client shares the 2 CPUs with the server.
         todo = [json.dumps(batch(items)).encode() for items in batches]
         lock = threading.Lock()
@@ -122,99 +179,172 @@ def end_to_end(url: str, token: str, batches: list[list[dict[str, Any]]]) -> flo
             thread.start()
         for thread in threads:
             thread.join()
-        elapsed = time.perf_counter() - start
-        return created / elapsed
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        return created / (time.perf_counter() - start)
 
 
-def raw_insert(app: Any, batches: list[list[dict[str, Any]]]) -> float:
-    """The same rows through SQLAlchemy Core, built before the clock starts: one multi-row
-    insert per table and one commit per batch. The floor the service is compared against."""
-    from backend.database import utcnow
-    from backend.extensions import db
-    from backend.sync import item_rows, ledger, services
-    from backend.sync.models import SyncItem
-    from backend.users.models import User
-    from sync import envelope
-    from sync.clock import estimate_clock
+def _engine(url: str) -> Any:
+    from sqlalchemy import create_engine
 
-    with app.app_context():
-        session = db.session()
-        user = session.query(User).first()
-        settings = services.SyncSettings.from_config(app.config)
-        reference, zones = services.load_reference(session)
-        prepared = []
-        for items in batches:
-            now = utcnow()
-            clock = estimate_clock(now, now, settings.clock)
-            valid = [
-                envelope.validate_item(i, reference, settings.limits, clock, settings.clock)
-                for i in items
-            ]
-            envelope_ = services.Batch("bench", "1", now, items)
-            tables = [(SyncItem, ledger.ledger_rows(valid, user.id, envelope_.device_id, 0.0, now))]
-            prepared.append(tables + item_rows.detail_rows(user, valid, zones)[1])
-        session.commit()
-        start = time.perf_counter()
-        for tables in prepared:
-            for model, rows in tables:
-                if rows:
-                    session.execute(model.__table__.insert(), rows)
-            session.commit()
-        elapsed = time.perf_counter() - start
-        db.session.remove()
-    return sum(len(b) for b in batches) / elapsed
+    import backend.database  # noqa: F401  (SQLite pragmas and BEGIN IMMEDIATE)
+
+    return create_engine(url)
 
 
-def in_process(app: Any, token: str, batches: list[list[dict[str, Any]]], claim: Callable) -> float:
-    """``services.push`` without HTTP, with the given ledger claim strategy."""
+def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> list[Any]:
+    """The rows the service's push writes for ``batches``, per batch: (table, rows) in the
+    order the push first wrote each table, every row with its final values (what later
+    statements of the same push changed, such as a ledger row's status, included)."""
     from datetime import UTC, datetime
 
+    from sqlalchemy import event, select
+    from sqlalchemy.sql.dml import Insert
+
+    from backend.app import create_app
     from backend.auth import user_for_token
     from backend.extensions import db
+    from backend.feed.models import FeedStream
     from backend.sync import services
 
+    inserted: list[list[tuple[Any, list[dict[str, Any]]]]] = []
+
+    def record(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
+        if isinstance(clause, Insert) and inserted:
+            # SQLAlchemy 2 hands an executemany's rows as a list of dicts.
+            rows = multiparams if multiparams else [params or {}]
+            inserted[-1].append((clause.table, [dict(r) for r in rows]))
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         settings = services.SyncSettings.from_config(app.config)
-        start = time.perf_counter()
+        with db.engine.connect() as conn:
+            streams_before = set(_by_key(conn, FeedStream.__table__))
+        event.listen(db.engine, "before_execute", record)
         for items in batches:
             session = db.session()
             user = user_for_token(session, token)
             assert user is not None
+            inserted.append([])
             body = services.Batch("bench", "1", datetime.now(UTC), items)
-            result = services.push(session, user, body, settings, claim=claim)
+            result = services.push(session, user, body, settings)
             assert all(r.status == "created" for r in result.results)
             db.session.remove()
-        elapsed = time.perf_counter() - start
-    return sum(len(b) for b in batches) / elapsed
-
-
-def run(backend: str, url: str, n_batches: int) -> dict[str, float]:
-    from backend.sync.ledger import claim_per_item, claim_set_based
-
-    app, token = _prepare(url)
-
-    def fresh() -> list[list[dict[str, Any]]]:
-        return [_items(BATCH) for _ in range(n_batches)]
-
-    figures = {
-        "raw": raw_insert(app, fresh()),
-        "e2e": end_to_end(url, token, fresh()),
-        "set_based": in_process(app, token, fresh(), claim_set_based),
-        "per_item": in_process(app, token, fresh(), claim_per_item),
-    }
-    with app.app_context():
-        from backend.extensions import db
-
+        event.remove(db.engine, "before_execute", record)
+        with db.engine.connect() as conn:
+            final = {
+                table.name: {
+                    _key(table, r): dict(r) for r in conn.execute(select(table)).mappings()
+                }
+                for table in {t for push in inserted for t, _ in push}
+            }
         db.engine.dispose()
+    seen: set[tuple[str, Any]] = set()
+    out = []
+    for push in inserted:
+        tables: dict[Any, list[dict[str, Any]]] = {}
+        for table, rows in push:
+            for row in rows:
+                key = _key(table, row)
+                if not row:  # INSERT ... VALUES: the stream counter, added below
+                    continue
+                if key is None:  # autoincrement: as sent (nothing later changes these)
+                    tables.setdefault(table, []).append(row)
+                elif (table.name, key) not in seen and key in final[table.name]:
+                    seen.add((table.name, key))
+                    tables.setdefault(table, []).append(final[table.name][key])
+        out.append(list(tables.items()))
+    # The pusher's feed counter: one row, with its final value, written with the first push.
+    streams = final[FeedStream.__tablename__]
+    new_streams = [row for key, row in streams.items() if key not in streams_before]
+    out[0].insert(0, (FeedStream.__table__, new_streams))
+    return out
+
+
+def _by_key(conn: Any, table: Any) -> dict[Any, dict[str, Any]]:
+    from sqlalchemy import select
+
+    return {_key(table, row): dict(row) for row in conn.execute(select(table)).mappings()}
+
+
+def _key(table: Any, row: Any) -> Any:
+    values = tuple(row.get(c.name) for c in table.primary_key.columns)
+    return None if None in values else values
+
+
+def raw_insert(url: str, prepared: list[Any]) -> float:
+    """The captured rows through SQLAlchemy Core: one insert per table, one commit per batch."""
+    engine = _engine(url)
+    items = sum(len(rows) for push in prepared for t, rows in push if t.name == "sync_items")
+    with engine.connect() as conn:
+        conn.commit()
+        start = time.perf_counter()
+        for push in prepared:
+            for table, rows in push:
+                if rows:
+                    conn.execute(table.insert(), rows)
+            conn.commit()
+        elapsed = time.perf_counter() - start
+    engine.dispose()
+    return items / elapsed
+
+
+def _databases(backend: str, tmp: Path, server: PostgresServer | None) -> Iterator[str]:
+    for name in ("after", "before", "capture", "raw"):
+        if server is None:
+            yield f"sqlite:///{tmp}/{backend}-{name}.db"
+        else:
+            yield server.create_database(f"bench_{name}_{uuid.uuid4().hex[:6]}")
+
+
+def _clone(source: str, target: str, server: PostgresServer | None) -> None:
+    """``target`` as a copy of ``source`` (same users, same reference data)."""
+    if server is None:
+        shutil.copy(source.removeprefix("sqlite:///"), target.removeprefix("sqlite:///"))
+        return
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
+        name = target.rsplit("/", 1)[1]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source.rsplit("/", 1)[1]}"')
+
+
+def run(backend: str, tmp: Path, before: Path, n_batches: int, rounds: int) -> dict[str, float]:
+    """Medians of ``rounds`` rounds; each round pushes ``n_batches`` to the code of now and of
+    before (their order alternating) and inserts the rows of ``n_batches`` pushes raw."""
+    server = None
+    if backend == "postgresql":
+        server = PostgresServer()
+        server.start()
+    try:
+        after_url, before_url, capture_url, raw_url = _databases(backend, tmp, server)
+        tokens = {"after": _prepare(after_url), "before": _prepare(before_url, before)}
+        capture_token = _prepare(capture_url)
+        _clone(capture_url, raw_url, server)
+        prepared = captured_rows(capture_url, capture_token, _fresh(n_batches * rounds))
+        trees = {"after": (after_url, ROOT), "before": (before_url, before)}
+        runs: dict[str, list[float]] = {"after": [], "before": [], "raw": []}
+        for n in range(rounds):
+            for name in ("after", "before") if n % 2 == 0 else ("before", "after"):
+                url, tree = trees[name]
+                runs[name].append(end_to_end(url, tokens[name], _fresh(n_batches), tree))
+            runs["raw"].append(raw_insert(raw_url, prepared[n * n_batches : (n + 1) * n_batches]))
+        rows = sum(len(r) for push in prepared for _, r in push) / len(prepared)
+    finally:
+        if server is not None:
+            server.cleanup()
+    figures = {name: statistics.median(values) for name, values in runs.items()}
     print(
-        f"{backend:<11} end-to-end {figures['e2e']:>7.0f} items/s | raw insert "
-        f"{figures['raw']:>7.0f} items/s | ratio {figures['e2e'] / figures['raw']:.2f} | "
-        f"in-process set-based {figures['set_based']:>6.0f} vs per-item "
-        f"{figures['per_item']:>6.0f} items/s ({figures['set_based'] / figures['per_item']:.2f}x)",
+        f"{backend:<11} push {figures['after']:>6.0f} items/s | raw insert of its rows "
+        f"{figures['raw']:>6.0f} items/s ({rows:.0f} rows per {BATCH} items) | ratio "
+        f"{figures['after'] / figures['raw']:.2f} | before {figures['before']:>6.0f} items/s "
+        f"(ratio {figures['before'] / figures['raw']:.2f}) | now/before "
+        f"{figures['after'] / figures['before']:.2f}x",
         flush=True,
+    )
+    print(
+        f"{'':<11} rounds: " + "; ".join(f"{k} {[round(v) for v in vs]}" for k, vs in runs.items())
     )
     return figures
 
@@ -223,22 +353,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=120)
     parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", default=BEFORE, help="the commit measured as 'before'")
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]
     print(
-        f"push benchmark: batches of {BATCH}, {args.batches} batches per measurement, "
-        f"gunicorn 2 workers, {CLIENT_THREADS} client threads, {os.cpu_count()} CPUs"
+        f"push benchmark: batches of {BATCH}, {args.batches} batches per measurement, gunicorn "
+        f"{WORKERS} workers, {CLIENT_THREADS} client threads, {os.cpu_count()} CPUs, before = "
+        f"{args.before}",
+        flush=True,
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        if "sqlite" in backends:
-            run("sqlite", f"sqlite:///{tmp}/bench.db", args.batches)
-        if "postgresql" in backends:
-            server = PostgresServer()
-            server.start()
-            try:
-                run("postgresql", server.create_database("bench"), args.batches)
-            finally:
-                server.cleanup()
+    with tempfile.TemporaryDirectory() as name, before_tree(args.before, Path(name)) as before:
+        for backend in backends:
+            run(backend, Path(name), before, args.batches, args.rounds)
 
 
 if __name__ == "__main__":

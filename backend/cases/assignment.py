@@ -15,7 +15,7 @@ or say why not. They lie within three radii of the report, so inside the locked 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -322,8 +322,9 @@ def _place(batch: _Batch, r: Placed) -> Assignment:
     return Assignment(case_id, False, reason, decision.hint)
 
 
-def _write(session: Session, batch: _Batch) -> None:
-    """One multi-row INSERT of the new cases, one executemany UPDATE of the extended ones."""
+def _write(session: Session, batch: _Batch, held: Mapping[uuid.UUID, datetime]) -> None:
+    """One multi-row INSERT of the new cases, one executemany UPDATE of the extended ones.
+    A new case in ``held`` (case id -> until) waits for its photos: ``route_after``."""
     if batch.new_cases:
         for row in batch.new_cases:
             case = batch.by_id[row["id"]]
@@ -331,6 +332,7 @@ def _write(session: Session, batch: _Batch) -> None:
                 "first_at": case.candidate.first_at,
                 "last_at": case.candidate.last_at,
                 "report_count": case.report_count,
+                "route_after": held.get(row["id"]),
             }
         session.execute(insert(Case), batch.new_cases)
     extended = [
@@ -351,11 +353,14 @@ def assign(
     session: Session,
     reports: Sequence[Placed],
     settings: Mapping[str, DedupSettings] | None = None,
+    hold: Callable[[Mapping[uuid.UUID, Assignment]], Mapping[uuid.UUID, datetime]] | None = None,
 ) -> dict[uuid.UUID, Assignment]:
     """Create or extend cases for ``reports`` (in the caller's transaction, not committed).
 
     Returns each report's case, whether it joined one that already existed, and the reason.
     The caller inserts the reports with these values afterwards (the case rows exist by then).
+    ``hold`` tells from the assignments which new cases wait for photos until when (the push:
+    routing's rule), so each new case is written once, with its ``route_after``.
     """
     if not reports:
         return {}
@@ -363,5 +368,5 @@ def assign(
         session, reports, settings if settings is not None else category_settings(session)
     )
     out = {r.id: _place(batch, r) for r in batch.placed}
-    _write(session, batch)
+    _write(session, batch, hold(out) if hold else {})
     return out

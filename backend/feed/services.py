@@ -94,21 +94,13 @@ def append(
     )
 
 
-def append_own(
-    session: Session, stream: str, changes: Sequence[NewChange], at: datetime | None = None
-) -> None:
-    """:func:`append` for items of the stream's own user that the caller knows exist (the
-    push, which has just stored them): also sets each item's ``SyncItem.status`` to its last
-    change here, one UPDATE per status. ``received`` needs none: the ledger row is inserted
-    with it. So the feed is the one writer of ``SyncItem.status``."""
-    append(session, stream, changes, at)
-    last = {c.subject: c.status for c in changes}
-    by_status: dict[str, list[uuid.UUID]] = {}
-    for subject, status in last.items():
-        if status != "received":
-            by_status.setdefault(status, []).append(uuid.UUID(subject))
-    for status, ids in sorted(by_status.items()):
-        session.execute(update(SyncItem).where(SyncItem.id.in_(sorted(ids))).values(status=status))
+def own_statuses(changes: Sequence[NewChange]) -> dict[str, str]:
+    """Each subject's status after ``changes`` (its last one here): the status the push writes
+    into the ledger rows of the items it stores, once, before it appends the same changes
+    with :func:`append`. So an item's ``SyncItem.status`` is always its last feed change:
+    written by this module's rule (here, or :func:`append_item_statuses` later), never
+    inserted only to be updated a moment later."""
+    return {c.subject: c.status for c in changes}
 
 
 def append_item_status(

@@ -1,4 +1,5 @@
-"""Reference rows: zones (named polygons) and categories (code, kind, labels, settings)."""
+"""Reference rows: zones (named polygons), categories (code, kind, labels, settings) and the
+version token of what a push reads."""
 
 from __future__ import annotations
 
@@ -44,3 +45,16 @@ class Category(db.Model):  # type: ignore[name-defined]
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
+
+
+class ConfigVersion(db.Model):  # type: ignore[name-defined]
+    """A random token replaced by every change of what a push reads besides its batch (zones,
+    categories, organisations, rule sets): processes cache that per token
+    (``backend.sync.push_config``). Random, not a counter, so a change rolled back and another
+    made after it (or another database served by the same process) never reuse a token whose
+    cached data is no longer the database's."""
+
+    __tablename__ = "config_versions"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases.models import OPEN as CASE_OPEN
@@ -33,7 +33,7 @@ from backend.photos.possession import reporter_possesses
 from backend.reports.models import Report, ReportPhoto
 from backend.routing import writer
 from backend.routing.rule_store import active_rule_set
-from backend.routing.rules import CaseFacts, route
+from backend.routing.rules import CaseFacts, RuleSet, route
 from backend.tasks.models import NEW, OPEN, REJECTED, Task, TaskEvent
 
 
@@ -57,22 +57,26 @@ class Subject:
     """The pushed items whose phones hear ``routed`` (the case's reports, or the contact)."""
 
 
-def route_new(
-    session: Session, subjects: Sequence[Subject], received_at: datetime
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """Route cases and contacts created in the caller's transaction, as one set of inserts.
+@dataclass
+class Routed:
+    """What routing decided for a push's new subjects, before anything is written: the task,
+    event and delivery rows, the held cases (with when they are routed anyway) and the
+    pusher's feed changes (``routed``, then ``awaiting_photos``, each in item order)."""
 
-    No other transaction can see these subjects yet, so none can have a task and the open-task
-    indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
-    three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
-    and the rule set and organisations are read once per batch. The caller tells the phones:
-    returns item id -> the ``routed`` data (``writer.routed_data``) for every item in
-    ``item_ids``."""
-    if not subjects:
-        return {}
-    organisations = _organisations(session)
-    rule_set = active_rule_set(session)
-    rows: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+    rows: list[tuple[dict[str, Any], ...]]
+    changes: list[NewChange]
+    held: set[uuid.UUID] = field(default_factory=set)
+
+
+def _decide(
+    subjects: Sequence[Subject],
+    received_at: datetime,
+    rule_set: RuleSet,
+    organisations: Mapping[str, Organisation],
+) -> tuple[list[tuple[dict[str, Any], ...]], dict[uuid.UUID, dict[str, Any]]]:
+    """Each subject's task rows, and item id -> the ``routed`` data (``writer.routed_data``)
+    for every item in ``item_ids``. Pure: no session."""
+    rows: list[tuple[dict[str, Any], ...]] = []
     by_item: dict[uuid.UUID, dict[str, Any]] = {}
     for subject in subjects:
         decision = route(
@@ -92,34 +96,67 @@ def route_new(
         rows.append(task_rows)
         data = writer.routed_data(organisation.slug, task_rows[0]["id"], subject.case_id)
         by_item |= dict.fromkeys(subject.item_ids, data)
-    session.execute(Task.__table__.insert(), [r[0] for r in rows])
-    session.execute(TaskEvent.__table__.insert(), [r[1] for r in rows])
-    session.execute(Delivery.__table__.insert(), [r[2] for r in rows])
+    return rows, by_item
+
+
+def _write_tasks(session: Session, rows: Sequence[tuple[dict[str, Any], ...]]) -> None:
+    if rows:
+        session.execute(Task.__table__.insert(), [r[0] for r in rows])
+        session.execute(TaskEvent.__table__.insert(), [r[1] for r in rows])
+        session.execute(Delivery.__table__.insert(), [r[2] for r in rows])
+
+
+def route_new(
+    session: Session, subjects: Sequence[Subject], received_at: datetime
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Route cases and contacts created in the caller's transaction, as one set of inserts.
+
+    No other transaction can see these subjects yet, so none can have a task and the open-task
+    indexes cannot collide: the tasks, their ``routed`` events and their deliveries go in as
+    three multi-row inserts (no ORM unit of work: it was half the cost of a 50-report push),
+    and the rule set and organisations are read once per batch. The caller tells the phones:
+    returns item id -> the ``routed`` data (``writer.routed_data``) for every item in
+    ``item_ids``."""
+    if not subjects:
+        return {}
+    rows, by_item = _decide(
+        subjects, received_at, active_rule_set(session), _organisations(session)
+    )
+    _write_tasks(session, rows)
     return by_item
 
 
-def route_pushed(
-    session: Session,
+def held_cases(
+    subjects: Sequence[Subject], missing: Mapping[uuid.UUID, list[str]], grace_s: int
+) -> set[uuid.UUID]:
+    """The new cases that wait for photos: a report of theirs lists photos the server lacks
+    (``missing``: item id -> sha256s) and there is a grace period."""
+    return {
+        s.case_id
+        for s in subjects
+        if s.case_id is not None and grace_s > 0 and any(missing.get(i) for i in s.item_ids)
+    }
+
+
+def plan_pushed(
     subjects: Sequence[Subject],
     missing: Mapping[uuid.UUID, list[str]],
     now: datetime,
     grace_s: int,
-) -> list[NewChange]:
-    """Route what a push started, or hold it: returns the pusher's feed changes (``routed``,
-    then ``awaiting_photos``, each in item order); the tasks, events and deliveries are in
-    the session.
+    rule_set: RuleSet,
+    organisations: Mapping[str, Organisation],
+) -> Routed:
+    """Route what a push started, or hold it, without writing (:func:`write_pushed` writes).
 
-    A new case whose reports list photos the server lacks (``missing``: item id -> sha256s)
-    waits up to ``grace_s`` for them (``Case.route_after``; :func:`route_waiting` routes it
-    when they are all in or the time is up), so the department's first look at a case includes
-    its photos. Contacts never wait: they carry no photos."""
-    held = [
-        s
-        for s in subjects
-        if s.case_id is not None and grace_s > 0 and any(missing.get(i) for i in s.item_ids)
-    ]
-    held_ids = {s.case_id for s in held}
-    routed = route_new(session, [s for s in subjects if s.case_id not in held_ids], now)
+    A new case whose reports list photos the server lacks waits up to ``grace_s`` for them
+    (``Case.route_after``, which the push writes with the case: ``cases.assignment``;
+    :func:`route_waiting` routes it when they are all in or the time is up), so the
+    department's first look at a case includes its photos. Contacts never wait: they carry no
+    photos."""
+    held_ids = held_cases(subjects, missing, grace_s)
+    rows, routed = _decide(
+        [s for s in subjects if s.case_id not in held_ids], now, rule_set, organisations
+    )
     type_of = {
         i: "report" if s.case_id is not None else "contact" for s in subjects for i in s.item_ids
     }
@@ -127,23 +164,29 @@ def route_pushed(
         NewChange(str(item_id), type_of[item_id], "routed", data=data)
         for item_id, data in sorted(routed.items())
     ]
-    if held:
-        until = now + timedelta(seconds=grace_s)
-        session.execute(update(Case).where(Case.id.in_(sorted(held_ids))).values(route_after=until))
-        changes += [
-            NewChange(
-                str(item_id),
-                "report",
-                "awaiting_photos",
-                data={
-                    "case_id": str(s.case_id),
-                    "missing_photos": missing.get(item_id, []),
-                    "route_after": until.isoformat(),
-                },
-            )
-            for s, item_id in sorted(((s, i) for s in held for i in s.item_ids), key=lambda p: p[1])
-        ]
-    return changes
+    until = (now + timedelta(seconds=grace_s)).isoformat()
+    held = sorted((i, s) for s in subjects if s.case_id in held_ids for i in s.item_ids)
+    changes += [
+        NewChange(
+            str(item_id),
+            "report",
+            "awaiting_photos",
+            data={
+                "case_id": str(s.case_id),
+                "missing_photos": missing.get(item_id, []),
+                "route_after": until,
+            },
+        )
+        for item_id, s in held
+    ]
+    return Routed(rows, changes, held_ids)
+
+
+def write_pushed(session: Session, routed: Routed) -> None:
+    """The tasks, ``routed`` events and deliveries :func:`plan_pushed` decided, as three
+    multi-row inserts (no other transaction can see the push's subjects yet, so the open-task
+    indexes cannot collide)."""
+    _write_tasks(session, routed.rows)
 
 
 def _case_facts(case: Case) -> CaseFacts:

@@ -2,18 +2,20 @@
 
 The claim is the push's idempotency: a multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING
 id`` returns the ids this transaction created; the others were stored before (a replay, or the
-same id with other content: a conflict). Rows go in id order, so two batches sharing ids lock
-them in the same order on PostgreSQL and never deadlock.
+same id with other content: a conflict). The push first reads which ids are stored
+(:func:`stored_before`), decides everything for the others, and claims them last, with their
+final status; should the claim return fewer (:class:`Raced`), it runs again. Rows go in id
+order, so two batches sharing ids lock them in the same order on PostgreSQL and never deadlock.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,8 +31,11 @@ def ledger_rows(
     device_id: str,
     skew: float,
     now: datetime,
+    statuses: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The ledger rows of validated items, ``received`` (the status the feed then moves on)."""
+    """The ledger rows of validated items, each with its status after the push
+    (``statuses``: item id -> status, ``feed.own_statuses``), ``received`` where none."""
+    statuses = statuses or {}
     return [
         {
             "id": item.id,
@@ -43,7 +48,7 @@ def ledger_rows(
             "occurred_at": item.occurred_at,
             "clock_skew_s": skew,
             "received_at": now,
-            "status": "received",
+            "status": statuses.get(str(item.id), "received"),
         }
         for item in items
     ]
@@ -76,7 +81,34 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
     return created
 
 
+class Raced(Exception):
+    """Another transaction claimed ids this push had found free. :func:`lock_ids` prevents
+    it; should it happen all the same, the push rolls back and runs again, and then sees them
+    stored: a duplicate, or a conflict."""
+
+
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
+
+
+ID_LOCKS = 20
+"""The first key of the push's advisory locks on item ids (PostgreSQL's two-key advisory
+locks, a key space apart from the one-key dedup cell locks of ``cases.assignment``)."""
+
+
+def lock_ids(session: Session, ids: Sequence[uuid.UUID]) -> None:
+    """Serialise pushes that share item ids (PostgreSQL; SQLite's BEGIN IMMEDIATE already does):
+    taken first in the write transaction, in ascending key order, so :func:`stored_before`
+    after it sees every push of these ids that went before, and the claim never races."""
+    keys = sorted({int.from_bytes(i.bytes[:4], "big", signed=True) for i in ids})
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(:space, k)) "
+            "FROM unnest(CAST(:keys AS integer[])) AS k"
+        ),
+        {"space": ID_LOCKS, "keys": keys},
+    )
 
 
 class StoredItem(NamedTuple):

@@ -1,24 +1,29 @@
 """Push: store a batch of offline items exactly once.
 
 The ledger claim and replays are ``backend.sync.ledger``; placing reports in cases is
-``cases.assignment``; routing what a push started is ``routing.services.route_pushed``.
+``cases.assignment``; routing what a push started is ``routing.services.plan_pushed``; the
+reference data, zones, dedup settings, rule set and organisations are ``push_config``'s,
+cached per version; the results are ``results``.
 
-A push is one transaction doing set-based work: one multi-row ``INSERT ... ON CONFLICT DO
-NOTHING RETURNING id`` into the ledger claims the new ids, one SELECT of the ids that collided
-tells ``duplicate`` (same content hash) from ``conflict``, then one insert per item table, the
-new cases' and referred contacts' tasks and deliveries as one set of inserts (the outbox: they
-commit with the items or not at all), and one feed append. Rows are inserted in id order, so two
-batches that share ids lock them in the same order on PostgreSQL and never deadlock; the second
-of two identical concurrent pushes waits on the first's unique-index entries and then sees them
-as duplicates.
+Validation, content hashes, the configuration and the photo check run first, in a read-only
+transaction (on SQLite DEFERRED: no write lock). The write transaction then does set-based
+database work only: one SELECT of the ids stored before (``duplicate`` or ``conflict``), the
+cases (a held one written with its ``route_after``), the ledger rows of the new ids with their
+final status in one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (the
+claim: exactly once), one insert per item table, the tasks and deliveries (the outbox: they
+commit with the items or not at all) and one feed append. No row is inserted to be updated
+later in the same push. Rows are inserted in id order, so two batches that share ids lock them
+in the same order on PostgreSQL and never deadlock; the second of two identical concurrent
+pushes waits on the first's advisory locks of its item ids (PostgreSQL; ``ledger.lock_ids``)
+and then sees them as duplicates.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,22 +31,19 @@ from sqlalchemy.orm import Session
 
 from backend.cases import assignment as cases
 from backend.contacts.models import Contact
-from backend.database import utcnow
+from backend.database import deferred_reads, utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
-from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
-from backend.reference.models import Category, Zone
-from backend.reference.zones import ZoneIndex, index_of
 from backend.reports.models import Report
 from backend.routing import services as routing
 from backend.routing.rules import CaseFacts
 from backend.stats.dirty import mark_dirty
-from backend.sync import item_rows, ledger
+from backend.sync import item_rows, ledger, push_config, results
 from backend.users.models import User
 from sync import envelope
 from sync.clock import estimate_clock
-from sync.envelope import ClockPolicy, Limits, Reference, Rejection, ValidItem
+from sync.envelope import ClockPolicy, Limits, Rejection, ValidItem
 
 
 @dataclass(frozen=True)
@@ -80,28 +82,10 @@ class Batch:
 
 
 @dataclass
-class ItemResult:
-    id: str | None
-    status: str
-    code: str | None = None
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    case_id: uuid.UUID | None = None
-    # Whether the report joined a case that existed before it (None for other item types).
-    joined_case: bool | None = None
-    missing_photos: list[str] = field(default_factory=list)
-    # What became of the report's case_hint: {kind, followed, reason}; None without a hint.
-    hint: dict[str, Any] | None = None
-
-
-HINT_NOT_FOLLOWED = "hint_not_followed"
-"""A created or duplicate report's ``code`` when its ``same_as`` hint was not followed."""
-
-
-@dataclass
 class PushResult:
     server_time: datetime
     clock_skew_s: float
-    results: list[ItemResult]
+    results: list[results.ItemResult]
 
 
 def check_protocol_version(version: int) -> None:
@@ -114,48 +98,42 @@ def check_protocol_version(version: int) -> None:
         )
 
 
-def load_reference(session: Session) -> tuple[Reference, ZoneIndex]:
-    categories = dict(
-        session.execute(select(Category.code, Category.kind).where(Category.active.is_(True))).all()
-    )
-    zones = list(session.execute(select(Zone).order_by(Zone.slug)).scalars())
-    organisations = frozenset(
-        session.execute(select(Organisation.slug).where(Organisation.active.is_(True))).scalars()
-    )
-    reference = Reference(categories, frozenset(z.slug for z in zones), organisations)
-    return reference, index_of(zones)
+@dataclass(frozen=True)
+class _Prepared:
+    """What the push decided before its write transaction."""
 
-
-def assign_case(
-    session: Session, reports: Sequence[cases.Placed]
-) -> dict[uuid.UUID, cases.Assignment]:
-    """Where new reports go, inside the push transaction: report id -> case, joined, reason.
-
-    Creates or extends the cases (``backend.cases.assignment``); the caller then inserts the
-    reports pointing at them.
-    """
-    return cases.assign(session, reports)
+    user_id: uuid.UUID
+    device_id: str
+    skew_s: float
+    ordered: list[ValidItem]
+    config: push_config.PushConfig
+    missing: dict[uuid.UUID, list[str]]
+    now: datetime
+    grace_s: int
 
 
 @dataclass
 class Stored:
-    """What ``_store_details`` wrote that routing needs."""
+    """What ``_store_details`` decided: the cases, and the rows still to write."""
 
     assigned: dict[uuid.UUID, cases.Assignment]
     placed: list[cases.Placed]
     contacts: list[dict[str, Any]]
+    tables: list[tuple[Any, list[dict[str, Any]]]]
 
 
-def _store_details(
-    session: Session,
-    user: User,
-    items: list[ValidItem],
-    zones: ZoneIndex,
-    missing: dict[uuid.UUID, list[str]],
-) -> Stored:
-    placed, tables = item_rows.detail_rows(user, items, zones, missing)
-    # Cases first: the report rows reference them.
-    assigned = assign_case(session, placed)
+def _store_details(session: Session, user: User, items: list[ValidItem], p: _Prepared) -> Stored:
+    """Place the new reports in cases (writing the cases, each held one with its
+    ``route_after``) and build the item tables' rows; written by :func:`_write_details` after
+    the ledger rows they reference."""
+    placed, tables = item_rows.detail_rows(user, items, p.config.zones, p.missing)
+    until = p.now + timedelta(seconds=p.grace_s)
+
+    def hold(assigned: Mapping[uuid.UUID, cases.Assignment]) -> dict[uuid.UUID, datetime]:
+        held = routing.held_cases(_subjects(assigned, placed), p.missing, p.grace_s)
+        return dict.fromkeys(held, until)
+
+    assigned = cases.assign(session, placed, p.config.dedup, hold)
     contacts: list[dict[str, Any]] = []
     for model, rows in tables:
         if model is Report:
@@ -164,19 +142,26 @@ def _store_details(
                 row |= {"case_id": a.case_id, "joined": a.joined, "merge_reason": a.reason}
         if model is Contact:
             contacts = rows
+    return Stored(assigned, placed, contacts, tables)
+
+
+def _write_details(session: Session, stored: Stored) -> None:
+    for model, rows in stored.tables:
         if rows:
             session.execute(model.__table__.insert(), rows)
-    return Stored(assigned, placed, contacts)
 
 
-def _subjects(stored: Stored) -> list[routing.Subject]:
+def _subjects(
+    assigned: Mapping[uuid.UUID, cases.Assignment],
+    placed: Sequence[cases.Placed],
+    contacts: Sequence[dict[str, Any]] = (),
+) -> list[routing.Subject]:
     """What this push hands to routing: each new case (with the items of its reports) and
     each contact with a referral."""
-    assigned = stored.assigned
     reports_of: dict[uuid.UUID, list[cases.Placed]] = {}
-    for p in stored.placed:
+    for p in placed:
         reports_of.setdefault(assigned[p.id].case_id, []).append(p)
-    new_cases = {assigned[p.id].case_id: p for p in stored.placed if not assigned[p.id].joined}
+    new_cases = {assigned[p.id].case_id: p for p in placed if not assigned[p.id].joined}
     return [
         routing.Subject(
             facts=CaseFacts(kind=first.kind, category=first.category, zone=first.zone),
@@ -193,7 +178,7 @@ def _subjects(stored: Stored) -> list[routing.Subject]:
             contact_id=row["id"],
             item_ids=(row["id"],),
         )
-        for row in stored.contacts
+        for row in contacts
         if row["referral"] is not None
     ]
 
@@ -236,99 +221,99 @@ def _first_of_each(checked: Sequence[ValidItem | Rejection]) -> dict[uuid.UUID, 
     return first
 
 
-def _store_and_route(
-    session: Session,
-    user: User,
-    new_items: list[ValidItem],
-    zones: ZoneIndex,
-    missing: dict[uuid.UUID, list[str]],
-    now: datetime,
-    grace_s: int,
-) -> dict[uuid.UUID, cases.Assignment]:
-    """Store the new items, place their reports in cases, route what they started and tell
-    the pusher's phone (``received``, ``merged``, ``routed``/``awaiting_photos``)."""
-    details = _store_details(session, user, new_items, zones, missing)
-    assigned = details.assigned
+def _changes(
+    new_items: list[ValidItem], assigned: dict[uuid.UUID, cases.Assignment], routed: Any
+) -> list[feed.NewChange]:
+    """The pusher's feed changes: ``received``, ``merged``, then ``routed``/``awaiting_photos``."""
     joined = sorted(i for i, a in assigned.items() if a.joined)
-    routed = routing.route_pushed(session, _subjects(details), missing, now, grace_s)
-    feed.append_own(
-        session,
-        str(user.id),
+    return (
         [feed.NewChange(str(i.id), i.type, "received") for i in new_items]
         + [
             feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
             for i in joined
         ]
-        + routed,
-        at=now,
+        + routed.changes
     )
-    return assigned
 
 
-@dataclass
-class _Outcome:
-    """What the push decided, for the results."""
-
-    user: User
-    first: dict[uuid.UUID, ValidItem]
-    created: set[uuid.UUID]
-    stored: dict[uuid.UUID, ledger.StoredItem]
-    assigned: dict[uuid.UUID, cases.Assignment]
-    missing: dict[uuid.UUID, list[str]]
-
-
-def _status(item: ValidItem, outcome: _Outcome, seen: set[uuid.UUID]) -> str:
-    if item.content_hash != outcome.first[item.id].content_hash:
-        return "conflict"
-    if item.id in outcome.created:
-        return "duplicate" if item.id in seen else "created"
-    before = outcome.stored[item.id]
-    same = before.content_hash == item.content_hash and before.user_id == outcome.user.id
-    return "duplicate" if same else "conflict"
-
-
-def _result(item: ValidItem, status: str, outcome: _Outcome) -> ItemResult:
-    result = ItemResult(str(item.id), status)
-    if status == "conflict":
-        result.code = "item_conflict"
-        result.errors = {"id": ["was already stored with different content; not changed"]}
-    elif item.type == "report":
-        reason: Any
-        if item.id in outcome.created:
-            placed = outcome.assigned[item.id]
-            result.case_id, result.joined_case, reason = (
-                placed.case_id,
-                placed.joined,
-                placed.reason,
-            )
-        else:
-            before = outcome.stored[item.id]
-            result.case_id, result.joined_case, reason = (
-                before.case_id,
-                before.joined,
-                before.merge_reason,
-            )
-        # A replay answers what the first push decided: the hint's outcome is stored with the
-        # report's merge reason.
-        result.hint = (reason or {}).get("hint")
-        if result.hint and not result.hint["followed"]:
-            result.code = HINT_NOT_FOLLOWED
-        result.missing_photos = outcome.missing.get(item.id, [])
-    return result
+def _store_and_route(
+    session: Session, user: User, p: _Prepared, claim: ledger.Claim
+) -> tuple[dict[uuid.UUID, ledger.StoredItem], set[uuid.UUID], dict[uuid.UUID, cases.Assignment]]:
+    """The write transaction: lock the ids, read which are stored already; for the others
+    their cases, the routing of what they started, the ledger rows with their final status
+    (the claim), the item rows, the feed changes; commits. :class:`ledger.Raced` when the
+    claim got fewer."""
+    ledger.lock_ids(session, [i.id for i in p.ordered])
+    stored = ledger.stored_before(session, [i.id for i in p.ordered])
+    new_items = [i for i in p.ordered if i.id not in stored]
+    details = _store_details(session, user, new_items, p)
+    assigned = details.assigned
+    routed = routing.plan_pushed(
+        _subjects(assigned, details.placed, details.contacts),
+        p.missing,
+        p.now,
+        p.grace_s,
+        p.config.rule_set,
+        p.config.organisations,
+    )
+    changes = _changes(new_items, assigned, routed)
+    rows = ledger.ledger_rows(
+        new_items, p.user_id, p.device_id, p.skew_s, p.now, feed.own_statuses(changes)
+    )
+    created = claim(session, rows)
+    if created != {i.id for i in new_items}:
+        raise ledger.Raced
+    _write_details(session, details)
+    routing.write_pushed(session, routed)
+    feed.append(session, str(p.user_id), changes, at=p.now)
+    if new_items:
+        mark_dirty(session, [i.occurred_at for i in new_items], p.now)
+    session.commit()
+    return stored, created, assigned
 
 
-def _results(checked: Sequence[ValidItem | Rejection], outcome: _Outcome) -> list[ItemResult]:
-    """One result per pushed item, in the batch's order."""
-    results: list[ItemResult] = []
-    seen: set[uuid.UUID] = set()
-    for item in checked:
-        if isinstance(item, Rejection):
-            results.append(ItemResult(item.id, "rejected", item.code, item.errors))
-            continue
-        status = _status(item, outcome, seen)
-        seen.add(item.id)
-        results.append(_result(item, status, outcome))
-    return results
+PUSH_ATTEMPTS = 3
+"""Write transactions a push runs at most: another only after :class:`ledger.Raced` (which
+``ledger.lock_ids`` should make impossible), which then finds the ids stored."""
+
+
+def _prepare(
+    session: Session, user: User, batch: Batch, settings: SyncSettings, now: datetime
+) -> tuple[list[ValidItem | Rejection], dict[uuid.UUID, ValidItem], _Prepared, float]:
+    """Everything before the write transaction: the configuration (cached per version),
+    validation and content hashes, the photos the pusher lacks. On SQLite these reads run in a
+    DEFERRED transaction, so the write lock is taken only for the database work."""
+    clock = estimate_clock(now, batch.sent_at, settings.clock)
+    with deferred_reads():
+        config = push_config.current(session)
+        checked: list[ValidItem | Rejection] = [
+            envelope.validate_item(raw, config.reference, settings.limits, clock, settings.clock)
+            for raw in batch.items
+        ]
+        first = _first_of_each(checked)
+        ordered = sorted(first.values(), key=lambda i: i.id)
+        # Which listed photos the server lacks: for the results, and new cases wait for them.
+        missing = _missing_photos(
+            session,
+            user,
+            {
+                i.id: [p["sha256"] for p in i.fields["photos"]]
+                for i in ordered
+                if i.type == "report"
+            },
+        )
+        session.commit()
+    prepared = _Prepared(
+        user.id,
+        batch.device_id,
+        clock.skew_s,
+        ordered,
+        config,
+        missing,
+        now,
+        settings.photo_grace_s,
+    )
+    return checked, first, prepared, clock.skew_s
 
 
 def push(
@@ -342,29 +327,14 @@ def push(
     """Store a batch; one result per item, in order. Commits."""
     _check_size(batch, settings)
     now = now or utcnow()
-    clock = estimate_clock(now, batch.sent_at, settings.clock)
-    reference, zones = load_reference(session)
-    checked: list[ValidItem | Rejection] = [
-        envelope.validate_item(raw, reference, settings.limits, clock, settings.clock)
-        for raw in batch.items
-    ]
-    first = _first_of_each(checked)
-    ordered = sorted(first.values(), key=lambda i: i.id)
-    rows = ledger.ledger_rows(ordered, user.id, batch.device_id, clock.skew_s, now)
-    created = claim(session, rows)
-    stored = ledger.stored_before(session, [i.id for i in ordered if i.id not in created])
-    # Which listed photos the server lacks: for the results, and new cases wait for them.
-    missing = _missing_photos(
-        session,
-        user,
-        {i.id: [p["sha256"] for p in i.fields["photos"]] for i in ordered if i.type == "report"},
-    )
-    new_items = [i for i in ordered if i.id in created]
-    assigned = _store_and_route(
-        session, user, new_items, zones, missing, now, settings.photo_grace_s
-    )
-    results = _results(checked, _Outcome(user, first, created, stored, assigned, missing))
-    if new_items:
-        mark_dirty(session, [i.occurred_at for i in new_items], now)
-    session.commit()
-    return PushResult(now, clock.skew_s, results)
+    checked, first, prepared, skew_s = _prepare(session, user, batch, settings, now)
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            stored, created, assigned = _store_and_route(session, user, prepared, claim)
+            break
+        except ledger.Raced:
+            session.rollback()
+            if attempt == PUSH_ATTEMPTS - 1:
+                raise
+    outcome = results.Outcome(user, first, created, stored, assigned, prepared.missing)
+    return PushResult(now, skew_s, results.results(checked, outcome))
