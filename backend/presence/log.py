@@ -128,13 +128,18 @@ def _coverage(
     )
 
 
-def _group(
-    events: Iterable[PresenceEvent], filed: Iterable[FiledItem]
-) -> tuple[dict[str, Timeline], dict[str, list[FiledItem]]]:
+def timelines_of(events: Iterable[PresenceEvent]) -> dict[str, Timeline]:
+    """Each worker's events, sorted once."""
     by_worker: dict[str, list[PresenceEvent]] = defaultdict(list)
     for event in events:
         by_worker[event.worker_id].append(event)
-    return {w: Timeline(evs) for w, evs in by_worker.items()}, _filed_by_worker(filed)
+    return {w: Timeline(evs) for w, evs in by_worker.items()}
+
+
+def _group(
+    events: Iterable[PresenceEvent], filed: Iterable[FiledItem]
+) -> tuple[dict[str, Timeline], dict[str, list[FiledItem]]]:
+    return timelines_of(events), _filed_by_worker(filed)
 
 
 Records = Mapping[str, DayRecord]

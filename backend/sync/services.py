@@ -31,6 +31,7 @@ from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
 from backend.organisations.models import Organisation
 from backend.photos.models import PhotoUploader
+from backend.presence import stored as presence_days
 from backend.reference.models import Category, Zone
 from backend.reference.zones import ZoneIndex, index_of
 from backend.reports.models import Report
@@ -366,5 +367,7 @@ def push(
     results = _results(checked, _Outcome(user, first, created, stored, assigned, missing))
     if new_items:
         mark_dirty(session, [i.occurred_at for i in new_items], now)
+        presence = [(user.id, i.occurred_at) for i in new_items if i.type == "presence"]
+        presence_days.mark_dirty(session, presence)
     session.commit()
     return PushResult(now, clock.skew_s, results)
