@@ -103,7 +103,8 @@ def bench(backend: str, url: str) -> None:
 
     from backend.app import create_app
     from backend.extensions import db
-    from backend.presence import log, services, stored
+    from backend.presence import log, services
+    from backend.presence import stored as presence_days
     from backend.presence.export import daily_log_json
     from backend.presence.models import PresenceDay
     from backend.reference.services import load_reference_data
@@ -167,7 +168,7 @@ def bench(backend: str, url: str) -> None:
 
         def one_dirty() -> None:
             late = datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=LOCAL_TZ)
-            stored.mark_dirty(db.session(), [(workers[0], late)])
+            presence_days.mark_dirty(db.session(), [(workers[0], late)])
             db.session.commit()
 
         base_t, base_m = measure(pure)
