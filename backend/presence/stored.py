@@ -133,7 +133,9 @@ def save(session: Session, computed: Iterable[StoredDay]) -> None:
         {"k_day": d.day, "k_user": d.user_id, "k_version": d.version}
         | {"k_segments": encode(d.record), "k_first": d.record.first_seen}
         | {"k_last": d.record.last_seen}
-        for d in computed
+        # In key order, as the push marks them: a save and a push never wait on each other's
+        # rows in opposite orders (PostgreSQL row locks).
+        for d in sorted(computed, key=lambda d: (d.day, d.user_id))
         if d.record is not None
     ]
     if rows:
