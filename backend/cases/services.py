@@ -199,7 +199,7 @@ def merge(
     if other is None:
         raise Unprocessable(
             "The case to merge does not exist.",
-            code="case_not_found",
+            code="unknown_case",
             errors={"case_id": ["no such case"]},
         )
     lock_cells(

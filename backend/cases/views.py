@@ -91,7 +91,12 @@ class Split(MethodView):
     @blp.response(201, CaseDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="validation_error, unknown_case (the body's case_id "
+        "names no case you may see; the path's case is 404 case_not_found)",
+    )
     def post(self, body: dict[str, Any], case_id: uuid.UUID) -> CaseView:
         """Move reports out of a case into a new case; their reporters see it in pull"""
         return services.split(db.session(), current_user(), case_id, body["report_ids"])

@@ -156,7 +156,9 @@ ERROR = {
     "validation_error": _l("Some of the values are not valid."),
     "invalid_transition": _l("The task has moved on meanwhile; this action no longer applies."),
     "reroute_to_self": _l("Choose another organisation than the one rejecting the task."),
-    "unknown_organisation": _l("There is no active organisation of that name to route to."),
+    "unknown_organisation": _l(
+        "There is no organisation of that name (or none active to route to)."
+    ),
     "reroute_needs_reject": _l("Only a rejection routes a task elsewhere."),
     "task_not_found": _l("There is no such task, or you do not have access to it."),
     "contact_not_found": _l("The contact is gone (its retention period ended) or not yours."),

@@ -25,7 +25,7 @@ from backend.contacts.schemas import (
     ContactSchema,
 )
 from backend.database import utcnow
-from backend.errors import ErrorSchema
+from backend.errors import documented_error
 from backend.extensions import db
 
 blp = Blueprint(
@@ -45,10 +45,6 @@ audit_blp = Blueprint(
 )
 
 
-def _error(text: str) -> dict[str, Any]:
-    return {"schema": ErrorSchema, "description": text}
-
-
 @blp.route("/aggregates")
 class Aggregates(MethodView):
     @auth(blp, *roles.SEES_ALL)
@@ -56,7 +52,7 @@ class Aggregates(MethodView):
     @blp.response(200, AggregatesSchema)
     @blp.alt_response(
         422,
-        **_error(
+        **documented_error(
             "validation_error, unknown_zone, range_reversed, range_too_long, "
             "range_spans_years (the range's weeks lie in two ISO years)"
         ),
@@ -79,10 +75,10 @@ class ContactItem(MethodView):
     @auth(blp)
     @blp.arguments(ContactQuerySchema, location="query")
     @blp.response(200, ContactSchema)
-    @blp.alt_response(404, **_error("contact_not_found (also when not yours to read)"))
+    @blp.alt_response(404, **documented_error("contact_not_found (also when not yours to read)"))
     @blp.alt_response(
         422,
-        **_error(
+        **documented_error(
             "reason_required, reason_not_allowed (own_record is the author's, referral_intake "
             "the referred organisation's; errors.reason lists yours), validation_error"
         ),

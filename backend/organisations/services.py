@@ -23,12 +23,11 @@ def get_by_slug(session: Session, slug: str) -> Organisation:
     return org
 
 
-def filter_organisation(session: Session, slug: str | None) -> Organisation | None:
-    """The organisation a list is filtered by (None: no filter), or 422
-    ``unknown_organisation``: the one answer of every ``organisation`` filter. (A path that
-    names an organisation, ``/admin/organisations/{slug}``, is 404 ``organisation_not_found``.)"""
-    if slug is None:
-        return None
+def known_organisation(session: Session, slug: str, field: str = "organisation") -> Organisation:
+    """The organisation a request field names, or 422 ``unknown_organisation`` naming
+    ``field``: the one answer when a filter or a body names no organisation. (A path that
+    names one, ``/admin/organisations/{slug}``, is 404 ``organisation_not_found``: the
+    resource itself is missing.)"""
     org = session.execute(
         select(Organisation).where(Organisation.slug == slug)
     ).scalar_one_or_none()
@@ -36,9 +35,15 @@ def filter_organisation(session: Session, slug: str | None) -> Organisation | No
         raise Unprocessable(
             "No organisation has this slug.",
             code="unknown_organisation",
-            errors={"organisation": ["is not an organisation slug"]},
+            errors={field: ["is not an organisation slug"]},
         )
     return org
+
+
+def filter_organisation(session: Session, slug: str | None) -> Organisation | None:
+    """The organisation a list is filtered by (None: no filter), or 422
+    ``unknown_organisation`` (:func:`known_organisation`)."""
+    return None if slug is None else known_organisation(session, slug)
 
 
 def list_organisations(session: Session) -> list[Organisation]:

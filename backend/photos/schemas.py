@@ -38,5 +38,8 @@ class ImageQuerySchema(ma.Schema):
     size = ma.fields.String(
         load_default="full",
         validate=validate.OneOf(SIZES),
-        metadata={"description": "full (longest side 2000 px) or thumb (320 px)"},
+        metadata={
+            "description": "full (longest side 2000 px, or up to 1 % more where the decoded "
+            "size is that close and is served without a resample) or thumb (320 px)"
+        },
     )

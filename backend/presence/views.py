@@ -11,7 +11,7 @@ from backend import roles, spreadsheet
 from backend.api import Blueprint
 from backend.auth import auth, current_user
 from backend.database import utcnow
-from backend.errors import ErrorSchema
+from backend.errors import documented_error
 from backend.extensions import db
 from backend.presence import export, services
 from backend.presence.schemas import (
@@ -49,10 +49,6 @@ CSV_DOC = {
 }
 
 
-def _error(text: str) -> dict[str, Any]:
-    return {"schema": ErrorSchema, "description": text}
-
-
 def _wants_csv() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
     return best == "text/csv"
@@ -64,7 +60,7 @@ class Daily(MethodView):
     @blp.arguments(DailyArgsSchema, location="query")
     @blp.response(200, DailyLogSchema)
     @blp.doc(**CSV_DOC)
-    @blp.alt_response(422, **_error("validation_error, unknown_zone"))
+    @blp.alt_response(422, **documented_error("validation_error, unknown_zone"))
     def get(self, args: dict[str, Any]) -> Any:
         """A day's presence: intervals and minutes per zone per worker, hourly coverage"""
         session = db.session()
@@ -102,7 +98,7 @@ class PresenceSummary(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, SummarySchema)
     @blp.alt_response(
-        422, **_error("validation_error, unknown_zone, range_reversed, range_too_long")
+        422, **documented_error("validation_error, unknown_zone, range_reversed, range_too_long")
     )
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Presence per day and in total over a range of days (field workers: their own)"""

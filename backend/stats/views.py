@@ -10,7 +10,7 @@ from flask.views import MethodView
 from backend import roles, spreadsheet
 from backend.api import Blueprint
 from backend.auth import auth, current_user
-from backend.errors import ErrorSchema
+from backend.errors import documented_error
 from backend.extensions import db
 from backend.stats import export, services
 from backend.stats.schemas import WeeklyArgsSchema, WeeklySchema
@@ -41,10 +41,6 @@ CSV_DOC = {
 }
 
 
-def _error(text: str) -> dict[str, Any]:
-    return {"schema": ErrorSchema, "description": text}
-
-
 def _wants_csv() -> bool:
     return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
 
@@ -55,10 +51,10 @@ class Weekly(MethodView):
     @blp.arguments(WeeklyArgsSchema, location="query")
     @blp.response(200, WeeklySchema)
     @blp.doc(**CSV_DOC)
-    @blp.alt_response(403, **_error("forbidden, not_your_organisation"))
+    @blp.alt_response(403, **documented_error("forbidden, not_your_organisation"))
     @blp.alt_response(
         422,
-        **_error(
+        **documented_error(
             "validation_error, unknown_zone, unknown_organisation, range_reversed, range_too_long"
         ),
     )

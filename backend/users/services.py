@@ -16,7 +16,7 @@ from backend import pagination
 from backend.auth import hash_token, new_token
 from backend.database import utcnow
 from backend.errors import Conflict, NotFound, Unprocessable
-from backend.organisations.services import filter_organisation, get_by_slug
+from backend.organisations.services import filter_organisation, known_organisation
 from backend.roles import ROLES
 from backend.users import passwords, sessions
 from backend.users.models import ApiToken, User
@@ -152,7 +152,7 @@ def create_user(
             code="email_required",
             errors={"email": ["required with a password"]},
         )
-    org = get_by_slug(session, organisation or DEFAULT_ORG)
+    org = known_organisation(session, organisation or DEFAULT_ORG)
     user = User(name=name, role=role, organisation_id=org.id)
     if email is not None:
         user.email = normal_email(email)
@@ -198,7 +198,7 @@ def update_user(session: Session, user_id: uuid.UUID, **fields: Any) -> User:
     if "role" in fields:
         _check_role(fields["role"])
     if "organisation" in fields:
-        user.organisation_id = get_by_slug(session, fields.pop("organisation")).id
+        user.organisation_id = known_organisation(session, fields.pop("organisation")).id
     for key, value in fields.items():
         setattr(user, key, value)
     session.commit()

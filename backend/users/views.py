@@ -58,7 +58,7 @@ class Users(MethodView):
     @auth(blp, "admin")
     @blp.arguments(UserSchema)
     @blp.response(201, UserWithTokenSchema)
-    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, **FILTER_ERROR)
     def post(self, data: dict[str, Any]) -> User:
         """Create a user and their first token (shown once)"""
         user, token = services.create_user(db.session(), **data)
@@ -79,6 +79,7 @@ class UserById(MethodView):
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, **FILTER_ERROR)
     def patch(self, data: dict[str, Any], user_id: uuid.UUID) -> User:
         """Change a user's name, role, organisation or active flag"""
         return services.update_user(db.session(), user_id, **data)

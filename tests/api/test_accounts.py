@@ -46,7 +46,7 @@ def test_cli_rejects_unknown_org_and_role(runner):
         args=["users", "create", "--name", "X", "--role", "field", "--org", "nope"]
     )
     assert result.exit_code != 0
-    assert "organisation_not_found" in result.output
+    assert "unknown_organisation" in result.output
     result = runner.invoke(args=["users", "create", "--name", "X", "--role", "boss"])
     assert result.exit_code != 0
 
@@ -133,6 +133,30 @@ def test_admin_user_validation_errors_name_the_field(client, admin):
     body = response.get_json()
     assert body["code"] == "validation_error"
     assert set(body["errors"]) == {"name", "role"}
+
+
+def test_a_body_naming_no_organisation_is_422_and_changes_nothing(client, admin):
+    """A body's reference to nothing is the request's fault (422, the field named), like a
+    filter's; only a path naming nothing is 404."""
+    before = client.get("/api/v1/admin/users?limit=200", headers=admin.headers).get_json()
+    created = client.post(
+        "/api/v1/admin/users",
+        headers=admin.headers,
+        json={"name": "Ny värd", "role": "field", "organisation": "no-such-org"},
+    )
+    assert created.status_code == 422
+    assert created.get_json()["code"] == "unknown_organisation"
+    assert set(created.get_json()["errors"]) == {"organisation"}
+    after = client.get("/api/v1/admin/users?limit=200", headers=admin.headers).get_json()
+    assert after["items"] == before["items"]
+    changed = client.patch(
+        f"/api/v1/admin/users/{admin.id}",
+        headers=admin.headers,
+        json={"organisation": "no-such-org"},
+    )
+    assert (changed.status_code, changed.get_json()["code"]) == (422, "unknown_organisation")
+    again = client.get(f"/api/v1/admin/users/{admin.id}", headers=admin.headers).get_json()
+    assert again["organisation"] == admin.organisation
 
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

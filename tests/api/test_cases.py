@@ -279,7 +279,7 @@ def test_corrections_refuse_bad_requests_with_codes(client, field_user, create_u
     assert post(f"/api/v1/cases/{missing}/merge", {"case_id": case_b}) == (404, "case_not_found")
     assert post(f"/api/v1/cases/{case_a}/merge", {"case_id": str(missing)}) == (
         422,
-        "case_not_found",
+        "unknown_case",
     )
     assert post(f"/api/v1/cases/{case_a}/merge", {"case_id": case_a}) == (
         409,
@@ -400,7 +400,7 @@ def test_a_department_sees_and_corrects_the_cases_its_organisation_works(
         json={"case_id": c["case_id"]},
         headers=trafik.headers,
     )
-    assert (foreign.status_code, foreign.get_json()["code"]) == (422, "case_not_found")
+    assert (foreign.status_code, foreign.get_json()["code"]) == (422, "unknown_case")
     # Once it sends its task on to Fastighetskontoret, it still sees the case but no longer
     # corrects it; Fastighetskontoret does.
     rejected = client.post(

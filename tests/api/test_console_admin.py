@@ -100,7 +100,7 @@ def test_an_office_user_created_with_a_password_signs_in(app, admin_client):
         ({"email": ""}, 422, "kräver en e-postadress"),
         ({"email": "not-an-address"}, 422, "Detta är ingen e-postadress"),
         ({"role": "superuser"}, 422, "ogiltiga"),
-        ({"organisation": "no-such-org"}, 404, "Organisationen finns inte"),
+        ({"organisation": "no-such-org"}, 422, "Det finns ingen organisation med det namnet"),
         ({"name": ""}, 422, "ogiltiga"),
     ],
 )

@@ -155,7 +155,7 @@ def test_reject_with_reroute_lands_on_the_other_organisations_board(
     "form,status,message",
     [
         ({"reroute_to": "trafikkontoret"}, 422, "Välj en annan organisation"),
-        ({"reroute_to": "no-such-org"}, 422, "Det finns ingen aktiv organisation"),
+        ({"reroute_to": "no-such-org"}, 422, "ingen aktiv att skicka till"),
         ({"reroute_to": "Not A Slug"}, 422, "Några av värdena är ogiltiga"),
         ({"note": "x" * 2001}, 422, "Några av värdena är ogiltiga"),
     ],
