@@ -213,15 +213,17 @@ def decode(
     times: dict[int, datetime],
 ) -> DayRecord:
     """``encode``'s inverse; ``times`` caches one datetime per epoch second across records."""
+    get = times.get
 
     def at(seconds: int) -> datetime:
-        value = times.get(seconds)
-        if value is None:
-            value = times[seconds] = _EPOCH + timedelta(seconds=seconds)
+        value = times[seconds] = _EPOCH + timedelta(seconds=seconds)
         return value
 
-    segments = tuple(
-        Segment(zone, at(start), at(end), bool(flags & 1), bool(flags & 2), at(last))
+    segments = [
+        Segment(
+            zone, get(start) or at(start), get(end) or at(end), bool(flags & 1),
+            bool(flags & 2), get(last) or at(last),
+        )
         for zone, start, end, flags, last in json.loads(text)
-    )
-    return DayRecord(worker_id, segments, first_seen, last_seen)
+    ]  # fmt: skip
+    return DayRecord(worker_id, tuple(segments), first_seen, last_seen)
