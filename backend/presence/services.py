@@ -27,7 +27,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from backend import roles
 from backend.contacts.models import Contact
-from backend.database import immediate_writes
+from backend.database import deferred_reads, immediate_writes
 from backend.errors import Forbidden, Unprocessable
 from backend.presence import log as presence_log
 from backend.presence import stored
@@ -240,6 +240,17 @@ def day_records(
             dirty[row.day].append(row)
         else:
             by_day[row.day][row.record.worker_id] = row.record
+    fresh = _compute(session, dirty, worker)
+    for row in fresh:
+        if row.record is not None:
+            by_day[row.day][row.record.worker_id] = row.record
+    return by_day, fresh
+
+
+def _compute(
+    session: Session, dirty: dict[date, list[stored.StoredDay]], worker: uuid.UUID | None
+) -> list[stored.StoredDay]:
+    """The dirty rows with their records computed from the events (``worker``: all of theirs)."""
     fresh: list[stored.StoredDay] = []
     for day, rows in sorted(dirty.items()):
         lo, hi = presence_log.event_window(day)
@@ -252,9 +263,25 @@ def day_records(
         for row in rows:
             worker_id = str(row.user_id)
             day_record = computed.get(worker_id) or DayRecord(worker_id, (), None, None)
-            by_day[day][worker_id] = day_record
             fresh.append(row._replace(record=day_record))
-    return by_day, fresh
+    return fresh
+
+
+REFRESH_BATCH = 200
+"""Dirty days the relay computes per pass: a pass stays short (~5 ms a worker's day)."""
+
+
+def refresh_dirty(session: Session, limit: int = REFRESH_BATCH) -> int:
+    """Compute and save up to ``limit`` dirty days (the relay's pass calls it), so a reader
+    of a busy day mostly finds them clean; returns how many were computed."""
+    with deferred_reads():
+        dirty: dict[date, list[stored.StoredDay]] = defaultdict(list)
+        for row in stored.dirty(session, limit):
+            dirty[row.day].append(row)
+        with _gc_paused():
+            fresh = _compute(session, dirty, None)
+    save_fresh(session, fresh)
+    return len(fresh)
 
 
 def save_fresh(session: Session, fresh: list[stored.StoredDay]) -> None:

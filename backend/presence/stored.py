@@ -111,6 +111,17 @@ def read(session: Session, first: date, last: date, worker: uuid.UUID | None) ->
     return days
 
 
+def dirty(session: Session, limit: int) -> list[StoredDay]:
+    """Up to ``limit`` dirty days, the latest first (today's are the ones being read)."""
+    query = (
+        select(PresenceDay.day, PresenceDay.user_id, PresenceDay.version)
+        .where(PresenceDay.computed.is_(None))
+        .order_by(PresenceDay.day.desc(), PresenceDay.user_id)
+        .limit(limit)
+    )
+    return [StoredDay(day, user, version, None) for day, user, version in session.execute(query)]
+
+
 def save(session: Session, computed: Iterable[StoredDay]) -> None:
     """Store freshly computed records, each only if its row is still at the version it was
     computed from (a mark since means newer events: the row stays dirty). The caller commits."""

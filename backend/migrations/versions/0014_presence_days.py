@@ -62,6 +62,14 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("day", "user_id", name=op.f("pk_presence_days")),
     )
+    with op.batch_alter_table("presence_days", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_presence_days_dirty",
+            ["day"],
+            unique=False,
+            sqlite_where=sa.text("computed IS NULL"),
+            postgresql_where=sa.text("computed IS NULL"),
+        )
     events = sa.table(
         "presence_events",
         sa.column("user_id", sa.Uuid()),
