@@ -34,6 +34,7 @@ from backend.extensions import db, redis
 from backend.organisations.models import Organisation
 from backend.photos import jobs as photo_jobs
 from backend.photos import store as photo_store
+from backend.presence import services as presence
 from backend.retention import jobs as retention
 from backend.routing.services import route_waiting
 from backend.stats import jobs as stats
@@ -96,12 +97,14 @@ def start(app: Flask, names: list[str], burst: bool, report: Report) -> None:
 
 def relay_pass(app: Flask) -> tuple[int, RelayResult]:
     """One pass of the relay: cases whose photos arrived (or whose wait is over) are routed
-    first, so their deliveries go out in this same pass; then the statistics' marked days.
+    first, so their deliveries go out in this same pass; then the statistics' marked days and
+    the workers' dirty presence days (``presence.refresh_dirty``).
     Returns how many cases were routed and what the relay did."""
     try:
         waited = route_waiting(db.session())
         result = relay_once(db.session(), redis.client, app.config)
         stats.enqueue_dirty_days_from_config()
+        presence.refresh_dirty(db.session())
         return waited, result
     finally:
         db.session.remove()

@@ -58,6 +58,7 @@ def fill(session: Any, days: int, workers: list[uuid.UUID], orgs: dict[str, uuid
     from sqlalchemy import insert
 
     from backend.cases.models import Case
+    from backend.presence import stored as presence_days
     from backend.presence.models import PresenceEvent
     from backend.reports.models import Report
     from backend.sync.models import SyncItem
@@ -153,6 +154,8 @@ def fill(session: Any, days: int, workers: list[uuid.UUID], orgs: dict[str, uuid
         ):
             session.execute(insert(model), rows)
             stored += len(rows)
+        # The push marks the workers' days it stores presence for (backend.presence.stored).
+        presence_days.mark_dirty(session, [(e["user_id"], e["occurred_at"]) for e in presence])
         session.commit()
     return stored
 

@@ -37,15 +37,13 @@ every returned datetime is tz-aware UTC.
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from backend.localtime import LOCAL_TZ
+from backend.presence.record import DayRecord, Timeline, record, utc_second, worker_day
 from backend.presence.values import (
-    EVENT_ORDER,
     MAX_SHIFT,
     SHIFT_GRACE,
     DailyLog,
@@ -88,121 +86,8 @@ def event_window(
     return start - max_shift, end + max_shift
 
 
-def _utc_second(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"naive datetime {at.isoformat()}: presence times must be tz-aware")
-    return at.astimezone(UTC).replace(microsecond=0)
-
-
 def _zone_key(zone: str | None) -> tuple[bool, str]:
     return (zone is None, zone or "")
-
-
-class _Timeline:
-    """One worker's events, normalised and sorted once, sliced per day."""
-
-    __slots__ = ("events", "times")
-
-    def __init__(self, events: list[PresenceEvent]) -> None:
-        keyed = sorted(
-            ((_utc_second(e.at), EVENT_ORDER[e.event], e.item_id, e) for e in events),
-            key=lambda row: row[:3],
-        )
-        self.times = [row[0] for row in keyed]
-        self.events = [(row[0], row[3]) for row in keyed]
-
-    def between(self, lo: datetime, hi: datetime) -> list[tuple[datetime, PresenceEvent]]:
-        return self.events[bisect.bisect_left(self.times, lo) : bisect.bisect_right(self.times, hi)]
-
-
-def _shift_intervals(
-    events: Iterable[tuple[datetime, PresenceEvent]], grace: timedelta, max_shift: timedelta
-) -> list[tuple[list[tuple[str | None, datetime, datetime]], bool, bool, datetime]]:
-    """Unclipped shifts: (segments, start inferred, end inferred, last sign) for each."""
-    shifts: list[tuple[list[tuple[str | None, datetime, datetime]], bool, bool, datetime]] = []
-    open_ = False
-    start = seg_start = last_sign = datetime.min.replace(tzinfo=UTC)
-    start_inferred = False
-    zone: str | None = None
-    segments: list[tuple[str | None, datetime, datetime]] = []
-
-    def close(at: datetime, inferred: bool) -> None:
-        segments.append((zone, seg_start, at))
-        shifts.append(([s for s in segments if s[2] > s[1]], start_inferred, inferred, last_sign))
-
-    for at, event in events:
-        kind = event.event
-        if open_ and (at > start + max_shift or (kind == "shift_start" and at > last_sign + grace)):
-            close(min(last_sign + grace, start + max_shift), inferred=True)
-            open_ = False
-        if not open_:
-            if kind == "shift_end":
-                continue
-            open_ = True
-            start = seg_start = last_sign = at
-            start_inferred = kind != "shift_start"
-            zone = None if kind == "zone_exit" else event.zone
-            segments = []
-            continue
-        last_sign = at
-        new_zone = zone
-        if kind == "shift_end":
-            close(at, inferred=False)
-            open_ = False
-            continue
-        if kind == "ping" or (kind in ("zone_enter", "shift_start") and event.zone is not None):
-            new_zone = event.zone
-        elif kind == "zone_exit" and event.zone in (None, zone):
-            new_zone = None
-        if kind == "shift_start" and at == start:
-            start_inferred = False
-        if new_zone != zone:
-            segments.append((zone, seg_start, at))
-            zone, seg_start = new_zone, at
-    if open_:
-        close(min(last_sign + grace, start + max_shift), inferred=True)
-    return shifts
-
-
-def _worker_day(
-    worker_id: str,
-    timeline: _Timeline,
-    filed: Sequence[FiledItem],
-    bounds: tuple[datetime, datetime],
-    until: datetime,
-    grace: timedelta,
-    max_shift: timedelta,
-) -> WorkerDay:
-    day_start, day_end = bounds
-    intervals: list[Interval] = []
-    window = timeline.between(day_start - max_shift, day_end + max_shift)
-    for segments, start_inferred, end_inferred, last_sign in _shift_intervals(
-        window, grace, max_shift
-    ):
-        for index, (zone, seg_start, seg_end) in enumerate(segments):
-            lo, hi = max(seg_start, day_start), min(seg_end, until)
-            if hi <= lo:
-                continue
-            inferred = (index == 0 and start_inferred) or (
-                index == len(segments) - 1 and end_inferred and (hi == seg_end or hi > last_sign)
-            )
-            intervals.append(Interval(zone, lo, hi, inferred))
-    seen = [at for at, _ in timeline.between(day_start, day_end) if at < day_end]
-    day_filed = sorted(
-        (
-            replace(item, at=at)
-            for item in filed
-            if day_start <= (at := _utc_second(item.at)) < day_end
-        ),
-        key=lambda item: (item.at, item.item_id),
-    )
-    return WorkerDay(
-        worker_id=worker_id,
-        intervals=tuple(intervals),
-        first_seen=seen[0] if seen else None,
-        last_seen=seen[-1] if seen else None,
-        filed=tuple(day_filed),
-    )
 
 
 def _only_zone(worker: WorkerDay, zone: str) -> WorkerDay:
@@ -243,41 +128,48 @@ def _coverage(
     )
 
 
-def _group(
-    events: Iterable[PresenceEvent], filed: Iterable[FiledItem]
-) -> tuple[dict[str, _Timeline], dict[str, list[FiledItem]]]:
+def timelines_of(events: Iterable[PresenceEvent]) -> dict[str, Timeline]:
+    """Each worker's events, sorted once."""
     by_worker: dict[str, list[PresenceEvent]] = defaultdict(list)
     for event in events:
         by_worker[event.worker_id].append(event)
-    filed_by_worker: dict[str, list[FiledItem]] = defaultdict(list)
-    for item in filed:
-        filed_by_worker[item.worker_id].append(item)
-    return {w: _Timeline(evs) for w, evs in by_worker.items()}, filed_by_worker
+    return {w: Timeline(evs) for w, evs in by_worker.items()}
+
+
+def _group(
+    events: Iterable[PresenceEvent], filed: Iterable[FiledItem]
+) -> tuple[dict[str, Timeline], dict[str, list[FiledItem]]]:
+    return timelines_of(events), _filed_by_worker(filed)
+
+
+Records = Mapping[str, DayRecord]
+"""One day's records by worker id (``backend.presence.record``): from the events or stored."""
+
+
+def records_of(
+    timelines: Mapping[str, Timeline],
+    day: date,
+    grace: timedelta = SHIFT_GRACE,
+    max_shift: timedelta = MAX_SHIFT,
+) -> dict[str, DayRecord]:
+    """The day's record of every worker with a timeline."""
+    bounds = day_bounds(day)
+    return {w: record(w, timeline, bounds, grace, max_shift) for w, timeline in timelines.items()}
 
 
 def _daily(
-    timelines: dict[str, _Timeline],
-    filed: dict[str, list[FiledItem]],
+    records: Records,
+    filed: Mapping[str, list[FiledItem]],
     day: date,
     zone: str | None,
     now: datetime | None,
-    grace: timedelta,
-    max_shift: timedelta,
 ) -> DailyLog:
     bounds = day_bounds(day)
-    until = bounds[1] if now is None else min(bounds[1], _utc_second(now))
-    empty = _Timeline([])
+    until = bounds[1] if now is None else min(bounds[1], utc_second(now))
     workers: list[WorkerDay] = []
-    for worker_id in sorted(timelines.keys() | filed.keys()):
-        worker = _worker_day(
-            worker_id,
-            timelines.get(worker_id, empty),
-            filed.get(worker_id, []),
-            bounds,
-            until,
-            grace,
-            max_shift,
-        )
+    for worker_id in sorted(records.keys() | filed.keys()):
+        day_record = records.get(worker_id) or DayRecord(worker_id, (), None, None)
+        worker = worker_day(day_record, filed.get(worker_id, []), bounds, until)
         if zone is not None:
             worker = _only_zone(worker, zone)
             if worker.intervals or worker.filed:
@@ -285,6 +177,13 @@ def _daily(
         elif worker.intervals or worker.filed or worker.first_seen:
             workers.append(worker)
     return DailyLog(day, *bounds, zone, tuple(workers), _coverage(workers, *bounds))
+
+
+def _filed_by_worker(filed: Iterable[FiledItem]) -> dict[str, list[FiledItem]]:
+    by_worker: dict[str, list[FiledItem]] = defaultdict(list)
+    for item in filed:
+        by_worker[item.worker_id].append(item)
+    return by_worker
 
 
 def daily_log(
@@ -304,7 +203,19 @@ def daily_log(
     are left out, and coverage counts that zone only. ``now`` stops open shifts at the present.
     """
     timelines, filed_by_worker = _group(events, filed)
-    return _daily(timelines, filed_by_worker, day, zone, now, grace, max_shift)
+    return _daily(records_of(timelines, day, grace, max_shift), filed_by_worker, day, zone, now)
+
+
+def daily_log_from_records(
+    records: Records,
+    filed: Iterable[FiledItem],
+    day: date,
+    *,
+    zone: str | None = None,
+    now: datetime | None = None,
+) -> DailyLog:
+    """``daily_log`` from the day's records (stored ones: ``backend.presence.stored``)."""
+    return _daily(records, _filed_by_worker(filed), day, zone, now)
 
 
 def on_shift(log: DailyLog, now: datetime) -> tuple[tuple[WorkerDay, Interval], ...]:
@@ -313,7 +224,7 @@ def on_shift(log: DailyLog, now: datetime) -> tuple[tuple[WorkerDay, Interval], 
     The log clips open shifts to ``now`` and closes a shift without an end ``SHIFT_GRACE``
     after its last sign, so a worker whose last interval reaches ``now`` has shown a sign
     within the grace period and has not ended the shift."""
-    at = _utc_second(now)
+    at = utc_second(now)
     present = []
     for worker in log.workers:
         if worker.intervals and worker.intervals[-1].end >= at:
@@ -336,9 +247,36 @@ def summary(
 
     Pass at least the events in ``event_window(first, last)``.
     """
+    timelines, filed_by_worker = _group(events, filed)
+    return _summary(
+        lambda day: records_of(timelines, day, grace, max_shift),
+        filed_by_worker, first, last, zone, now,
+    )  # fmt: skip
+
+
+def summary_from_records(
+    records: Callable[[date], Records],
+    filed: Iterable[FiledItem],
+    first: date,
+    last: date,
+    *,
+    zone: str | None = None,
+    now: datetime | None = None,
+) -> Summary:
+    """``summary`` from each day's records (``records(day)``)."""
+    return _summary(records, _filed_by_worker(filed), first, last, zone, now)
+
+
+def _summary(
+    records: Callable[[date], Records],
+    filed_by_worker: Mapping[str, list[FiledItem]],
+    first: date,
+    last: date,
+    zone: str | None,
+    now: datetime | None,
+) -> Summary:
     if last < first:
         raise ValueError("the range ends before it starts")
-    timelines, filed_by_worker = _group(events, filed)
     days: list[DaySummary] = []
     everyone: set[str] = set()
     totals: dict[str | None, int] = defaultdict(int)
@@ -347,7 +285,7 @@ def summary(
     worker_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     day = first
     while day <= last:
-        log = _daily(timelines, filed_by_worker, day, zone, now, grace, max_shift)
+        log = _daily(records(day), filed_by_worker, day, zone, now)
         per_zone: dict[str | None, int] = defaultdict(int)
         present = {w.worker_id for w in log.workers if w.intervals}
         for worker in log.workers:

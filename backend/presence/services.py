@@ -1,13 +1,18 @@
-"""Presence use cases: load stored events and filed items, compute logs for those allowed.
+"""Presence use cases: read each worker's stored day and the filed items, compute logs for
+those allowed.
 
-The log is computed from the stored rows on every request (``backend.presence.log``), so an
-item pushed late changes the day it belongs to the next time that day is asked for.
+A worker's day is kept as a record (``backend.presence.stored``), recomputed from the events
+when a push or retention has marked it, so an item pushed late changes the day it belongs to
+the next time that day is asked for, and only its worker's record is computed again. What
+depends on the present (an open shift cut at now) and the filed items are computed at read.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,20 +20,26 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, String, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from backend import roles
 from backend.contacts.models import Contact
+from backend.database import deferred_reads, immediate_writes
 from backend.errors import Forbidden, Unprocessable
 from backend.presence import log as presence_log
+from backend.presence import stored
 from backend.presence.models import PresenceEvent as StoredEvent
+from backend.presence.record import DayRecord
 from backend.presence.values import DailyLog, FiledItem, PresenceEvent, Summary
 from backend.reference.models import Zone
 from backend.reference.services import check_zone
 from backend.reports.models import Report
 from backend.users.models import User
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,17 +205,99 @@ def daily(
     """The daily log of the workers ``user`` may see (``worker`` narrows it)."""
     allowed = visible_worker(user, worker)
     check_zone(session, zone)
-    lo, hi = presence_log.event_window(day)
     day_start, day_end = presence_log.day_bounds(day)
     with _gc_paused():
-        result = presence_log.daily_log(
-            load_events(session, lo, hi, allowed),
+        records, fresh = day_records(session, day, day, allowed)
+        result = presence_log.daily_log_from_records(
+            records.get(day, {}),
             load_filed(session, day_start, day_end, allowed),
             day,
             zone=zone,
             now=now,
         )
+    save_fresh(session, fresh)
     return DailyAnswer(result, include_contacts=user.role == "field")
+
+
+_FEW_WORKERS = 8
+"""Up to this many dirty workers in a day are loaded one by one (by the worker index); more,
+and the whole day's events are loaded once."""
+
+
+def day_records(
+    session: Session, first: date, last: date, worker: uuid.UUID | None
+) -> tuple[dict[date, dict[str, DayRecord]], list[stored.StoredDay]]:
+    """Each day's records by worker over ``first``..``last``, and the records this call had
+    to compute from the events (the dirty ones) for ``save_fresh``.
+
+    The stored rows are read before the events: a push committing in between bumps a row's
+    version after we read it, so saving what we computed from older events then fails its
+    version check (``stored.save``) and the row stays dirty."""
+    by_day: dict[date, dict[str, DayRecord]] = defaultdict(dict)
+    dirty: dict[date, list[stored.StoredDay]] = defaultdict(list)
+    for row in stored.read(session, first, last, worker):
+        if row.record is None:
+            dirty[row.day].append(row)
+        else:
+            by_day[row.day][row.record.worker_id] = row.record
+    fresh = _compute(session, dirty, worker)
+    for row in fresh:
+        if row.record is not None:
+            by_day[row.day][row.record.worker_id] = row.record
+    return by_day, fresh
+
+
+def _compute(
+    session: Session, dirty: dict[date, list[stored.StoredDay]], worker: uuid.UUID | None
+) -> list[stored.StoredDay]:
+    """The dirty rows with their records computed from the events (``worker``: all of theirs)."""
+    fresh: list[stored.StoredDay] = []
+    for day, rows in sorted(dirty.items()):
+        lo, hi = presence_log.event_window(day)
+        ids = {str(row.user_id) for row in rows}
+        if worker is not None or len(rows) > _FEW_WORKERS:
+            events = [e for e in load_events(session, lo, hi, worker) if e.worker_id in ids]
+        else:
+            events = [e for row in rows for e in load_events(session, lo, hi, row.user_id)]
+        computed = presence_log.records_of(presence_log.timelines_of(events), day)
+        for row in rows:
+            worker_id = str(row.user_id)
+            day_record = computed.get(worker_id) or DayRecord(worker_id, (), None, None)
+            fresh.append(row._replace(record=day_record))
+    return fresh
+
+
+REFRESH_BATCH = 200
+"""Dirty days the relay computes per pass: a pass stays short (~5 ms a worker's day)."""
+
+
+def refresh_dirty(session: Session, limit: int = REFRESH_BATCH) -> int:
+    """Compute and save up to ``limit`` dirty days (the relay's pass calls it), so a reader
+    of a busy day mostly finds them clean; returns how many were computed."""
+    with deferred_reads():
+        dirty: dict[date, list[stored.StoredDay]] = defaultdict(list)
+        for row in stored.dirty(session, limit):
+            dirty[row.day].append(row)
+        with _gc_paused():
+            fresh = _compute(session, dirty, None)
+    save_fresh(session, fresh)
+    return len(fresh)
+
+
+def save_fresh(session: Session, fresh: list[stored.StoredDay]) -> None:
+    """Keep what ``day_records`` computed, in a short write transaction of its own (the read
+    ends first: on SQLite a read transaction cannot safely become a write). Best effort: if
+    the database is busy the rows stay dirty and the next read computes them again."""
+    if not fresh:
+        return
+    session.commit()
+    try:
+        with immediate_writes():
+            stored.save(session, fresh)
+            session.commit()
+    except OperationalError:
+        session.rollback()
+        log.warning("presence days not saved (database busy): %d stay dirty", len(fresh))
 
 
 def check_range(first: date, last: date, max_days: int) -> None:
@@ -237,18 +330,20 @@ def summary(
     check_range(first, last, max_days)
     allowed = visible_worker(user, None)
     check_zone(session, zone)
-    lo, hi = presence_log.event_window(first, last)
     start, _ = presence_log.day_bounds(first)
     _, end = presence_log.day_bounds(last)
     with _gc_paused():
-        return presence_log.summary(
-            load_events(session, lo, hi, allowed),
+        records, fresh = day_records(session, first, last, allowed)
+        result = presence_log.summary_from_records(
+            lambda day: records.get(day, {}),
             load_filed(session, start, end, allowed),
             first,
             last,
             zone=zone,
             now=now,
         )
+    save_fresh(session, fresh)
+    return result
 
 
 def names(session: Session, worker_ids: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -7,6 +7,9 @@ Periods come from the configuration (``RETENTION_*_DAYS``, reasons in ``backend/
 - presence pings older than ``RETENTION_PRESENCE_PING_DAYS`` are deleted, and the other
   presence events of that age lose their coordinates (event, zone and time stay);
 - other presence events older than ``RETENTION_PRESENCE_EVENT_DAYS`` are deleted;
+- the workers' days computed from presence events (``presence_days``) are cleared and marked
+  for recomputation with each batch of deleted events, and deleted once none of a day's
+  events is left;
 - photos uploaded longer ago than ``RETENTION_PHOTO_DAYS`` lose their stored files, then
   their row.
 
@@ -33,6 +36,7 @@ from sqlalchemy.orm import Session
 from backend.contacts.models import Contact
 from backend.database import utcnow
 from backend.photos.models import Photo
+from backend.presence import stored as presence_days
 from backend.presence.models import PresenceEvent
 from backend.retention.models import RetentionRun
 from backend.sync.models import SyncItem
@@ -80,12 +84,18 @@ def _delete_items(
 ) -> int:
     count = 0
     while True:
-        ids = list(session.execute(select(model.id).where(condition).limit(batch)).scalars())
-        if not ids:
+        rows = session.execute(
+            select(model.id, model.user_id, model.occurred_at).where(condition).limit(batch)
+        ).all()
+        if not rows:
             session.commit()
             return count
+        ids = [row.id for row in rows]
         session.execute(delete(model).where(model.id.in_(ids)))
         _forget_ledger_details(session, ids, cutoff)
+        if model is PresenceEvent:
+            # The workers' days computed from these events go with them, in this transaction.
+            presence_days.mark_dirty(session, [(row.user_id, row.occurred_at) for row in rows])
         session.commit()
         count += len(ids)
         progress(kind, count)
@@ -189,6 +199,9 @@ def run(
         "presence_locations": _drop_locations(session, cut("presence_locations"), batch, report),
         "photos": _delete_photos(session, storage, cut("photos"), batch, report),
     }  # fmt: skip
+    # The stored worker days none of whose events are left (derived rows: not counted).
+    presence_days.forget_before(session, cut("presence_events"))
+    session.commit()
     done = session.get(RetentionRun, run_id, populate_existing=True)
     if done is None:  # pragma: no cover - nothing deletes retention_runs rows
         raise RuntimeError("the retention run's own log row disappeared")

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from backend.cases.models import Case
 from backend.organisations.models import Organisation
 from backend.presence import log as presence_log
-from backend.presence.services import load_events
+from backend.presence import stored as presence_stored
+from backend.presence.services import day_records
 from backend.presence.values import MAX_SHIFT
 from backend.reports.models import Report
 from backend.stats import daily, weekly
@@ -155,8 +156,10 @@ def load_tasks(session: Session, start: datetime, end: datetime) -> list[daily.T
 def compute_presence(session: Session, day: date, now: datetime) -> dict[tuple[str, int], int]:
     """Seconds per (zone, local hour) from the day's presence log, the log
     ``GET /presence/daily`` shows (``backend.presence.log``)."""
-    lo, hi = presence_log.event_window(day)
-    log = presence_log.daily_log(load_events(session, lo, hi, None), [], day, now=now)
+    records, fresh = day_records(session, day, day, None)
+    # Kept in the job's own transaction (it commits or rolls back with the figures).
+    presence_stored.save(session, fresh)
+    log = presence_log.daily_log_from_records(records.get(day, {}), [], day, now=now)
     return daily.presence_seconds(log)
 
 

@@ -35,6 +35,7 @@ from backend.database import deferred_reads, utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
 from backend.photos.models import PhotoUploader
+from backend.presence import stored as presence_days
 from backend.reports.models import Report
 from backend.routing import services as routing
 from backend.routing.rules import CaseFacts
@@ -268,6 +269,8 @@ def _store_and_route(
     feed.append(session, str(p.user_id), changes, at=p.now)
     if new_items:
         mark_dirty(session, [i.occurred_at for i in new_items], p.now)
+        presence = [(p.user_id, i.occurred_at) for i in new_items if i.type == "presence"]
+        presence_days.mark_dirty(session, presence)
     session.commit()
     return stored, created, assigned
 
