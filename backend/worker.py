@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend import queues
 from backend.delivery import wake
-from backend.delivery.relay import BATCH, RelayResult, relay_once
+from backend.delivery.relay import BATCH, RelayResult, relay_once, sweep_once
 from backend.extensions import db, redis
 from backend.organisations.models import Organisation
 from backend.photos import jobs as photo_jobs
@@ -101,10 +101,10 @@ def start(app: Flask, names: list[str], burst: bool, report: Report) -> None:
 
 def relay_pass(app: Flask, everything: bool = True) -> tuple[int, RelayResult]:
     """One pass of the relay: due deliveries to their queues; then, unless only the deliveries
-    (a pass woken by a commit: ``everything`` False), the sweep of lost jobs, the cases whose
-    photos arrived or whose wait is over (their deliveries go out in this same pass) and the
-    statistics' marked days, the work that keeps the poll's cadence. Returns how many cases
-    were routed and what the relay did."""
+    (``everything`` False: the long-running relay, whose :func:`housekeeping` thread does the
+    rest), the sweep of lost jobs, the cases whose photos arrived or whose wait is over (their
+    deliveries go out in this same pass) and the statistics' marked days. Returns how many
+    cases were routed and what the relay did."""
     try:
         result = relay_once(db.session(), redis.client, app.config, sweeping=everything)
         waited = 0
@@ -116,6 +116,28 @@ def relay_pass(app: Flask, everything: bool = True) -> tuple[int, RelayResult]:
         return waited, result
     finally:
         db.session.remove()
+
+
+def housekeeping(app: Flask, stop: threading.Event, report: Report) -> None:
+    """The relay's work at the poll's cadence, in a thread beside its delivery loop so that a
+    commit's wake-up never waits behind it: every ``RELAY_INTERVAL_SECONDS`` hand lost jobs
+    back (``relay.sweep_once``), route the cases whose photos arrived or whose wait is over,
+    enqueue the statistics' marked days. Deliveries these write wake the loop by their
+    commit. An error is reported and the next round tries again."""
+    interval = app.config["RELAY_INTERVAL_SECONDS"]
+    with app.app_context():
+        while not stop.wait(interval):
+            try:
+                requeued = sweep_once(db.session(), redis.client, app.config)
+                waited = route_waiting(db.session())
+                stats.enqueue_dirty_days_from_config()
+                if requeued or waited:
+                    report(f"relay: handed out again {requeued}, routed {waited} waiting cases")
+            except Exception as exc:  # the loop must outlive any one round
+                log.exception("relay housekeeping failed")
+                report(f"relay: housekeeping error, retrying: {type(exc).__name__}")
+            finally:
+                db.session.remove()
 
 
 class DeliveryWorker(SimpleWorker):
@@ -297,26 +319,25 @@ def relay_forever(
     report: Report = log.info,
     parent_pid: int | None = None,
 ) -> None:
-    """The relay loop (``flask --app wsgi relay``, started by ``worker``): a pass as soon as a
-    commit that wrote deliveries signals (``delivery.wake``), else every
+    """The relay loop (``flask --app wsgi relay``, started by ``worker``): move due deliveries
+    as soon as a commit that wrote some signals (``delivery.wake``), else every
     ``RELAY_INTERVAL_SECONDS`` (the poll, the fallback when a signal is lost), at once again
-    while there is a backlog, until ``stop`` is set or, with ``parent_pid``, that process is
-    gone (a SIGKILLed worker leaves no relay behind)."""
+    while there is a backlog, with :func:`housekeeping` in a thread beside it, until ``stop``
+    is set or, with ``parent_pid``, that process is gone (a SIGKILLed worker leaves no relay
+    behind)."""
     interval = app.config["RELAY_INTERVAL_SECONDS"]
     redis_was_down = False
     waiter = wake.waiter(app.config) if app.config["RELAY_WAKE_ON_COMMIT"] else None
-    woken, last_full = False, -interval
+    threading.Thread(
+        target=housekeeping, args=(app, stop, report), name="relay-housekeeping", daemon=True
+    ).start()
     with app.app_context():
         while not stop.is_set():
             if parent_pid is not None and os.getppid() != parent_pid:
                 report("relay: the worker that started me is gone; stopping")
                 return
-            full = not woken or time.monotonic() - last_full >= interval
-            last_full = time.monotonic() if full else last_full
             try:
-                waited, result = relay_pass(app, everything=full)
-                if waited:
-                    report(f"relay: routed {waited} cases that were waiting for photos")
+                result = relay_pass(app, everything=False)[1]
             except SQLAlchemyError as exc:
                 report(f"relay: database error, retrying: {type(exc).__name__}")
                 result = RelayResult()
@@ -325,12 +346,9 @@ def relay_forever(
             elif not result.redis_error and redis_was_down:
                 report("relay: Redis is back")
             redis_was_down = result.redis_error is not None
-            if result.enqueued or result.requeued:
-                report(f"relay: enqueued {result.enqueued}, handed out again {result.requeued}")
+            if result.enqueued:
+                report(f"relay: enqueued {result.enqueued}")
             if result.redis_error:
                 stop.wait(interval)
-                woken = False
             elif result.enqueued < BATCH:
-                woken = wake.wait(waiter, interval, stop)
-            else:
-                woken = True  # a backlog: again at once, the full pass at its cadence
+                wake.wait(waiter, interval, stop)

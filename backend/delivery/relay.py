@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from backend import queues
 from backend.database import utcnow
+from backend.delivery import wake
 from backend.delivery.channels import CHANNELS
 from backend.delivery.jobs import deliver
 from backend.delivery.models import ENQUEUED, FAILED, PENDING, Delivery
@@ -44,14 +45,16 @@ from backend.organisations.models import Organisation
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = 500
 """Rows per relay transaction: large enough for a burst of pushes, small enough that the
-SQLite write lock is held for milliseconds, not seconds."""
+SQLite write lock is held for milliseconds, not seconds (one UPDATE and one Redis push per
+job, not per row)."""
 
-JOB_BATCH = 50
-"""Inbox deliveries per job: a job costs RQ ~5 ms of bookkeeping against ~0.1 ms per inbox row,
-so 50 make the bookkeeping a tenth of the work, while a relay pass (``BATCH``) still yields
-four jobs that several workers can share."""
+JOB_BATCH = 200
+"""Inbox deliveries per job: RQ's bookkeeping costs a job several milliseconds and ~50 Redis
+round trips, an inbox row in the job's one UPDATE a few microseconds. With 50 a job (and 200
+rows a pass) one worker delivered 541/s on PostgreSQL; with 200 (and 500 a pass) the same
+worker alone 1,910/s in process (both at load average 6-10 on 2 shared cores)."""
 
 # Failed jobs are kept a week for whoever debugs a crash in the job code.
 FAILURE_TTL = 7 * 24 * 3600
@@ -149,6 +152,24 @@ def sweep(session: Session, connection: Redis, config: Any) -> int:
         row.next_attempt_at = None
         row.status = FAILED if row.attempts >= config["DELIVERY_MAX_ATTEMPTS"] else PENDING
         count += 1
+    return count
+
+
+def sweep_once(session: Session, connection: Redis, config: Any) -> int:
+    """The sweep in a transaction of its own (the relay's poll-cadence pass); returns how many
+    rows it handed back, whose commit wakes the relay. 0 while Redis is unreachable."""
+    try:
+        connection.ping()
+        count = sweep(session, connection, config)
+    except (RedisError, OSError):
+        session.rollback()
+        return 0
+    except BaseException:
+        session.rollback()
+        raise
+    if count:
+        wake.deliveries_written(session)
+    session.commit()
     return count
 
 
