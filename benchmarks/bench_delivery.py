@@ -93,6 +93,8 @@ def main() -> None:
         db.session.commit()
         return [r["id"] for r in rows]
 
+    relayed: list[float] = []
+
     def latencies(organisation: Any, n: int) -> list[float]:
         found: list[float] = []
         for _ in range(n):
@@ -100,8 +102,9 @@ def main() -> None:
             while delivered(db.session(), Delivery.id, [one]) == 0:
                 time.sleep(0.01)
             row = db.session.get_one(Delivery, one)
-            assert row.delivered_at is not None
+            assert row.delivered_at is not None and row.enqueued_at is not None
             found.append((row.delivered_at - row.created_at).total_seconds())
+            relayed.append((row.enqueued_at - row.created_at).total_seconds())
             db.session.rollback()
             time.sleep(random.uniform(0, 0.05))
         return found
@@ -139,7 +142,9 @@ def main() -> None:
                 while job.get_status(refresh=True) != "finished":
                     time.sleep(0.001)
                 bare.append(time.perf_counter() - begun)
+            relayed.clear()
             woken = latencies(org, args.latency_n)
+            woken_relayed = list(relayed)
             workers.stop()
             started(1, org, RELAY_WAKE_ON_COMMIT="0")
             polled = latencies(org, args.latency_n)
@@ -171,6 +176,7 @@ def main() -> None:
     )
     print(f"bare RQ job round trip (delivery worker):  {ms(bare)}")
     print(f"push -> delivered, relay woken on commit:  {ms(woken)}")
+    print(f"  of which push -> enqueued by the relay:  {ms(woken_relayed)}")
     print(f"push -> delivered, poll only (wake off):   {ms(polled)}")
     print(
         f"woken vs polled: p50 {percentile(woken, 0.5) / percentile(polled, 0.5):.2f}x, "

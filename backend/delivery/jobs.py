@@ -48,23 +48,36 @@ def deliver(*delivery_ids: str) -> str:
     """Deliver outbox rows (the RQ job); returns the row's status afterwards (one row) or how
     many rows it delivered. Runs in the worker's app context (``flask --app wsgi worker``)."""
     ids = [uuid.UUID(i) for i in delivery_ids]
-    if len(ids) == 1:
-        return _deliver(db.session(), ids[0], current_app.config)
-    return _deliver_together(db.session(), ids, current_app.config)
+    together, alone = _deliver_together(db.session(), ids, current_app.config)
+    if len(ids) > 1:
+        return f"{together} delivered together, {len(alone)} alone"
+    if together:
+        return DELIVERED
+    if alone:
+        return alone[0]
+    row = db.session.get(Delivery, ids[0])  # delivered or failed before: nothing to do
+    status = row.status if row is not None else "missing"
+    db.session.rollback()
+    return status
 
 
-def _deliver_together(session: Session, ids: list[uuid.UUID], config: Any) -> str:
+def _deliver_together(session: Session, ids: list[uuid.UUID], config: Any) -> tuple[int, list[str]]:
     """Deliver in-transaction (inbox) rows with one locking read and one UPDATE: their delivery
     is that change, so the job's per-row work is a few microseconds. A row of another channel
-    (an admin's retry switched its organisation's channel) goes through :func:`_deliver` after."""
+    (a webhook or e-mail row, alone in its job; or an inbox batch's row whose channel an
+    admin's retry switched) goes through :func:`_deliver` after. Returns how many were
+    delivered together and the statuses of those done alone."""
     rows = session.execute(
         select(Delivery.id, Delivery.channel)
         .where(Delivery.id.in_(ids), Delivery.status.not_in((DELIVERED, FAILED)))
         .order_by(Delivery.id)  # one locking order: concurrent duplicates never deadlock
         .with_for_update()
     ).all()
-    together = [i for i, channel in rows if getattr(CHANNELS.get(channel), "in_transaction", 0)]
-    alone = [i for i, channel in rows if i not in set(together)]
+    together: list[uuid.UUID] = []
+    alone: list[uuid.UUID] = []
+    for delivery_id, channel in rows:
+        batched = getattr(CHANNELS.get(channel), "in_transaction", False)
+        (together if batched else alone).append(delivery_id)
     if together:
         now = utcnow()
         session.execute(
@@ -81,9 +94,7 @@ def _deliver_together(session: Session, ids: list[uuid.UUID], config: Any) -> st
             .execution_options(synchronize_session=False)
         )
     session.commit()
-    for delivery_id in alone:
-        _deliver(session, delivery_id, config)
-    return f"{len(together)} delivered together, {len(alone)} alone"
+    return len(together), [_deliver(session, delivery_id, config) for delivery_id in alone]
 
 
 def _locked(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
