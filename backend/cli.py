@@ -1,4 +1,5 @@
-"""The flask CLI: users, seed-demo, worker (RQ and the outbox relay), run-demo."""
+"""The flask CLI: users, seed-demo, worker (RQ and the outbox relay), delivery-worker, relay,
+run-demo."""
 
 from __future__ import annotations
 
@@ -141,12 +142,29 @@ def relay(exit_with_parent: bool) -> None:
     worker_loop.relay_forever(app, stop, _say, parent_pid=parent)
 
 
+@click.command("delivery-worker")
+@click.option(
+    "--queue", "queues", multiple=True, help="Queue names (default: every delivery queue)."
+)
+@click.option("--exit-with-parent", is_flag=True, help="Stop when the starting process dies.")
+def delivery_worker(queues: tuple[str, ...], exit_with_parent: bool) -> None:
+    """Work the delivery queues without forking (``worker`` starts one beside itself)."""
+    names = list(queues) or worker_loop.split(worker_loop.queue_names())[0]
+    db.session.remove()
+    if exit_with_parent:
+        worker_loop.exit_with_parent(os.getppid(), _say)
+    click.echo(f"delivery worker: listening on {', '.join(names)}", err=True)
+    worker_loop.work(names, worker_loop.DeliveryWorker, False, _say)
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Relay what is pending, work every queue empty, exit.")
 @click.option("--queue", "queues", multiple=True, help="Queue names (default: all).")
 @click.option("--no-relay", is_flag=True, help="Do not start the outbox relay beside the worker.")
 def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
-    """Run the outbox relay beside an RQ worker (with the scheduler) on the service's queues.
+    """Run the outbox relay beside an RQ worker (with the scheduler) on the service's queues:
+    the fixed queues forking a work horse per job, the delivery queues in a non-forking
+    ``delivery-worker`` process of its own.
 
     Listens on the fixed queues and every organisation's delivery queue as they are when it
     starts: restart workers after adding an organisation.
@@ -165,7 +183,7 @@ def worker(burst: bool, queues: tuple[str, ...], no_relay: bool) -> None:
         return
     app_path = click.get_current_context().ensure_object(ScriptInfo).app_import_path
     relay_command = None if no_relay else worker_loop.relay_command(app_path)
-    worker_loop.run(app, names, relay_command, _say)
+    worker_loop.run(app, names, relay_command, _say, app_path)
 
 
 def _say(line: str) -> None:
@@ -173,7 +191,7 @@ def _say(line: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (users_cli, seed_demo, worker, relay, run_demo):
+    for command in (users_cli, seed_demo, worker, delivery_worker, relay, run_demo):
         app.cli.add_command(command)
     for group in (photos_cli, retention_cli, stats_cli, open311_cli):
         app.cli.add_command(group)

@@ -292,6 +292,10 @@ def _routing_and_delivery() -> dict[str, Any]:
         # Delivery of tasks to organisations (backend/delivery/). The relay polls the outbox this
         # often: it bounds the push-to-queue latency and costs one indexed query per pass.
         "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 0.5),
+        # A commit that wrote deliveries wakes the relay through Redis (backend/delivery/wake.py),
+        # so push to delivered is tens of milliseconds; the poll above stays as the fallback for
+        # a lost signal. Off: the relay only polls (the benchmarks' baseline).
+        "RELAY_WAKE_ON_COMMIT": _bool("RELAY_WAKE_ON_COMMIT", True),
         # Attempts per delivery before it is `failed` and shown to admins. With the backoff
         # below, 8 attempts span about 4 minutes of receiver outage plus jitter (2+4+...+128 s);
         # a longer outage is an admin's retry, not a silent queue.

@@ -285,7 +285,7 @@ def drain(url: str, limit_s: float = 300) -> float:
             if conn.execute(text(pending)).scalar() == 0:
                 break
             conn.rollback()
-            time.sleep(0.5)
+            time.sleep(0.1)
     engine.dispose()
     return time.monotonic() - started
 
@@ -369,7 +369,8 @@ def main() -> int:
     print(
         f"backend {ARGS.backend}, {elapsed:.0f} s, {ARGS.phones} phones, "
         f"{ARGS.supervisors} supervisors, {ARGS.departments} departments; "
-        f"gunicorn 2 workers + 1 RQ worker, {os.cpu_count()} CPUs shared with the clients"
+        f"gunicorn 2 workers + 1 `flask worker` (relay, delivery worker, forking worker), "
+        f"{os.cpu_count()} CPUs shared with the clients"
     )
     print(f"{'route':<34} {'req':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
     total = 0

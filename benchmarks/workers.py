@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,23 +21,41 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Workers:
-    """Worker processes (relay beside an RQ worker each) started and stopped as a group."""
+    """`flask --app wsgi worker` processes (each a relay, a delivery worker and a forking RQ
+    worker) started and stopped as a group."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, n: int) -> None:
+    def start(self, n: int, **extra: str) -> None:
         for _ in range(n):
             self.processes.append(
                 subprocess.Popen(
                     [FLASK, "--app", "wsgi", "worker"],
                     cwd=ROOT,
-                    env=self.env,
+                    env={**self.env, **extra},
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
             )
+
+    def wait_ready(self, connection: Any, timeout: float = 60) -> None:
+        """Until as many delivery workers as started have registered with RQ (the relays
+        start beside them; a warm-up delivery tells the caller when one is through)."""
+        from rq import Worker
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listening = [
+                w
+                for w in Worker.all(connection=connection)
+                if any(name.startswith("deliver.") for name in w.queue_names())
+            ]
+            if len(listening) >= len(self.processes):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("delivery workers did not start")
 
     def stop(self) -> None:
         for process in self.processes:

@@ -38,7 +38,9 @@ class Channel(Protocol):
 
 
 class InboxChannel:
-    """The department pulls its tasks through the API: a delivered row is visible there."""
+    """The department pulls its tasks through the API: a delivered row is visible there. Its
+    delivery is the row's change alone, so a job delivers many inbox rows with one UPDATE
+    (``jobs._deliver_together``) without calling ``send``."""
 
     in_transaction = True
 

@@ -1,9 +1,11 @@
-"""The RQ job that delivers one outbox row. It takes the delivery id and nothing else.
+"""The RQ job that delivers outbox rows. It takes delivery ids and nothing else: one
+organisation's inbox rows (delivered together, in one transaction), or one webhook or e-mail row.
 
-The row is the truth: a delivered or failed row is never sent again, so a job that runs twice
-(a relay re-enqueued it, a lost worker's job was handed out again) changes nothing the second
-time. Webhook and email attempts hold no database lock while they talk to the receiver: the
-attempt is recorded and committed first (attempts + 1, a lease), the outcome after.
+The row is the truth: a delivered or failed row is never sent again, and a row whose attempt
+holds a live lease is left to that attempt, so a job that runs twice (a relay re-enqueued it, a
+lost worker's job was handed out again) changes nothing the second time. Webhook and email
+attempts hold no database lock while they talk to the receiver: the attempt is recorded and
+committed first (attempts + 1, a lease), the outcome after.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.database import utcnow
@@ -42,10 +44,57 @@ def backoff_seconds(
     return step / 2 + rand() * step / 2
 
 
-def deliver(delivery_id: str) -> str:
-    """Deliver one outbox row (the RQ job); returns the row's status afterwards. Runs in the
-    worker's app context (``flask --app wsgi worker``)."""
-    return _deliver(db.session(), uuid.UUID(delivery_id), current_app.config)
+def deliver(*delivery_ids: str) -> str:
+    """Deliver outbox rows (the RQ job); returns the row's status afterwards (one row) or how
+    many rows it delivered. Runs in the worker's app context (``flask --app wsgi worker``)."""
+    ids = [uuid.UUID(i) for i in delivery_ids]
+    together, alone = _deliver_together(db.session(), ids, current_app.config)
+    if len(ids) > 1:
+        return f"{together} delivered together, {len(alone)} alone"
+    if together:
+        return DELIVERED
+    if alone:
+        return alone[0]
+    row = db.session.get(Delivery, ids[0])  # delivered or failed before: nothing to do
+    status = row.status if row is not None else "missing"
+    db.session.rollback()
+    return status
+
+
+def _deliver_together(session: Session, ids: list[uuid.UUID], config: Any) -> tuple[int, list[str]]:
+    """Deliver in-transaction (inbox) rows with one locking read and one UPDATE: their delivery
+    is that change, so the job's per-row work is a few microseconds. A row of another channel
+    (a webhook or e-mail row, alone in its job; or an inbox batch's row whose channel an
+    admin's retry switched) goes through :func:`_deliver` after. Returns how many were
+    delivered together and the statuses of those done alone."""
+    rows = session.execute(
+        select(Delivery.id, Delivery.channel)
+        .where(Delivery.id.in_(ids), Delivery.status.not_in((DELIVERED, FAILED)))
+        .order_by(Delivery.id)  # one locking order: concurrent duplicates never deadlock
+        .with_for_update()
+    ).all()
+    together: list[uuid.UUID] = []
+    alone: list[uuid.UUID] = []
+    for delivery_id, channel in rows:
+        batched = getattr(CHANNELS.get(channel), "in_transaction", False)
+        (together if batched else alone).append(delivery_id)
+    if together:
+        now = utcnow()
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(together))
+            .values(
+                status=DELIVERED,
+                attempts=Delivery.attempts + 1,
+                delivered_at=now,
+                next_attempt_at=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    return len(together), [_deliver(session, delivery_id, config) for delivery_id in alone]
 
 
 def _locked(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
@@ -58,10 +107,10 @@ def _locked(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
 
 def _deliver(session: Session, delivery_id: uuid.UUID, config: Any) -> str:
     row = _locked(session, delivery_id)
-    if row is None or row.status in (DELIVERED, FAILED):
+    now = utcnow()
+    if row is None or row.status in (DELIVERED, FAILED) or _leased(row, now):
         session.rollback()
         return row.status if row is not None else "missing"
-    now = utcnow()
     channel = CHANNELS.get(row.channel)
     row.attempts += 1
     if channel is None:
@@ -108,6 +157,14 @@ def _deliver(session: Session, delivery_id: uuid.UUID, config: Any) -> str:
     session.commit()
     log.info("delivery %s attempt %s: %s", delivery_id, attempt, error or "delivered")
     return row.status
+
+
+def _leased(row: Delivery, now: datetime) -> bool:
+    """Another attempt is running (a duplicate job): its outcome will count, not ours. A lease
+    that ran out means that attempt's worker died; the sweep hands the row back, or this job
+    takes it."""
+    lease = row.lease_expires_at
+    return row.status == ENQUEUED and lease is not None and lease > now
 
 
 def _finish(row: Delivery, error: str | None, *, permanent: bool, config: Any) -> None:

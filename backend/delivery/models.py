@@ -58,6 +58,9 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     # While an attempt runs: when the relay may presume its worker dead.
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The RQ job carrying the row while it is enqueued (several inbox rows share one job);
+    # None: the row's own id (rows enqueued before jobs carried batches).
+    job_id: Mapped[str | None] = mapped_column(String(64), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -3,9 +3,14 @@
 A row becomes ``enqueued`` only after Redis accepted its job, in the same database transaction
 that claimed it; when Redis is down the rows stay ``pending`` and the next pass tries again.
 Several relays may run at once: on PostgreSQL each claims rows with ``FOR UPDATE SKIP LOCKED``,
-on SQLite ``BEGIN IMMEDIATE`` lets one relay at a time in. The job id is the delivery id, and a
-job already waiting in Redis is not pushed again, so a relay that died between pushing and
-committing causes no second job.
+on SQLite ``BEGIN IMMEDIATE`` lets one relay at a time in.
+
+One job carries up to :data:`JOB_BATCH` inbox deliveries of one organisation (their delivery is
+a database change, done in one transaction), a webhook or e-mail delivery travels alone (one
+call to the outside per job, so the job timeout is one attempt's lease). A job's id is its
+first delivery's id, recorded in each row's ``job_id``; a job already waiting in Redis is not
+pushed again, so a relay that died between pushing and committing causes no second job for the
+same first row, and any other duplicate finds its rows delivered or leased (``jobs``).
 
 The sweep hands rows back to ``pending`` when their job can no longer run: Redis lost it
 (flushed, restarted without persistence) or the worker running it died (its lease ran out).
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,20 +32,29 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend import queues
 from backend.database import utcnow
+from backend.delivery import wake
+from backend.delivery.channels import CHANNELS
 from backend.delivery.jobs import deliver
 from backend.delivery.models import ENQUEUED, FAILED, PENDING, Delivery
 from backend.organisations.models import Organisation
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+BATCH = 500
 """Rows per relay transaction: large enough for a burst of pushes, small enough that the
-SQLite write lock is held for milliseconds, not seconds."""
+SQLite write lock is held for milliseconds, not seconds (one UPDATE and one Redis push per
+job, not per row)."""
+
+JOB_BATCH = 200
+"""Inbox deliveries per job: RQ's bookkeeping costs a job several milliseconds and ~50 Redis
+round trips, an inbox row in the job's one UPDATE a few microseconds. With 50 a job (and 200
+rows a pass) one worker delivered 541/s on PostgreSQL; with 200 (and 500 a pass) the same
+worker alone 1,910/s in process (both at load average 6-10 on 2 shared cores)."""
 
 # Failed jobs are kept a week for whoever debugs a crash in the job code.
 FAILURE_TTL = 7 * 24 * 3600
@@ -50,30 +66,58 @@ class RelayResult:
     requeued: int = 0
     redis_error: str | None = None
 
+    def __add__(self, other: RelayResult) -> RelayResult:
+        return RelayResult(
+            self.enqueued + other.enqueued,
+            self.requeued + other.requeued,
+            self.redis_error or other.redis_error,
+        )
+
 
 def _forget_job(connection: Redis, job_id: str) -> None:
     with contextlib.suppress(NoSuchJobError):
         Job.fetch(job_id, connection=connection).delete()
 
 
-def push(connection: Redis, delivery: Delivery, slug: str, config: Any) -> None:
-    """Put the delivery's job on its organisation's queue unless it waits there already."""
-    job_id = str(delivery.id)
+def job_batches(rows: Sequence[tuple[uuid.UUID, str, str]]) -> list[tuple[str, list[str]]]:
+    """Claimed rows ``(id, organisation slug, channel)``, oldest first, as jobs ``(slug,
+    delivery ids)``: an organisation's in-transaction (inbox) rows up to :data:`JOB_BATCH` a job,
+    any other row alone."""
+    jobs: list[tuple[str, list[str]]] = []
+    open_batch: dict[str, list[str]] = {}
+    for delivery_id, slug, channel in rows:
+        batched = getattr(CHANNELS.get(channel), "in_transaction", False)
+        if not batched:
+            jobs.append((slug, [str(delivery_id)]))
+            continue
+        ids = open_batch.get(slug)
+        if ids is None or len(ids) >= JOB_BATCH:
+            ids = open_batch[slug] = []
+            jobs.append((slug, ids))
+        ids.append(str(delivery_id))
+    return jobs
+
+
+def push(connection: Redis, ids: list[str], slug: str, config: Any) -> str:
+    """Put the job of deliveries ``ids`` on their organisation's queue unless it waits there
+    already; returns its id (the first delivery's)."""
+    job_id = ids[0]
     status = queues.job_status(connection, job_id)
     if status in queues.WAITING:
-        return
+        return job_id
     if status is not None:
         _forget_job(connection, job_id)
     Queue(queues.delivery(slug), connection=connection).enqueue(
         deliver,
-        job_id,
+        *ids,
         job_id=job_id,
         job_timeout=config["DELIVERY_LEASE_SECONDS"],
         # The database row keeps the outcome; a finished job has nothing more to say.
         result_ttl=0,
         failure_ttl=FAILURE_TTL,
-        description=f"deliver {delivery.event_type} to {slug}",
+        description=f"deliver {len(ids)} to {slug}",
     )
+    return job_id
 
 
 def sweep(session: Session, connection: Redis, config: Any) -> int:
@@ -95,7 +139,7 @@ def sweep(session: Session, connection: Redis, config: Any) -> int:
     ).scalars()
     count = 0
     for row in rows:
-        job_id = str(row.id)
+        job_id = row.job_id or str(row.id)
         if row.lease_expires_at is None:
             if queues.job_status(connection, job_id) in queues.WAITING:
                 continue  # a long queue, not a lost job
@@ -103,6 +147,7 @@ def sweep(session: Session, connection: Redis, config: Any) -> int:
         else:
             row.last_error = f"attempt {row.attempts} interrupted: its worker stopped answering"
         _forget_job(connection, job_id)
+        row.job_id = None
         row.lease_expires_at = None
         row.next_attempt_at = None
         row.status = FAILED if row.attempts >= config["DELIVERY_MAX_ATTEMPTS"] else PENDING
@@ -110,8 +155,29 @@ def sweep(session: Session, connection: Redis, config: Any) -> int:
     return count
 
 
-def relay_once(session: Session, connection: Redis, config: Any) -> RelayResult:
-    """One pass: sweep lost jobs, then push due pending rows. Commits its own transaction."""
+def sweep_once(session: Session, connection: Redis, config: Any) -> int:
+    """The sweep in a transaction of its own (the relay's poll-cadence pass); returns how many
+    rows it handed back, whose commit wakes the relay. 0 while Redis is unreachable."""
+    try:
+        connection.ping()
+        count = sweep(session, connection, config)
+    except (RedisError, OSError):
+        session.rollback()
+        return 0
+    except BaseException:
+        session.rollback()
+        raise
+    if count:
+        wake.deliveries_written(session)
+    session.commit()
+    return count
+
+
+def relay_once(
+    session: Session, connection: Redis, config: Any, sweeping: bool = True
+) -> RelayResult:
+    """One pass: sweep lost jobs (unless not ``sweeping``: a pass woken by a commit leaves that
+    to the poll's passes), then push due pending rows. Commits its own transaction."""
     result = RelayResult()
     try:
         # Ask before taking any database lock, so an outage costs the writers nothing.
@@ -120,10 +186,11 @@ def relay_once(session: Session, connection: Redis, config: Any) -> RelayResult:
         result.redis_error = f"{type(exc).__name__}: {exc}"
         return result
     try:
-        result.requeued = sweep(session, connection, config)
+        if sweeping:
+            result.requeued = sweep(session, connection, config)
         now = utcnow()
         rows = session.execute(
-            select(Delivery, Organisation.slug)
+            select(Delivery.id, Organisation.slug, Delivery.channel)
             .join(Organisation, Organisation.id == Delivery.organisation_id)
             .where(
                 Delivery.status == PENDING,
@@ -133,16 +200,20 @@ def relay_once(session: Session, connection: Redis, config: Any) -> RelayResult:
             .limit(BATCH)
             .with_for_update(of=Delivery, skip_locked=True)
         ).all()
-        for row, slug in rows:
+        for slug, ids in job_batches([(row[0], row[1], row[2]) for row in rows]):
             try:
-                push(connection, row, slug, config)
+                job_id = push(connection, ids, slug, config)
             except (RedisError, OSError) as exc:
-                # Rows pushed so far are enqueued; this one and the rest stay pending.
+                # Rows pushed so far are enqueued; these and the rest stay pending.
                 result.redis_error = f"{type(exc).__name__}: {exc}"
                 break
-            row.status = ENQUEUED
-            row.enqueued_at = now
-            result.enqueued += 1
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_([uuid.UUID(i) for i in ids]))
+                .values(status=ENQUEUED, enqueued_at=now, job_id=job_id)
+                .execution_options(synchronize_session=False)
+            )
+            result.enqueued += len(ids)
         session.commit()
     except (RedisError, OSError) as exc:
         session.rollback()

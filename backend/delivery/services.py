@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from backend import pagination
 from backend.database import new_id, utcnow
+from backend.delivery import wake
 from backend.delivery.event import EVENT_TYPES, SUBJECT_PATHS
 from backend.delivery.models import DELIVERED, FAILED, PENDING, Delivery
 from backend.errors import Conflict, NotFound
@@ -30,8 +31,9 @@ def enqueue_delivery(
 
     Call it inside the transaction that creates or changes the subject and commit that
     transaction as usual: the event is delivered if and only if the transaction commits. It
-    neither commits nor talks to Redis, so it works while Redis is down; the relay picks the row
-    up within ``RELAY_INTERVAL_SECONDS`` of the commit.
+    neither commits nor talks to Redis, so it works while Redis is down; the commit wakes the
+    relay (``delivery.wake``), and its poll picks the row up within ``RELAY_INTERVAL_SECONDS``
+    should the signal be lost.
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}; known: {EVENT_TYPES}")
@@ -44,6 +46,7 @@ def enqueue_delivery(
     delivery = Delivery(**delivery_values(organisation, event_type, subject_type, subject_id, now))
     session.add(delivery)
     session.flush()
+    wake.deliveries_written(session)
     return delivery
 
 
@@ -138,5 +141,6 @@ def retry_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery:
     delivery.next_attempt_at = None
     delivery.lease_expires_at = None
     delivery.updated_at = utcnow()
+    wake.deliveries_written(session)
     session.commit()
     return delivery

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
 from backend.database import deferred_reads, utcnow
+from backend.delivery import wake
 from backend.delivery.models import Delivery
 from backend.feed.services import NewChange
 from backend.organisations.models import Organisation
@@ -104,6 +105,7 @@ def _write_tasks(session: Session, rows: Sequence[tuple[dict[str, Any], ...]]) -
         session.execute(Task.__table__.insert(), [r[0] for r in rows])
         session.execute(TaskEvent.__table__.insert(), [r[1] for r in rows])
         session.execute(Delivery.__table__.insert(), [r[2] for r in rows])
+        wake.deliveries_written(session)
 
 
 def route_new(

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.database import new_id, utcnow
+from backend.delivery import wake
 from backend.delivery.models import Delivery
 from backend.delivery.services import delivery_values, enqueue_delivery
 from backend.feed.services import append_item_status, append_item_statuses
@@ -140,6 +141,7 @@ def insert_task(
         return existing
     session.execute(TaskEvent.__table__.insert(), [event_row])
     session.execute(Delivery.__table__.insert(), [delivery_row])
+    wake.deliveries_written(session)
     task = session.get_one(Task, task_row["id"])
     tell_reporters(
         session,

@@ -6,6 +6,7 @@ Worker processes, outages and kills are in tests/integration/test_delivery_worke
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from redis import Redis
@@ -13,6 +14,9 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from backend import queues
+from backend.database import utcnow
+from backend.delivery import relay
+from backend.delivery.jobs import deliver
 from backend.delivery.models import Delivery
 from backend.delivery.relay import relay_once
 from backend.delivery.services import enqueue_delivery, inbox_subject_ids
@@ -91,10 +95,13 @@ def test_a_delivery_commits_and_rolls_back_with_the_callers_transaction(app):
 def test_inbox_delivery_lands_in_that_inbox_once(app):
     ids = _push("trafikkontoret", 3)
     assert _relay(app).enqueued == 3
-    # A second pass finds nothing to do, and Redis holds one job per delivery.
+    # A second pass finds nothing to do, and Redis holds one job for the organisation's three
+    # inbox deliveries, named after the oldest; each row knows its job.
     assert _relay(app).enqueued == 0
     queue = Queue(queues.delivery("trafikkontoret"), connection=_redis(app))
-    assert sorted(queue.job_ids) == sorted(str(i) for i in ids)
+    (job_id,) = queue.job_ids
+    assert job_id in {str(i) for i in ids}
+    assert {_row(i).job_id for i in ids} == {job_id}
 
     _work(app, "trafikkontoret")
     rows = [_row(i) for i in ids]
@@ -109,8 +116,6 @@ def test_inbox_delivery_lands_in_that_inbox_once(app):
     assert list(db.session.execute(inbox_subject_ids(other)).scalars()) == []
 
     # The job run again (a duplicate in the queue, a retried job) changes nothing.
-    from backend.delivery.jobs import deliver
-
     assert deliver(str(ids[0])) == "delivered"
     assert _row(ids[0]).attempts == 1
 
@@ -131,10 +136,6 @@ def test_lost_jobs_and_lost_workers_are_handed_out_again(app, monkeypatch):
     lost_job, lost_worker = _push("trafikkontoret", 2)
     assert _relay(app).enqueued == 2
     _redis(app).flushdb()  # Redis restarted without persistence
-
-    from datetime import timedelta
-
-    from backend.database import utcnow
 
     row = _row(lost_worker)
     row.attempts = 1
@@ -291,3 +292,52 @@ def test_email_channel_sends_a_thin_message_with_the_link(app, client, admin, mo
     body = message.get_payload(decode=True).decode()
     assert f"/api/v1/tasks/{row.subject_id}" in body
     assert str(delivery_id) in body
+
+
+def test_relay_batches_inbox_rows_per_organisation_and_sends_others_alone(monkeypatch):
+    monkeypatch.setattr(relay, "JOB_BATCH", 2)
+    a, b, c, d, e = (uuid.uuid4() for _ in range(5))
+    claimed = [(a, "x", "inbox"), (b, "y", "inbox"), (c, "x", "webhook"), (d, "x", "inbox")]
+    claimed.append((e, "x", "inbox"))
+    assert relay.job_batches(claimed) == [
+        ("x", [str(a), str(d)]),
+        ("y", [str(b)]),
+        ("x", [str(c)]),
+        ("x", [str(e)]),
+    ]
+
+
+def test_a_waiting_batch_job_is_left_alone_and_a_lost_one_handed_out_once(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DELIVERY_STUCK_AFTER_SECONDS", 0)
+    ids = _push("trafikkontoret", 3)
+    assert _relay(app).enqueued == 3
+    assert _relay(app).requeued == 0  # its job waits in the queue: a long queue, not lost
+    _redis(app).flushdb()  # Redis restarted without persistence: the job is gone
+    result = _relay(app)
+    assert (result.requeued, result.enqueued) == (3, 3)
+    assert "lost" in (_row(ids[0]).last_error or "")
+    _work(app, "trafikkontoret")
+    assert {(_row(i).status, _row(i).attempts) for i in ids} == {("delivered", 1)}
+
+
+def test_a_batch_job_delivers_each_row_once_and_the_odd_one_alone(app):
+    fresh, done, mailed = _push("trafikkontoret", 3)
+    assert deliver(str(done)) == "delivered"
+    row = _row(mailed)
+    row.channel = "email"  # an admin's retry switched the organisation to e-mail (no address)
+    db.session.commit()
+    assert deliver(str(fresh), str(done), str(mailed)) == "1 delivered together, 1 alone"
+    assert (_row(fresh).status, _row(fresh).attempts) == ("delivered", 1)
+    assert (_row(done).status, _row(done).attempts) == ("delivered", 1)
+    assert (_row(mailed).status, _row(mailed).attempts) == ("failed", 1)
+    assert "refused" in (_row(mailed).last_error or "")
+
+
+def test_a_duplicate_job_leaves_a_row_whose_attempt_holds_a_lease(app):
+    (delivery_id,) = _push("trafikkontoret")
+    row = _row(delivery_id)
+    row.channel, row.status, row.attempts = "webhook", "enqueued", 1
+    row.lease_expires_at = utcnow() + timedelta(seconds=60)  # an attempt is under way
+    db.session.commit()
+    assert deliver(str(delivery_id)) == "enqueued"
+    assert _row(delivery_id).attempts == 1
