@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.servers import PostgresServer, free_port
+from tests.helpers.servers import PostgresServer, RedisServer, free_port
 from tests.helpers.sync_items import batch, contact, presence, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -363,9 +363,17 @@ def main() -> None:
         f"{args.before}",
         flush=True,
     )
-    with tempfile.TemporaryDirectory() as name, before_tree(args.before, Path(name)) as before:
-        for backend in backends:
-            run(backend, Path(name), before, args.batches, args.rounds)
+    # A Redis as deployed: a push that routes signals the relay after its commit (issue 20's
+    # wake-up; without a server each signal would fail and be skipped).
+    redis_server = RedisServer()
+    redis_server.start()
+    os.environ["REDIS_URL"] = redis_server.url(0)
+    try:
+        with tempfile.TemporaryDirectory() as name, before_tree(args.before, Path(name)) as before:
+            for backend in backends:
+                run(backend, Path(name), before, args.batches, args.rounds)
+    finally:
+        redis_server.cleanup()
 
 
 if __name__ == "__main__":
