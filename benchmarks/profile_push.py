@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -49,6 +47,8 @@ def _phase(frames: list[str]) -> str:
         return "waiting for a connection"
     if "_sqlite_begin" in stack:
         return "waiting for SQLite's write lock"
+    if "lock_cells (backend/cases/assignment.py" in stack:
+        return "waiting for the cells' advisory locks (PostgreSQL; placement)"
     for depth, frame in enumerate(frames):
         if frame.startswith(TRANSACTION):
             step = frames[depth + 1] if depth + 1 < len(frames) else "(its own code)"
@@ -104,7 +104,9 @@ def profile(backend: str, n_batches: int, spy: str) -> None:
     )
     for phase, count in sorted(counts.items(), key=lambda kv: -kv[1]):
         print(f"  {count / total:6.1%}  {phase}")
-    locked = sum(c for p, c in counts.items() if p.startswith("write transaction"))
+    locked = sum(
+        c for p, c in counts.items() if p.startswith(("write transaction", "waiting for the cells"))
+    )
     print(f"  {locked / total:6.1%}  write transaction in all", flush=True)
 
 
@@ -113,7 +115,6 @@ def _sampled_push(
 ) -> tuple[float, str, float]:
     """Push ``n_batches`` with bench_push's 4 client threads while py-spy samples the
     workers: items/s, the samples, the share of the sampled time the clients pushed."""
-    todo = [json.dumps(batch(items)).encode() for items in bp._fresh(n_batches)]
     master = subprocess.run(
         ["pgrep", "-o", "-f", f"gunicorn .*127.0.0.1:{port}"], capture_output=True, text=True
     ).stdout.split()[0]
@@ -136,30 +137,11 @@ def _sampled_push(
         stderr=subprocess.DEVNULL,
     )
     time.sleep(1.5)  # py-spy attaches to the master and both workers
-    lock = threading.Lock()
-    pushed = 0
-
-    def client() -> None:
-        nonlocal pushed
-        while True:
-            with lock:
-                if not todo:
-                    return
-                body = todo.pop()
-            bp._post(port, token, body)
-            with lock:
-                pushed += bp.BATCH
-
-    threads = [threading.Thread(target=client) for _ in range(bp.CLIENT_THREADS)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
+    rate = bp.push_all(port, token, bp._fresh(n_batches))
+    elapsed = n_batches * bp.BATCH / rate  # the pushing, without the bodies' encoding
     sampler.send_signal(2)  # SIGINT: py-spy writes what it has and exits
     sampler.wait(60)
-    return pushed / elapsed, out.read_text(), elapsed / (time.perf_counter() - sampled_from)
+    return rate, out.read_text(), elapsed / (time.perf_counter() - sampled_from)
 
 
 def main() -> None:
