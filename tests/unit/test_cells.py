@@ -10,6 +10,7 @@ from pyproj import Geod
 
 from sync import cells
 from sync.cells import CELL_SIZE_M, cell_of, lock_keys, query_cells
+from tests.helpers.migrations import load_migration
 
 GEOD = Geod(ellps="WGS84")
 SERGELS_TORG = (59.3325, 18.0642)
@@ -122,18 +123,6 @@ def test_other_groups_lock_other_keys() -> None:
 
 
 @functools.cache
-def _migration_0012() -> object:
-    import importlib.util
-    from pathlib import Path
-
-    path = next(Path("backend/migrations/versions").glob("0012_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0012", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @given(
     st.floats(min_value=-90, max_value=90, allow_nan=False),
     st.floats(min_value=-180, max_value=180, allow_nan=False),
@@ -146,4 +135,4 @@ def test_migration_0012_numbers_cells_as_sync_cells_does(lat: float, lon: float)
     """Migration 0012 carries a frozen copy of the numbering (a migration must not change when
     the code does). While they agree, stored cells and the push's lookups agree; when this
     fails, the numbering changed and needs a migration of its own that renumbers the cases."""
-    assert _migration_0012().cell_of(lat, lon) == cell_of(lat, lon)  # type: ignore[attr-defined]
+    assert load_migration("0012").cell_of(lat, lon) == cell_of(lat, lon)

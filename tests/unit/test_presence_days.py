@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from backend.presence import log as presence_log
 from backend.presence import record, stored
 from backend.presence.values import Interval
+from tests.helpers.migrations import load_migration
 
 HOUR = timedelta(hours=1)
 INSTANTS = st.datetimes(
@@ -21,18 +22,6 @@ INSTANTS = st.datetimes(
 
 
 @functools.cache
-def _migration_0015() -> object:
-    import importlib.util
-    from pathlib import Path
-
-    path = next(Path("backend/migrations/versions").glob("0015_presence_days.py"))
-    spec = importlib.util.spec_from_file_location("migration_0015", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @given(INSTANTS)
 @example(datetime(2026, 3, 29, 1, 0, tzinfo=UTC))  # 03:00 CEST, the spring switch
 @example(datetime(2026, 10, 26, 12, 0, tzinfo=UTC))  # 13 h after the 25-hour day's end
@@ -42,7 +31,7 @@ def test_days_of_are_the_days_whose_window_holds_the_instant(at: datetime) -> No
     candidates = [at.date() + timedelta(days=n) for n in range(-3, 4)]
     expected = [d for d in candidates if _holds(d, at)]
     assert list(stored.days_of(at)) == expected
-    assert list(_migration_0015()._days(at)) == expected  # type: ignore[attr-defined]
+    assert list(load_migration("0015")._days(at)) == expected
 
 
 def _holds(day: date, at: datetime) -> bool:
