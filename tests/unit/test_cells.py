@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -122,7 +120,6 @@ def test_other_groups_lock_other_keys() -> None:
     assert set(lock_keys(*SERGELS_TORG, "bin")).isdisjoint(lock_keys(*SERGELS_TORG, "glass"))
 
 
-@functools.cache
 @given(
     st.floats(min_value=-90, max_value=90, allow_nan=False),
     st.floats(min_value=-180, max_value=180, allow_nan=False),

@@ -3,7 +3,6 @@ holds it, DST days included; and migration 0015's frozen copy agrees with it."""
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,7 +20,6 @@ INSTANTS = st.datetimes(
 )
 
 
-@functools.cache
 @given(INSTANTS)
 @example(datetime(2026, 3, 29, 1, 0, tzinfo=UTC))  # 03:00 CEST, the spring switch
 @example(datetime(2026, 10, 26, 12, 0, tzinfo=UTC))  # 13 h after the 25-hour day's end
