@@ -151,11 +151,18 @@ def _post(port: int, token: str, body: dict[str, Any] | bytes) -> dict[str, Any]
         return result
 
 
-def end_to_end(url: str, token: str, batches: list[list[dict[str, Any]]], tree: Path) -> float:
-    """Items/s of ``tree``'s code under gunicorn, 4 client threads pushing ``batches``."""
+@contextmanager
+def warmed(url: str, token: str, tree: Path) -> Iterator[int]:
+    """``tree``'s code under gunicorn, each worker past its first pushes; yields the port."""
     with gunicorn(url, tree) as port:
         for _ in range(2 * WORKERS):  # warm the workers' imports, pools and caches
             _post(port, token, batch(_items(BATCH)))
+        yield port
+
+
+def end_to_end(url: str, token: str, batches: list[list[dict[str, Any]]], tree: Path) -> float:
+    """Items/s of ``tree``'s code under gunicorn, 4 client threads pushing ``batches``."""
+    with warmed(url, token, tree) as port:
         return push_all(port, token, batches)
 
 

@@ -29,7 +29,6 @@ from pathlib import Path
 
 from benchmarks import bench_push as bp
 from tests.helpers.servers import PostgresServer, RedisServer
-from tests.helpers.sync_items import batch
 
 RATE_HZ = 100
 """Samples per second and process: more slows the workers (py-spy reads their memory)."""
@@ -85,9 +84,7 @@ def profile(backend: str, n_batches: int, spy: str) -> None:
         try:
             url = next(bp._databases(backend, Path(name), server))
             token = bp._prepare(url)
-            with bp.gunicorn(url, bp.ROOT) as port:
-                for _ in range(2 * bp.WORKERS):
-                    bp._post(port, token, batch(bp._items(bp.BATCH)))
+            with bp.warmed(url, token, bp.ROOT) as port:
                 rate, raw, pushing = _sampled_push(port, token, n_batches, spy, Path(name))
         finally:
             if server is not None:
