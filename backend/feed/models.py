@@ -15,9 +15,10 @@ from backend.extensions import db
 class FeedStream(db.Model):  # type: ignore[name-defined]
     """The counter of one stream: a user's id, or ``reference`` for reference data.
 
-    Writers increment it with ``UPDATE ... RETURNING`` inside their own transaction, which
-    locks the row until commit: writes to one stream are serialised, so commit order equals
-    sequence order and a reader never sees seq 11 before seq 10.
+    Writers increment it with an upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``)
+    inside their own transaction, which locks the row until commit: writes to one stream are
+    serialised, so commit order equals sequence order and a reader never sees seq 11 before
+    seq 10.
     """
 
     __tablename__ = "feed_streams"

@@ -2,7 +2,7 @@
 
 Two streams reach a phone: its user's own stream (the status of every item the user pushed)
 and the shared ``reference`` stream (categories, zones, organisations changed). Each stream has
-a counter row that writers increment with ``UPDATE ... RETURNING`` in their own transaction;
+a counter row that writers increment with an upsert ``... RETURNING`` in their own transaction;
 the row lock serialises writers of one stream until commit, so commit order equals sequence
 order and a cursor "after seq N" never skips a change that commits late, nor repeats one.
 
@@ -45,15 +45,18 @@ CURSOR_VERSION = "v1"
 
 
 def _claim(session: Session, stream: str, count: int) -> int:
-    """Reserve ``count`` sequence numbers of ``stream``; returns the last. Locks the counter."""
+    """Reserve ``count`` sequence numbers of ``stream``; returns the last. Locks the counter.
+
+    One upsert: the counter row is created at ``count`` or incremented by it (both databases
+    lock the row until commit either way)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(FeedStream).values(stream=stream, seq=0).on_conflict_do_nothing())
+    statement = insert(FeedStream).values(stream=stream, seq=count)
     last = session.execute(
-        update(FeedStream)
-        .where(FeedStream.stream == stream)
-        .values(seq=FeedStream.seq + count)
-        .returning(FeedStream.seq)
+        statement.on_conflict_do_update(
+            index_elements=[FeedStream.stream],
+            set_={"seq": FeedStream.seq + statement.excluded.seq},
+        ).returning(FeedStream.seq)
     ).scalar_one()
     return int(last)
 
