@@ -7,6 +7,8 @@ and no zone gets its zone from the one zone index (``reference.zones``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from backend.cases import assignment as cases
@@ -16,6 +18,7 @@ from backend.reference.zones import ZoneIndex
 from backend.reports.models import Report, ReportPhoto
 from backend.users.models import User
 from sync.case_hints import CaseHint
+from sync.dedup import DedupSettings
 from sync.envelope import ValidItem
 
 
@@ -91,3 +94,38 @@ def detail_rows(
         (Contact, contacts),
         (PresenceEvent, presence),
     ]
+
+
+@dataclass(frozen=True)
+class NewRows:
+    """The rows of some new items and their reports' placement layout, built from the items
+    alone (no lock held): the push's write transaction adds only what depends on what it
+    reads under its locks (the reports' cases)."""
+
+    ids: list[uuid.UUID]
+    placed: list[cases.Placed]
+    reports: list[tuple[Any, list[dict[str, Any]]]]
+    """The reports' tables (reports, their photos): their rows need the placement."""
+    others: list[tuple[Any, list[dict[str, Any]]]]
+    """The contacts' and presence events' tables."""
+    layout: cases.Layout | None
+
+    @property
+    def contacts(self) -> list[dict[str, Any]]:
+        return next((rows for model, rows in self.others if model is Contact), [])
+
+
+def new_rows(
+    user: User,
+    items: list[ValidItem],
+    zones: ZoneIndex,
+    dedup: Mapping[str, DedupSettings],
+    missing: dict[uuid.UUID, list[str]],
+) -> NewRows:
+    """:func:`detail_rows` and the reports' :func:`cases.layout`, the tables split by whether
+    their rows need the placement."""
+    placed, tables = detail_rows(user, items, zones, missing)
+    layout = cases.layout(placed, dedup) if placed else None
+    by_placement = [(m, rows) for m, rows in tables if m in (Report, ReportPhoto)]
+    others = [(m, rows) for m, rows in tables if m not in (Report, ReportPhoto)]
+    return NewRows([i.id for i in items], placed, by_placement, others, layout)

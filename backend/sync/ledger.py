@@ -82,9 +82,10 @@ def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUI
 
 
 class Raced(Exception):
-    """Another transaction claimed ids this push had found free. :func:`lock_ids` prevents
-    it; should it happen all the same, the push rolls back and runs again, and then sees them
-    stored: a duplicate, or a conflict."""
+    """Another transaction claimed ids this push had found free: the push read them before its
+    write transaction, and the other stored them in between. The push rolls back and runs
+    again, reading them after :func:`lock_ids`, and then sees them stored: a duplicate, or a
+    conflict."""
 
 
 Claim = Callable[[Session, list[dict[str, Any]]], set[uuid.UUID]]
@@ -98,7 +99,8 @@ locks, a key space apart from the one-key dedup cell locks of ``cases.assignment
 def lock_ids(session: Session, ids: Sequence[uuid.UUID]) -> None:
     """Serialise pushes that share item ids (PostgreSQL; SQLite's BEGIN IMMEDIATE already does):
     taken first in the write transaction, in ascending key order, so :func:`stored_before`
-    after it sees every push of these ids that went before, and the claim never races."""
+    after it sees every push of these ids that went before, and the claim of a push that read
+    them after the locks never races."""
     keys = sorted({int.from_bytes(i.bytes[:4], "big", signed=True) for i in ids})
     if not keys or session.get_bind().dialect.name != "postgresql":
         return

@@ -44,7 +44,8 @@ class PushConfig:
     dedup: Mapping[str, DedupSettings]
     rule_set: RuleSet
     organisations: Mapping[str, Organisation]
-    """By slug, detached (the session is ``expire_on_commit=False``): read-only."""
+    """By slug, detached from the session that loaded them (expunged, so no later rollback
+    of that session expires them): read-only."""
 
 
 _cache: dict[str, PushConfig] = {}
@@ -56,6 +57,10 @@ def _load(session: Session) -> PushConfig:
     )
     zones = list(session.execute(select(Zone).order_by(Zone.slug)).scalars())
     organisations = {o.slug: o for o in session.execute(select(Organisation)).scalars()}
+    for organisation in organisations.values():
+        # Cached across requests: a rollback of this session (a push that raced) would
+        # otherwise expire them, and a detached expired object cannot be read.
+        session.expunge(organisation)
     active = frozenset(slug for slug, o in organisations.items() if o.active)
     return PushConfig(
         reference=Reference(categories, frozenset(z.slug for z in zones), active),

@@ -5,17 +5,21 @@ The ledger claim and replays are ``backend.sync.ledger``; placing reports in cas
 reference data, zones, dedup settings, rule set and organisations are ``push_config``'s,
 cached per version; the results are ``results``.
 
-Validation, content hashes, the configuration and the photo check run first, in a read-only
-transaction (on SQLite DEFERRED: no write lock). The write transaction then does set-based
-database work only: one SELECT of the ids stored before (``duplicate`` or ``conflict``), the
-cases (a held one written with its ``route_after``), the ledger rows of the new ids with their
-final status in one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (the
-claim: exactly once), one insert per item table, the tasks and deliveries (the outbox: they
-commit with the items or not at all) and one feed append. No row is inserted to be updated
-later in the same push. Rows are inserted in id order, so two batches that share ids lock them
-in the same order on PostgreSQL and never deadlock; the second of two identical concurrent
-pushes waits on the first's advisory locks of its item ids (PostgreSQL; ``ledger.lock_ids``)
-and then sees them as duplicates.
+Validation, content hashes, the configuration, the photo check, which ids are stored already
+(``duplicate`` or ``conflict``) and the new items' rows and placement layout are built first,
+in a read-only transaction (on SQLite DEFERRED: no write lock), so the locks cover only what
+depends on what is read under them. The write transaction then does set-based database work:
+the cases (read and written under their cells' locks; a held one written with its
+``route_after``), the ledger rows of the new ids with their final status in one multi-row
+``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (the claim: exactly once), one insert per
+item table, the tasks and deliveries (the outbox: they commit with the items or not at all)
+and one feed append. No row is inserted to be updated later in the same push. Rows are
+inserted in id order, so two batches that share ids lock them in the same order on PostgreSQL
+and never deadlock. Should another push have stored some of the ids since they were read (the
+same batch sent again while the first was in flight), the claim returns fewer
+(``ledger.Raced``): the transaction rolls back and runs again, reading the stored ids after
+the id locks (PostgreSQL: ``ledger.lock_ids``, which the second of two identical pushes waits
+on; SQLite: the write lock), and answers them as duplicates.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases import assignment as cases
-from backend.contacts.models import Contact
 from backend.database import deferred_reads, utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
@@ -101,7 +104,8 @@ def check_protocol_version(version: int) -> None:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """What the push decided before its write transaction."""
+    """What the push decided before its write transaction: among it which ids were stored
+    already when it read them (``stored``) and the rows of the others (``rows``)."""
 
     user_id: uuid.UUID
     device_id: str
@@ -111,45 +115,58 @@ class _Prepared:
     missing: dict[uuid.UUID, list[str]]
     now: datetime
     grace_s: int
+    stored: dict[uuid.UUID, ledger.StoredItem]
+    rows: item_rows.NewRows
 
 
-@dataclass
-class Stored:
-    """What ``_store_details`` decided: the cases, and the rows still to write."""
-
-    assigned: dict[uuid.UUID, cases.Assignment]
-    placed: list[cases.Placed]
-    contacts: list[dict[str, Any]]
-    tables: list[tuple[Any, list[dict[str, Any]]]]
-
-
-def _store_details(session: Session, user: User, items: list[ValidItem], p: _Prepared) -> Stored:
+def _place(
+    session: Session, built: item_rows.NewRows, p: _Prepared
+) -> dict[uuid.UUID, cases.Assignment]:
     """Place the new reports in cases (writing the cases, each held one with its
-    ``route_after``) and build the item tables' rows; written by :func:`_write_details` after
-    the ledger rows they reference."""
-    placed, tables = item_rows.detail_rows(user, items, p.config.zones, p.missing)
+    ``route_after``) and give the report rows their case; :func:`_write_rows` writes them
+    after the ledger rows they reference."""
     until = p.now + timedelta(seconds=p.grace_s)
 
     def hold(assigned: Mapping[uuid.UUID, cases.Assignment]) -> dict[uuid.UUID, datetime]:
-        held = routing.held_cases(_subjects(assigned, placed), p.missing, p.grace_s)
+        held = routing.held_cases(_subjects(assigned, built.placed), p.missing, p.grace_s)
         return dict.fromkeys(held, until)
 
-    assigned = cases.assign(session, placed, p.config.dedup, hold)
-    contacts: list[dict[str, Any]] = []
-    for model, rows in tables:
+    assigned = cases.assign(session, built.layout, hold=hold) if built.layout else {}
+    for model, rows in built.reports:
         if model is Report:
             for row in rows:
                 a = assigned[row["id"]]
                 row |= {"case_id": a.case_id, "joined": a.joined, "merge_reason": a.reason}
-        if model is Contact:
-            contacts = rows
-    return Stored(assigned, placed, contacts, tables)
+    return assigned
 
 
-def _write_details(session: Session, stored: Stored) -> None:
-    for model, rows in stored.tables:
+def _write_rows(session: Session, tables: list[tuple[Any, list[dict[str, Any]]]]) -> None:
+    for model, rows in tables:
         if rows:
             session.execute(model.__table__.insert(), rows)
+
+
+def _plan(p: _Prepared, subjects: list[routing.Subject]) -> routing.Routed:
+    return routing.plan_pushed(
+        subjects, p.missing, p.now, p.grace_s, p.config.rule_set, p.config.organisations
+    )
+
+
+def _claim(
+    session: Session,
+    claim: ledger.Claim,
+    items: list[ValidItem],
+    p: _Prepared,
+    changes: Sequence[feed.NewChange],
+) -> set[uuid.UUID]:
+    """Claim ``items``' ids with their ledger rows, each with its status after ``changes``;
+    :class:`ledger.Raced` when the claim got fewer."""
+    statuses = feed.own_statuses(changes)
+    rows = ledger.ledger_rows(items, p.user_id, p.device_id, p.skew_s, p.now, statuses)
+    created = claim(session, rows)
+    if created != {i.id for i in items}:
+        raise ledger.Raced
+    return created
 
 
 def _subjects(
@@ -223,61 +240,72 @@ def _first_of_each(checked: Sequence[ValidItem | Rejection]) -> dict[uuid.UUID, 
 
 
 def _changes(
-    new_items: list[ValidItem], assigned: dict[uuid.UUID, cases.Assignment], routed: Any
+    new_items: list[ValidItem],
+    assigned: dict[uuid.UUID, cases.Assignment],
+    routed: Sequence[routing.Routed],
 ) -> list[feed.NewChange]:
-    """The pusher's feed changes: ``received``, ``merged``, then ``routed``/``awaiting_photos``."""
+    """The pusher's feed changes: ``received``, ``merged``, then ``routed`` (in item order)
+    and ``awaiting_photos``."""
     joined = sorted(i for i, a in assigned.items() if a.joined)
+    decided = [c for r in routed for c in r.changes]
     return (
         [feed.NewChange(str(i.id), i.type, "received") for i in new_items]
         + [
             feed.NewChange(str(i), "report", "merged", data={"case_id": str(assigned[i].case_id)})
             for i in joined
         ]
-        + routed.changes
+        + sorted((c for c in decided if c.status == "routed"), key=lambda c: uuid.UUID(c.subject))
+        + [c for c in decided if c.status != "routed"]
     )
 
 
 def _store_and_route(
-    session: Session, user: User, p: _Prepared, claim: ledger.Claim
+    session: Session, user: User, p: _Prepared, claim: ledger.Claim, first_attempt: bool = True
 ) -> tuple[dict[uuid.UUID, ledger.StoredItem], set[uuid.UUID], dict[uuid.UUID, cases.Assignment]]:
-    """The write transaction: lock the ids, read which are stored already; for the others
-    their cases, the routing of what they started, the ledger rows with their final status
-    (the claim), the item rows, the feed changes; commits. :class:`ledger.Raced` when the
-    claim got fewer."""
-    ledger.lock_ids(session, [i.id for i in p.ordered])
-    stored = ledger.stored_before(session, [i.id for i in p.ordered])
+    """The write transaction: lock the ids; for those not stored already (the first attempt
+    takes ``p.stored``, read before; a retry reads them here, after the locks) the ledger rows
+    with their final status (the claim), the item rows, the cases, the routing of what they
+    started, the feed changes; commits. :class:`ledger.Raced` when a claim got fewer: another
+    push stored some of the ids since they were read.
+
+    What does not depend on placement comes first: the contacts and presence events, their
+    ledger rows, the contacts' routing, the statistics' marks (append-only). Only then does
+    placement take its cells' locks, which on PostgreSQL every push of reports from the same
+    place waits on until the other commits."""
+    ids = [i.id for i in p.ordered]
+    ledger.lock_ids(session, ids)
+    stored = p.stored if first_attempt else ledger.stored_before(session, ids)
     new_items = [i for i in p.ordered if i.id not in stored]
-    details = _store_details(session, user, new_items, p)
-    assigned = details.assigned
-    routed = routing.plan_pushed(
-        _subjects(assigned, details.placed, details.contacts),
-        p.missing,
-        p.now,
-        p.grace_s,
-        p.config.rule_set,
-        p.config.organisations,
-    )
-    changes = _changes(new_items, assigned, routed)
-    rows = ledger.ledger_rows(
-        new_items, p.user_id, p.device_id, p.skew_s, p.now, feed.own_statuses(changes)
-    )
-    created = claim(session, rows)
-    if created != {i.id for i in new_items}:
-        raise ledger.Raced
-    _write_details(session, details)
-    routing.write_pushed(session, routed)
-    feed.append(session, str(p.user_id), changes, at=p.now)
+    built = p.rows
+    if built.ids != [i.id for i in new_items]:
+        built = item_rows.new_rows(user, new_items, p.config.zones, p.config.dedup, p.missing)
+    others = [i for i in new_items if i.type != "report"]
+    routed_contacts = _plan(p, _subjects({}, (), built.contacts))
+    early = [feed.NewChange(str(i.id), i.type, "received") for i in others]
+    created = _claim(session, claim, others, p, early + routed_contacts.changes)
+    _write_rows(session, built.others)
+    routing.write_pushed(session, routed_contacts)
     if new_items:
         mark_dirty(session, [i.occurred_at for i in new_items], p.now)
-        presence = [(p.user_id, i.occurred_at) for i in new_items if i.type == "presence"]
-        presence_days.mark_dirty(session, presence)
+
+    assigned = _place(session, built, p)
+    routed_cases = _plan(p, _subjects(assigned, built.placed))
+    changes = _changes(new_items, assigned, [routed_contacts, routed_cases])
+    reports = [i for i in new_items if i.type == "report"]
+    created |= _claim(session, claim, reports, p, changes)
+    _write_rows(session, built.reports)
+    routing.write_pushed(session, routed_cases)
+    feed.append(session, str(p.user_id), changes, at=p.now)
+    presence = [(p.user_id, i.occurred_at) for i in others if i.type == "presence"]
+    presence_days.mark_dirty(session, presence)
     session.commit()
     return stored, created, assigned
 
 
 PUSH_ATTEMPTS = 3
-"""Write transactions a push runs at most: another only after :class:`ledger.Raced` (which
-``ledger.lock_ids`` should make impossible), which then finds the ids stored."""
+"""Write transactions a push runs at most: another only after :class:`ledger.Raced` (another
+push stored some of the ids between ``_prepare``'s read and this push's locks), which reads
+the stored ids after ``ledger.lock_ids`` and so finds them."""
 
 
 def _prepare(
@@ -305,7 +333,11 @@ def _prepare(
                 if i.type == "report"
             },
         )
+        # Read here, outside the write lock; the claim tells if another push stored some
+        # of them since (ledger.Raced), and the retry reads them again under the locks.
+        stored = ledger.stored_before(session, [i.id for i in ordered])
         session.commit()
+    new_items = [i for i in ordered if i.id not in stored]
     prepared = _Prepared(
         user.id,
         batch.device_id,
@@ -315,6 +347,8 @@ def _prepare(
         missing,
         now,
         settings.photo_grace_s,
+        stored,
+        item_rows.new_rows(user, new_items, config.zones, config.dedup, missing),
     )
     return checked, first, prepared, clock.skew_s
 
@@ -333,7 +367,9 @@ def push(
     checked, first, prepared, skew_s = _prepare(session, user, batch, settings, now)
     for attempt in range(PUSH_ATTEMPTS):
         try:
-            stored, created, assigned = _store_and_route(session, user, prepared, claim)
+            stored, created, assigned = _store_and_route(
+                session, user, prepared, claim, first_attempt=attempt == 0
+            )
             break
         except ledger.Raced:
             session.rollback()

@@ -8,11 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from backend.cases.models import Case
 from backend.contacts.models import Contact
 from backend.extensions import db
+from backend.feed.models import Change
 from backend.photos.models import Photo, PhotoUploader
 from backend.presence.models import PresenceEvent
 from backend.reports.models import Report, ReportPhoto
+from backend.sync import services
 from backend.sync.models import SyncItem
 from tests.helpers.sync_items import batch, contact, iso, now, presence, report
 
@@ -89,6 +92,44 @@ def test_same_id_from_another_user_is_conflict(client, field_user, create_user):
     other = create_user(role="field")
     assert _statuses(_push(client, other, [item])) == ["conflict"]
     assert db.session.get(SyncItem, uuid.UUID(item["id"])).user_id == field_user.id
+
+
+def test_a_resend_stored_between_the_read_and_the_write_is_answered_duplicate(
+    app, client, field_user, monkeypatch
+):
+    """The push reads which ids are stored before its write transaction; a resend of the
+    same batch (another worker) may store them in between. The claim then gets fewer, the
+    push runs again under the locks and answers duplicate: one of everything, no 5xx."""
+    items = [report(), report(), contact(), presence()]
+    original = services._store_and_route
+    attempts: list[bool] = []
+
+    def resend_lands_first(session, user, prepared, claim, first_attempt=True):
+        attempts.append(first_attempt)
+        if len(attempts) == 1:
+            resend = _push(app.test_client(), field_user, items)
+            assert _statuses(resend) == ["created", "created", "created", "created"]
+        return original(session, user, prepared, claim, first_attempt)
+
+    monkeypatch.setattr(services, "_store_and_route", resend_lands_first)
+    with app.app_context():  # a session of its own, removed after the request, as in gunicorn
+        response = _push(client, field_user, items)
+    assert response.status_code == 200
+    assert _statuses(response) == ["duplicate"] * 4
+    # The outer push's first attempt, the resend's, the outer push's retry.
+    assert attempts == [True, True, False]
+    db.session.expire_all()
+    assert (_count(SyncItem), _count(Report), _count(Case)) == (4, 2, 1)
+    body = response.get_json()["results"]
+    assert body[0]["case_id"] == body[1]["case_id"] is not None
+    received = db.session.execute(
+        select(Change.subject).where(Change.status == "received")
+    ).scalars()
+    assert sorted(received) == sorted(i["id"] for i in items)
+    db.session.rollback()  # the reads above end, so SQLite's write lock is free
+    # The rolled-back attempt leaves nothing behind: the next push routes as ever.
+    with app.app_context():
+        assert _statuses(_push(client, field_user, [contact(), report()])) == ["created"] * 2
 
 
 def test_same_id_twice_in_one_batch(client, field_user):
