@@ -10,6 +10,11 @@ Read-only requests (GET, HEAD) begin ``DEFERRED`` instead, so a supervisor's lon
 holds the write lock against the phones' pushes; so does the token lookup of every request
 (``deferred_reads``), which then commits, so no lock is held while a slow phone sends its body.
 A GET that must write (an audit row) wraps that write in ``immediate_writes``.
+
+``among`` is ``IN`` for a list of values that a statement run often on one connection
+receives: on PostgreSQL one array parameter (``= ANY``), because psycopg prepares a statement
+run five times and the generic plan PostgreSQL then caches for ``IN ($1, ..., $50)`` took
+13 ms where the plan for the actual values takes 2 ms.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import ColumnElement, DateTime, Engine, any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
 
 _busy_timeout_ms = 30_000
@@ -45,6 +52,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def among(session: Session, column: InstrumentedAttribute[Any], values: Any) -> ColumnElement[bool]:
+    """``column IN values``, as one array parameter on PostgreSQL (see the module's text)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 _begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")

@@ -24,7 +24,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.cases.models import OPEN, Case
-from backend.database import utcnow
+from backend.database import among, utcnow
 from backend.photos.models import Photo, PhotoUploader
 from backend.photos.possession import reporter_possesses
 from backend.reference.models import Category
@@ -119,8 +119,9 @@ def lock_case(session: Session, case: Case | uuid.UUID) -> None:
 def _phashes_by_sha(session: Session, shas: set[str]) -> dict[str, int]:
     if not shas:
         return {}
+    wanted = among(session, Photo.sha256, sorted(shas))
     rows = session.execute(
-        select(Photo.sha256, Photo.phash).where(Photo.sha256.in_(shas), Photo.phash.is_not(None))
+        select(Photo.sha256, Photo.phash).where(wanted, Photo.phash.is_not(None))
     )
     return {sha: phash_from_hex(phash) for sha, phash in rows if phash}
 
@@ -138,7 +139,7 @@ def _case_phashes(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID
             reporter_possesses(),
         )
         .join(Photo, Photo.sha256 == ReportPhoto.sha256)
-        .where(Report.case_id.in_(case_ids), Photo.phash.is_not(None))
+        .where(among(session, Report.case_id, case_ids), Photo.phash.is_not(None))
     )
     out: dict[uuid.UUID, set[int]] = {}
     for case_id, phash in rows:
@@ -184,7 +185,7 @@ def _hinted(session: Session, reports: Sequence[Placed]) -> dict[uuid.UUID, _Ope
     ids = sorted({r.hint.same_as for r in reports if r.hint and r.hint.same_as})
     if not ids:
         return {}
-    rows = session.execute(select(*_CANDIDATE_COLUMNS).where(Case.id.in_(ids))).all()
+    rows = session.execute(select(*_CANDIDATE_COLUMNS).where(among(session, Case.id, ids))).all()
     return {row.id: _open_case(row) for row in rows}
 
 
@@ -199,7 +200,7 @@ def _candidates(
         return []
     by_group = or_(
         *(
-            and_(Case.dedup_group == group, Case.dedup_cell.in_(sorted(cells)))
+            and_(Case.dedup_group == group, among(session, Case.dedup_cell, sorted(cells)))
             for group, cells in sorted(wanted.items())
         )
     )
@@ -231,9 +232,8 @@ class _Batch:
 
 @dataclass(frozen=True)
 class Layout:
-    """What placement computes from the reports alone, before any lock or read: their order,
-    the cells each may join a case in, the lock keys and the windows' bounds. A push builds it
-    before its write transaction, so the part under the locks is reads and decisions only."""
+    """What placement computes from the reports alone (order, cells, lock keys, windows): a
+    push builds it before its write transaction, so its locks cover reads and decisions."""
 
     settings: Mapping[str, DedupSettings]
     placed: list[Placed]

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.database import among
 from backend.reports.models import Report
 from backend.sync.models import SyncItem
 from sync.envelope import ValidItem
@@ -125,19 +126,36 @@ class StoredItem(NamedTuple):
 
 def stored_before(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredItem]:
     """The stored items of these ids (which this push did not claim), with their reports'
-    placement, so a replay answers what the first push decided."""
+    placement, so a replay answers what the first push decided. One read when none is stored
+    (a new batch, the usual case), two otherwise."""
     if not ids:
         return {}
-    rows = session.execute(
-        select(
-            SyncItem.id,
-            SyncItem.content_hash,
-            SyncItem.user_id,
-            Report.case_id,
-            Report.joined,
-            Report.merge_reason,
+    found = session.execute(
+        select(SyncItem.id, SyncItem.content_hash, SyncItem.user_id, SyncItem.type).where(
+            among(session, SyncItem.id, ids)
         )
-        .outerjoin(Report, Report.id == SyncItem.id)
-        .where(SyncItem.id.in_(list(ids)))
-    )
-    return {row[0]: StoredItem(*row[1:]) for row in rows}
+    ).all()
+    report_ids = [row.id for row in found if row.type == "report"]
+    placement = {
+        row.id: row
+        for row in (
+            session.execute(
+                select(Report.id, Report.case_id, Report.joined, Report.merge_reason).where(
+                    among(session, Report.id, report_ids)
+                )
+            )
+            if report_ids
+            else ()
+        )
+    }
+    out = {}
+    for row in found:
+        report = placement.get(row.id)
+        out[row.id] = StoredItem(
+            row.content_hash,
+            row.user_id,
+            report.case_id if report else None,
+            report.joined if report else None,
+            report.merge_reason if report else None,
+        )
+    return out

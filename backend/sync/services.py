@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases import assignment as cases
-from backend.database import deferred_reads, utcnow
+from backend.database import among, deferred_reads, utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
 from backend.photos.models import PhotoUploader
@@ -213,7 +213,8 @@ def _missing_photos(
     present = set(
         session.execute(
             select(PhotoUploader.sha256).where(
-                PhotoUploader.user_id == user.id, PhotoUploader.sha256.in_(wanted)
+                PhotoUploader.user_id == user.id,
+                among(session, PhotoUploader.sha256, sorted(wanted)),
             )
         ).scalars()
     )
