@@ -204,9 +204,10 @@ def _engine(url: str) -> Any:
 
 
 def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> list[Any]:
-    """The rows the service's push writes for ``batches``, per batch: (table, rows) in the
-    order the push first wrote each table, every row with its final values (what later
-    statements of the same push changed, such as a ledger row's status, included)."""
+    """The rows the service's push writes for ``batches``, per batch: (table, rows) in
+    foreign-key order (the push writes some tables twice, e.g. the contacts' tasks before
+    placement and the cases' after), every row with its final values (what later statements
+    of the same push changed, such as a case's report count, included)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import event, select
@@ -249,6 +250,7 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
                 }
                 for table in {t for push in inserted for t, _ in push}
             }
+        order = {table: n for n, table in enumerate(db.metadata.sorted_tables)}
         db.engine.dispose()
     seen: set[tuple[str, Any]] = set()
     out = []
@@ -264,7 +266,7 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
                 elif (table.name, key) not in seen and key in final[table.name]:
                     seen.add((table.name, key))
                     tables.setdefault(table, []).append(final[table.name][key])
-        out.append(list(tables.items()))
+        out.append(sorted(tables.items(), key=lambda kv: order[kv[0]]))
     # The pusher's feed counter: one row, with its final value, written with the first push.
     streams = final[FeedStream.__tablename__]
     new_streams = [row for key, row in streams.items() if key not in streams_before]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,13 +60,33 @@ def claim_set_based(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UU
     """Insert the ledger rows in one statement; returns the ids this transaction created."""
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if session.get_bind().dialect.name == "postgresql":
+        return _claim_unnest(session, rows)
     # executemany form: the statement compiles once and is cached; SQLAlchemy's
     # "insertmanyvalues" still sends it as one multi-row INSERT ... RETURNING. (A literal
     # .values(rows) recompiles per batch and took two thirds of a push.)
-    statement = insert_(SyncItem.__table__).on_conflict_do_nothing().returning(SyncItem.id)
+    statement = sqlite.insert(SyncItem.__table__).on_conflict_do_nothing().returning(SyncItem.id)
     return set(session.execute(statement, rows).scalars())
+
+
+def _claim_unnest(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """PostgreSQL: ``INSERT ... SELECT FROM unnest(<one array per column>)``. A multi-row
+    ``VALUES`` of 50 rows is a new 550-parameter query text for every batch size, which psycopg
+    parses anew each time (2 ms a claim); this text is the same for every batch."""
+    table = SyncItem.__table__
+    names = list(rows[0])
+    arrays = [
+        bindparam(f"claim_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+        for name in names
+    ]
+    values = func.unnest(*arrays).table_valued(*names).render_derived(name="claimed")
+    statement = (
+        postgresql.insert(table)
+        .from_select(names, select(*(values.c[name] for name in names)))
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    return set(session.execute(statement).scalars())
 
 
 def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
