@@ -223,6 +223,11 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
 
     def record(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
         if isinstance(clause, Insert) and inserted:
+            if clause.select is not None:
+                # INSERT ... SELECT (PostgreSQL's ledger claim from unnest): the rows are the
+                # table's rows of the batch's item ids, read back below.
+                inserted[-1].append((clause.table, None))
+                return
             # SQLAlchemy 2 hands an executemany's rows as a list of dicts.
             rows = multiparams if multiparams else [params or {}]
             inserted[-1].append((clause.table, [dict(r) for r in rows]))
@@ -254,9 +259,11 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
         db.engine.dispose()
     seen: set[tuple[str, Any]] = set()
     out = []
-    for push in inserted:
+    for push, items in zip(inserted, batches, strict=True):
         tables: dict[Any, list[dict[str, Any]]] = {}
-        for table, rows in push:
+        ids = [(uuid.UUID(item["id"]),) for item in items]
+        for table, captured in push:
+            rows = captured if captured is not None else [{"id": key[0]} for key in ids]
             for row in rows:
                 key = _key(table, row)
                 if not row:  # INSERT ... VALUES: the stream counter, added below
