@@ -15,10 +15,16 @@ A GET that must write (an audit row) wraps that write in ``immediate_writes``.
 receives: on PostgreSQL one array parameter (``= ANY``), because psycopg prepares a statement
 run five times and the generic plan PostgreSQL then caches for ``IN ($1, ..., $50)`` took
 13 ms where the plan for the actual values takes 2 ms.
+
+``insert_rows`` writes many rows of one table: on PostgreSQL as one ``INSERT ... SELECT FROM
+unnest(<one array per column>)``, a short query text the same for every batch, where an
+executemany costs psycopg a message round per row and SQLAlchemy's multi-row ``VALUES`` a new
+text of hundreds of placeholders per batch size, parsed anew each time.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -27,7 +33,22 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Engine, any_, bindparam, event
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Engine,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeDecorator
@@ -60,6 +81,51 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Any) -> 
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+UNNEST_PREFIX = "unnest_"
+"""The prefix of the array parameters :func:`unnest_rows` binds (``unnest_<column>``)."""
+
+
+def _array_of(column: Any, values: list[Any]) -> tuple[Any, Any]:
+    """The array parameter's values and element type for ``column``. JSON goes as text (a
+    JSON list would otherwise become an array dimension), cast back in the SELECT."""
+    if isinstance(column.type, JSON):
+        null = None if column.type.none_as_null else "null"
+        return [null if v is None else json.dumps(v) for v in values], Text()
+    return values, column.type
+
+
+def unnest_rows(table: Table, rows: list[dict[str, Any]]) -> tuple[list[str], Select[Any]]:
+    """PostgreSQL: the column names of ``rows`` (each with the same keys) and a SELECT of
+    them from ``unnest``, one array parameter per column, typed as the column."""
+    names = list(rows[0])
+    arrays = []
+    for name in names:
+        values, element = _array_of(table.c[name], [row[name] for row in rows])
+        arrays.append(bindparam(UNNEST_PREFIX + name, values, type_=ARRAY(element)))
+    derived = func.unnest(*arrays).table_valued(*names).render_derived(name="new_rows")
+    return names, select(
+        *(
+            cast(derived.c[name], table.c[name].type)
+            if isinstance(table.c[name].type, JSON)
+            else derived.c[name]
+            for name in names
+        )
+    )
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table`` in the caller's transaction (see the module's text)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql" or any(
+        r.keys() != rows[0].keys() for r in rows
+    ):
+        session.execute(table.insert(), rows)
+        return
+    names, values = unnest_rows(table, rows)
+    session.execute(postgresql.insert(table).from_select(names, values))
 
 
 _begin_mode: ContextVar[str] = ContextVar("sqlite_begin_mode", default="IMMEDIATE")

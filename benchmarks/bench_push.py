@@ -224,9 +224,9 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
     def record(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
         if isinstance(clause, Insert) and inserted:
             if clause.select is not None:
-                # INSERT ... SELECT (PostgreSQL's ledger claim from unnest): the rows are the
-                # table's rows of the batch's item ids, read back below.
-                inserted[-1].append((clause.table, None))
+                # INSERT ... SELECT FROM unnest (PostgreSQL, backend.database.insert_rows):
+                # the rows are the arrays bound to it, a column each.
+                inserted[-1].append((clause.table, _unnested(clause)))
                 return
             # SQLAlchemy 2 hands an executemany's rows as a list of dicts.
             rows = multiparams if multiparams else [params or {}]
@@ -259,11 +259,9 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
         db.engine.dispose()
     seen: set[tuple[str, Any]] = set()
     out = []
-    for push, items in zip(inserted, batches, strict=True):
+    for push in inserted:
         tables: dict[Any, list[dict[str, Any]]] = {}
-        ids = [(uuid.UUID(item["id"]),) for item in items]
-        for table, captured in push:
-            rows = captured if captured is not None else [{"id": key[0]} for key in ids]
+        for table, rows in push:
             for row in rows:
                 key = _key(table, row)
                 if not row:  # INSERT ... VALUES: the stream counter, added below
@@ -279,6 +277,23 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
     new_streams = [row for key, row in streams.items() if key not in streams_before]
     out[0].insert(0, (FeedStream.__table__, new_streams))
     return out
+
+
+def _unnested(clause: Any) -> list[dict[str, Any]]:
+    """The rows of an ``INSERT ... SELECT FROM unnest(...)`` (``backend.database.unnest_rows``):
+    one array parameter per column, JSON columns as text."""
+    from sqlalchemy import JSON
+
+    from backend.database import UNNEST_PREFIX
+
+    params = clause.compile().params
+    arrays = {k[len(UNNEST_PREFIX) :]: v for k, v in params.items() if k.startswith(UNNEST_PREFIX)}
+    rows = [dict(zip(arrays, values, strict=True)) for values in zip(*arrays.values(), strict=True)]
+    for name in arrays:
+        if isinstance(clause.table.c[name].type, JSON):
+            for row in rows:
+                row[name] = None if row[name] is None else json.loads(row[name])
+    return rows
 
 
 def _by_key(conn: Any, table: Any) -> dict[Any, dict[str, Any]]:

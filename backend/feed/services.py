@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.database import utcnow
+from backend.database import insert_rows, utcnow
 from backend.errors import BadRequest, NotFound
 from backend.feed.models import Change, FeedStream
 from backend.sync.models import SyncItem
@@ -79,8 +79,9 @@ def append(
     last = _claim(session, stream, len(changes))
     at = at or utcnow()
     first = last - len(changes) + 1
-    session.execute(
-        Change.__table__.insert(),
+    insert_rows(
+        session,
+        Change.__table__,
         [
             {
                 "stream": stream,

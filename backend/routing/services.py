@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from backend.cases.models import OPEN as CASE_OPEN
 from backend.cases.models import Case
-from backend.database import deferred_reads, utcnow
+from backend.database import deferred_reads, insert_rows, utcnow
 from backend.delivery import wake
 from backend.delivery.models import Delivery
 from backend.feed.services import NewChange
@@ -102,9 +102,9 @@ def _decide(
 
 def _write_tasks(session: Session, rows: Sequence[tuple[dict[str, Any], ...]]) -> None:
     if rows:
-        session.execute(Task.__table__.insert(), [r[0] for r in rows])
-        session.execute(TaskEvent.__table__.insert(), [r[1] for r in rows])
-        session.execute(Delivery.__table__.insert(), [r[2] for r in rows])
+        insert_rows(session, Task.__table__, [r[0] for r in rows])
+        insert_rows(session, TaskEvent.__table__, [r[1] for r in rows])
+        insert_rows(session, Delivery.__table__, [r[2] for r in rows])
         wake.deliveries_written(session)
 
 

@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.database import among
+from backend.database import among, unnest_rows
 from backend.reports.models import Report
 from backend.sync.models import SyncItem
 from sync.envelope import ValidItem
@@ -70,19 +69,15 @@ def claim_set_based(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UU
 
 
 def _claim_unnest(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """PostgreSQL: ``INSERT ... SELECT FROM unnest(<one array per column>)``. A multi-row
-    ``VALUES`` of 50 rows is a new 550-parameter query text for every batch size, which psycopg
-    parses anew each time (2 ms a claim); this text is the same for every batch."""
+    """PostgreSQL: ``INSERT ... SELECT FROM unnest(<one array per column>)``
+    (``database.unnest_rows``). A multi-row ``VALUES`` of 50 rows is a new 550-parameter query
+    text for every batch size, which psycopg parses anew each time (2 ms a claim); this text
+    is the same for every batch."""
     table = SyncItem.__table__
-    names = list(rows[0])
-    arrays = [
-        bindparam(f"claim_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
-        for name in names
-    ]
-    values = func.unnest(*arrays).table_valued(*names).render_derived(name="claimed")
+    names, values = unnest_rows(table, rows)
     statement = (
         postgresql.insert(table)
-        .from_select(names, select(*(values.c[name] for name in names)))
+        .from_select(names, values)
         .on_conflict_do_nothing()
         .returning(table.c.id)
     )

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases import assignment as cases
-from backend.database import among, deferred_reads, utcnow
+from backend.database import among, deferred_reads, insert_rows, utcnow
 from backend.errors import BadRequest, PayloadTooLarge
 from backend.feed import services as feed
 from backend.photos.models import PhotoUploader
@@ -142,8 +142,7 @@ def _place(
 
 def _write_rows(session: Session, tables: list[tuple[Any, list[dict[str, Any]]]]) -> None:
     for model, rows in tables:
-        if rows:
-            session.execute(model.__table__.insert(), rows)
+        insert_rows(session, model.__table__, rows)
 
 
 def _plan(p: _Prepared, subjects: list[routing.Subject]) -> routing.Routed:
