@@ -152,18 +152,11 @@ def stored_before(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
         )
     ).all()
     report_ids = [row.id for row in found if row.type == "report"]
-    placement = {
-        row.id: row
-        for row in (
-            session.execute(
-                select(Report.id, Report.case_id, Report.joined, Report.merge_reason).where(
-                    among(session, Report.id, report_ids)
-                )
-            )
-            if report_ids
-            else ()
-        )
-    }
+    placement: dict[uuid.UUID, Any] = {}
+    if report_ids:
+        placed = select(Report.id, Report.case_id, Report.joined, Report.merge_reason)
+        rows = session.execute(placed.where(among(session, Report.id, report_ids)))
+        placement = {row.id: row for row in rows}
     out = {}
     for row in found:
         report = placement.get(row.id)
