@@ -1,7 +1,8 @@
 """The ledger of pushed items (``sync_items``): one row per item id, claimed exactly once.
 
-The claim is the push's idempotency: a multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING
-id`` returns the ids this transaction created; the others were stored before (a replay, or the
+The claim is the push's idempotency: an ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``
+of many rows (SQLite: multi-row ``VALUES``; PostgreSQL: ``SELECT FROM unnest``) returns the ids
+this transaction created; the others were stored before (a replay, or the
 same id with other content: a conflict). The push first reads which ids are stored
 (:func:`stored_before`), decides everything for the others, and claims them last, with their
 final status; should the claim return fewer (:class:`Raced`), it runs again. Rows go in id

@@ -10,13 +10,14 @@ Validation, content hashes, the configuration, the photo check, which ids are st
 in a read-only transaction (on SQLite DEFERRED: no write lock), so the locks cover only what
 depends on what is read under them. The write transaction then does set-based database work:
 the cases (read and written under their cells' locks; a held one written with its
-``route_after``), the ledger rows of the new ids with their final status in one multi-row
-``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (the claim: exactly once), one insert per
-item table, the tasks and deliveries (the outbox: they commit with the items or not at all)
-and one feed append. No row is inserted to be updated later in the same push. Rows are
-inserted in id order, so two batches that share ids lock them in the same order on PostgreSQL
-and never deadlock. Should another push have stored some of the ids since they were read (the
-same batch sent again while the first was in flight), the claim returns fewer
+``route_after``), the ledger rows of the new ids with their final status in two claims of
+``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (contacts and presence before placement,
+reports after it; together exactly once), one insert per item table, the tasks and deliveries
+(the outbox: they commit with the items or not at all) and one feed append. No row is
+inserted to be updated later in the same push. Two batches that share ids never deadlock:
+``ledger.lock_ids`` serialises them before either writes. Should another push have stored
+some of the ids since they were read (the same batch sent again while the first was in
+flight), the claim returns fewer
 (``ledger.Raced``): the transaction rolls back and runs again, reading the stored ids after
 the id locks (PostgreSQL: ``ledger.lock_ids``, which the second of two identical pushes waits
 on; SQLite: the write lock), and answers them as duplicates.
