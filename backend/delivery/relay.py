@@ -36,7 +36,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend import queues
-from backend.database import utcnow
+from backend.database import among, utcnow
 from backend.delivery import wake
 from backend.delivery.channels import CHANNELS
 from backend.delivery.jobs import deliver
@@ -209,7 +209,7 @@ def relay_once(
                 break
             session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_([uuid.UUID(i) for i in ids]))
+                .where(among(session, Delivery.id, [uuid.UUID(i) for i in ids]))
                 .values(status=ENQUEUED, enqueued_at=now, job_id=job_id)
                 .execution_options(synchronize_session=False)
             )
