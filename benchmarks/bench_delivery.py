@@ -12,10 +12,14 @@ measured in the same run:
   pushes come one at a time, a random 0-50 ms after the previous one was delivered, so the
   poll's phase is not fixed.
 - throughput: a backlog of inbox deliveries spread over every organisation, committed at once
-  into running, warmed-up workers; 2 workers against 1.
+  into running, warmed-up workers; 2 workers against 1, in ``--rounds`` rounds (medians; the
+  ratio is the median of each round's ratio). Each drain also reports how many of the
+  machine's CPUs were busy and which processes used them (``/proc``, Linux): on a machine whose
+  CPUs one worker's relay, delivery worker, database and Redis already keep busy, a second
+  worker cannot double anything.
 
     .venv/bin/python -m benchmarks.bench_delivery [--backend sqlite|postgresql]
-        [--latency-n 100] [--backlog 6000]
+        [--latency-n 100] [--backlog 20000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -32,7 +37,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 
-from benchmarks.workers import Workers, delivered, percentile
+from benchmarks.workers import CpuMeter, Workers, delivered, percentile
 from tests.helpers.servers import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--latency-n", type=int, default=100)
-    parser.add_argument("--backlog", type=int, default=6000)
+    parser.add_argument("--backlog", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
@@ -150,15 +156,26 @@ def main() -> None:
             polled = latencies(org, args.latency_n)
             workers.stop()
 
-            rates: dict[int, float] = {}
-            for n in (1, 2):
-                started(n, org)
-                ids = push(organisations, args.backlog)
-                begun = time.perf_counter()
-                while outstanding() > 0:
-                    time.sleep(0.02)
-                rates[n] = len(ids) / (time.perf_counter() - begun)
-                workers.stop()
+            rates: dict[int, list[float]] = {1: [], 2: []}
+            meters: dict[int, list[CpuMeter]] = {1: [], 2: []}
+            for round_ in range(args.rounds):
+                for n in (1, 2):
+                    started(n, org)
+                    ids = push(organisations, args.backlog)
+                    meter = CpuMeter()
+                    meter.start()
+                    begun = time.perf_counter()
+                    while outstanding() > 0:
+                        time.sleep(0.02)
+                    rates[n].append(len(ids) / (time.perf_counter() - begun))
+                    meter.stop()
+                    meters[n].append(meter)
+                    workers.stop()
+                    print(
+                        f"round {round_ + 1}, {n} worker(s): {rates[n][-1]:.0f}/s; "
+                        f"{meter.summary()}",
+                        flush=True,
+                    )
             jobs = db.session.execute(
                 select(func.count(func.distinct(Delivery.job_id))).where(Delivery.id.in_(ids))
             ).scalar_one()
@@ -183,10 +200,24 @@ def main() -> None:
         f"p99 {percentile(woken, 0.99) / percentile(polled, 0.99):.2f}x; "
         f"woken p99 vs bare RQ p99 {percentile(woken, 0.99) / percentile(bare, 0.99):.1f}x"
     )
+    ratios = [two / one for one, two in zip(rates[1], rates[2], strict=True)]
+    busy = {n: statistics.median(m.busy_cpus for m in meters[n]) for n in (1, 2)}
     print(
         f"backlog of {args.backlog} inbox deliveries over {len(organisations)} organisations "
-        f"({jobs} jobs in the 2-worker run): 1 worker {rates[1]:.0f}/s, "
-        f"2 workers {rates[2]:.0f}/s (ratio {rates[2] / rates[1]:.2f}x)"
+        f"({jobs} jobs in the last 2-worker run), medians of {args.rounds} rounds: "
+        f"1 worker {statistics.median(rates[1]):.0f}/s, "
+        f"2 workers {statistics.median(rates[2]):.0f}/s "
+        f"(ratio {statistics.median(ratios):.2f}x; rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+    cost = {
+        n: statistics.median(m.busy_cpus / r for m, r in zip(meters[n], rates[n], strict=True))
+        for n in (1, 2)
+    }
+    print(
+        f"CPUs busy while draining (median): 1 worker {busy[1]:.2f}, 2 workers {busy[2]:.2f} "
+        f"of {os.cpu_count()}; CPU time a delivery (every process): 1 worker "
+        f"{cost[1] * 1000:.3f} ms, 2 workers {cost[2] * 1000:.3f} ms, so these CPUs deliver "
+        f"at most {(os.cpu_count() or 1) / cost[2]:.0f}/s"
     )
 
 

@@ -4,6 +4,7 @@ runs `bench_*.py` only)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -79,3 +80,77 @@ def delivered(session: Any, column: Any, ids: Sequence[Any]) -> int:
     ).scalar_one()
     session.rollback()
     return int(count)
+
+
+def _process_group(cmdline: str) -> str | None:
+    """Which part of the system a process is, by its command line (None: not ours)."""
+    if "postgres" in cmdline:
+        return "postgres"
+    if "redis-server" in cmdline:
+        return "redis"
+    if " relay" in cmdline:
+        return "relay"
+    if "delivery-worker" in cmdline:
+        return "delivery workers"
+    if "wsgi worker" in cmdline:
+        return "forking workers"
+    return None
+
+
+class CpuMeter:
+    """CPU seconds the machine and each part of the system (PostgreSQL, Redis, relays, delivery
+    workers) spent between :meth:`start` and :meth:`stop`, read from Linux's ``/proc``; shows
+    whether a run was bound by the machine's CPUs or by waiting. Processes that end in between
+    are missed (none do while a backlog drains)."""
+
+    def __init__(self) -> None:
+        self._started: tuple[float, float, dict[str, float]] = (0.0, 0.0, {})
+        self.busy_cpus = 0.0
+        self.by_group: dict[str, float] = {}
+
+    @staticmethod
+    def _machine() -> tuple[float, float]:
+        """Busy and wall seconds summed over every CPU since boot."""
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        hz = os.sysconf("SC_CLK_TCK")
+        idle = ticks[3] + ticks[4]  # idle, iowait
+        return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+    @staticmethod
+    def _groups() -> dict[str, float]:
+        hz = os.sysconf("SC_CLK_TCK")
+        seconds: dict[str, float] = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # ended meanwhile
+            group = _process_group(cmdline)
+            if group is None:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            seconds[group] = seconds.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / hz
+        return seconds
+
+    def start(self) -> None:
+        busy, total = self._machine()
+        self._started = (busy, total, self._groups())
+
+    def stop(self) -> None:
+        busy0, total0, groups0 = self._started
+        busy, total = self._machine()
+        cpus = os.cpu_count() or 1
+        wall = (total - total0) / cpus
+        self.busy_cpus = (busy - busy0) / wall if wall else 0.0
+        self.by_group = {
+            name: (spent - groups0.get(name, 0.0)) / wall if wall else 0.0
+            for name, spent in self._groups().items()
+        }
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{name} {cpus:.2f}" for name, cpus in sorted(self.by_group.items()))
+        return f"{self.busy_cpus:.2f} of {os.cpu_count()} CPUs busy ({parts})"
