@@ -334,30 +334,37 @@ def test_a_batch_job_delivers_each_row_once_and_the_odd_one_alone(app):
     assert "refused" in (_row(mailed).last_error or "")
 
 
+def _deliver_at_once(app, *orders: list[str]) -> list[str]:
+    """Run one delivery job per id list, all at once, each in a thread and app context of its
+    own (as two worker processes would); their outcomes, or the error each raised."""
+    start = threading.Barrier(len(orders))
+    outcomes: list[str] = []
+
+    def run(order: list[str]) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                outcomes.append(deliver(*order))
+            except Exception as exc:  # a deadlock's error would end up here
+                outcomes.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
 def test_duplicate_batch_jobs_at_the_same_time_deliver_each_row_once(app):
     """A relay that died between pushing and committing, or a sweep, can leave two jobs for the
     same rows; run at once (the ids in opposite orders), neither deadlocks and each row is
     delivered once."""
     for _ in range(3):
         ids = [str(i) for i in _push("trafikkontoret", 150)]
-        start = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def run(order: list[str]) -> None:
-            with app.app_context():
-                start.wait()
-                try:
-                    outcomes.append(deliver(*order))
-                except Exception as exc:  # a deadlock's error would end up here
-                    outcomes.append(repr(exc))
-                finally:
-                    db.session.remove()
-
-        threads = [threading.Thread(target=run, args=(o,)) for o in (ids, ids[::-1])]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        outcomes = _deliver_at_once(app, ids, ids[::-1])
         together = sorted(int(o.split()[0]) for o in outcomes if o.endswith("0 alone"))
         assert len(together) == 2, outcomes
         assert together[0] + together[1] == 150, outcomes
