@@ -100,3 +100,7 @@ CHANNELS: dict[str, Channel] = {
     "webhook": WebhookChannel(),
     "email": EmailChannel(),
 }
+
+IN_TRANSACTION = tuple(name for name, channel in CHANNELS.items() if channel.in_transaction)
+"""The channels whose delivery is the row's change (the inbox): the relay batches their rows
+into one job per organisation, and the job delivers them with one UPDATE."""

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.database import among, utcnow
-from backend.delivery.channels import CHANNELS, Destination
+from backend.delivery.channels import CHANNELS, IN_TRANSACTION, Destination
 from backend.delivery.event import Event
 from backend.delivery.models import DELIVERED, ENQUEUED, FAILED, PENDING, Delivery
 from backend.delivery.webhook import DeliveryError, DestinationRefused
@@ -59,10 +59,6 @@ def deliver(*delivery_ids: str) -> str:
     status = row.status if row is not None else "missing"
     db.session.rollback()
     return status
-
-
-IN_TRANSACTION = tuple(name for name, channel in CHANNELS.items() if channel.in_transaction)
-"""The channels whose delivery is the row's change (the inbox)."""
 
 
 def _deliver_together(session: Session, ids: list[uuid.UUID], config: Any) -> tuple[int, list[str]]:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from backend import queues
 from backend.database import among, utcnow
 from backend.delivery import wake
-from backend.delivery.channels import CHANNELS
+from backend.delivery.channels import IN_TRANSACTION
 from backend.delivery.jobs import deliver
 from backend.delivery.models import ENQUEUED, FAILED, PENDING, Delivery
 from backend.organisations.models import Organisation
@@ -90,8 +90,7 @@ def job_batches(rows: Sequence[tuple[uuid.UUID, str, str]]) -> list[tuple[str, l
     jobs: list[tuple[str, list[str]]] = []
     open_batch: dict[str, list[str]] = {}
     for delivery_id, slug, channel in rows:
-        batched = getattr(CHANNELS.get(channel), "in_transaction", False)
-        if not batched:
+        if channel not in IN_TRANSACTION:
             jobs.append((slug, [str(delivery_id)]))
             continue
         ids = open_batch.get(slug)
