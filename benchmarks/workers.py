@@ -82,11 +82,13 @@ def delivered(session: Any, column: Any, ids: Sequence[Any]) -> int:
     return int(count)
 
 
-def _process_group(cmdline: str) -> str | None:
-    """Which part of the system a process is, by its command line (None: not ours)."""
-    if "postgres" in cmdline:
+def _process_group(name: str, cmdline: str) -> str | None:
+    """Which part of the system a process is (None: not ours): the servers by their process
+    name, ours by their command line (the benchmark's own, ``--backend postgresql``, is
+    neither)."""
+    if name == "postgres":
         return "postgres"
-    if "redis-server" in cmdline:
+    if name == "redis-server":
         return "redis"
     if " relay" in cmdline:
         return "relay"
@@ -129,7 +131,7 @@ class CpuMeter:
                     cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue  # ended meanwhile
-            group = _process_group(cmdline)
+            group = _process_group(stat[stat.index("(") + 1 : stat.rindex(")")], cmdline)
             if group is None:
                 continue
             fields = stat[stat.rindex(")") + 2 :].split()
