@@ -226,7 +226,7 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
             if clause.select is not None:
                 # INSERT ... SELECT FROM unnest (PostgreSQL, backend.database.insert_rows):
                 # the rows are the arrays bound to it, a column each.
-                inserted[-1].append((clause.table, _unnested(clause)))
+                inserted[-1].append((clause.table, _unnested(clause, (multiparams or [params])[0])))
                 return
             # SQLAlchemy 2 hands an executemany's rows as a list of dicts.
             rows = multiparams if multiparams else [params or {}]
@@ -279,14 +279,13 @@ def captured_rows(url: str, token: str, batches: list[list[dict[str, Any]]]) -> 
     return out
 
 
-def _unnested(clause: Any) -> list[dict[str, Any]]:
-    """The rows of an ``INSERT ... SELECT FROM unnest(...)`` (``backend.database.unnest_rows``):
-    one array parameter per column, JSON columns as text."""
+def _unnested(clause: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of an ``INSERT ... SELECT FROM unnest(...)`` (``backend.database.unnest_rows``)
+    from the parameters it was executed with: one array per column, JSON columns as text."""
     from sqlalchemy import JSON
 
     from backend.database import UNNEST_PREFIX
 
-    params = clause.compile().params
     arrays = {k[len(UNNEST_PREFIX) :]: v for k, v in params.items() if k.startswith(UNNEST_PREFIX)}
     rows = [dict(zip(arrays, values, strict=True)) for values in zip(*arrays.values(), strict=True)]
     for name in arrays:

@@ -54,6 +54,28 @@ def test_new_items_are_created_and_stored(client, field_user):
     assert str(stored.case_id) == body["results"][0]["case_id"]
 
 
+# Text that PostgreSQL's array syntax would have to quote or escape: the push sends each
+# column of a batch as one array parameter (backend.database.unnest_rows).
+ARRAY_SYNTAX_NOTES = ['{"a,b"}', "NULL", "back\\slash", 'say "hej"', "", " ", "x}\n{y", "🧹 ånej"]
+
+
+def test_notes_with_array_syntax_and_mixed_number_forms_are_stored_exactly(client, field_user):
+    items = [
+        report(note=note, location={"lat": 59.3325, "lon": 18.0642, "accuracy_m": n % 2 or 8.5})
+        for n, note in enumerate(ARRAY_SYNTAX_NOTES)
+    ]
+    response = _push(client, field_user, items)
+    assert response.status_code == 200
+    assert _statuses(response) == ["created"] * len(items)
+    stored = {
+        str(r.id): (r.note, r.accuracy_m)
+        for r in db.session.execute(select(Report.id, Report.note, Report.accuracy_m))
+    }
+    assert stored == {
+        i["id"]: (i["note"].strip(), float(i["location"]["accuracy_m"])) for i in items
+    }
+
+
 def test_resend_is_duplicate_and_changes_nothing(client, field_user):
     items = [report(), contact(), presence()]
     _push(client, field_user, items)
