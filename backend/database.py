@@ -159,7 +159,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 def _postgresql_binary_arrays(dbapi_connection: Any, _record: Any) -> None:
     """psycopg sends list parameters (``among``'s and ``unnest_rows``' arrays) in binary, not
     as text arrays that it quotes and escapes element by element in Python."""
-    if type(dbapi_connection).__module__.startswith("psycopg"):
+    if type(dbapi_connection).__module__.split(".")[0] == "psycopg":  # psycopg 3, not psycopg2
         from psycopg.types.array import ListBinaryDumper
 
         dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
