@@ -88,7 +88,8 @@ def among(session: Session, column: InstrumentedAttribute[Any], values: Any) -> 
 
 
 UNNEST_PREFIX = "unnest_"
-"""The prefix of the array parameters :func:`unnest_rows` binds (``unnest_<column>``)."""
+"""The prefix of the array parameters :func:`unnest_select` binds and :func:`unnest_rows` fills
+(``unnest_<column>``)."""
 
 
 def _array_of(column: Any, values: list[Any]) -> list[Any]:
@@ -125,16 +126,15 @@ def unnest_select(table: Table, names: tuple[str, ...]) -> Select[Any]:
 
 def unnest_rows(
     table: Table, rows: list[dict[str, Any]]
-) -> tuple[tuple[str, ...], Select[Any], dict[str, list[Any]]]:
-    """PostgreSQL: the column names of ``rows`` (each with the same keys), a SELECT of them
-    from ``unnest`` with one array parameter per column, typed as the column, and the
-    parameters to execute it with (``unnest_<column>``: that column's values)."""
+) -> tuple[tuple[str, ...], dict[str, list[Any]]]:
+    """PostgreSQL: the column names of ``rows`` (each with the same keys) and the parameters
+    that execute :func:`unnest_select` of them (``unnest_<column>``: that column's values)."""
     names = tuple(rows[0])
     params = {
         UNNEST_PREFIX + name: _array_of(table.c[name], [row[name] for row in rows])
         for name in names
     }
-    return names, unnest_select(table, names), params
+    return names, params
 
 
 @lru_cache(maxsize=256)
@@ -151,7 +151,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     ):
         session.execute(table.insert(), rows)
         return
-    names, _, params = unnest_rows(table, rows)
+    names, params = unnest_rows(table, rows)
     session.execute(_unnest_insert(table, names), params)
 
 

@@ -75,7 +75,7 @@ def _claim_unnest(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID
     (``database.unnest_rows``). A multi-row ``VALUES`` of 50 rows is a new 550-parameter query
     text for every batch size, which psycopg parses anew each time (2 ms a claim); this text
     is the same for every batch."""
-    names, _, params = unnest_rows(SyncItem.__table__, rows)
+    names, params = unnest_rows(SyncItem.__table__, rows)
     return set(session.execute(_claim_statement(names), params).scalars())
 
 
