@@ -138,7 +138,9 @@ def unnest_rows(
 
 
 @lru_cache(maxsize=256)
-def _unnest_insert(table: Table, names: tuple[str, ...]) -> Any:
+def unnest_insert(table: Table, names: tuple[str, ...]) -> Any:
+    """PostgreSQL: ``INSERT INTO table (names) SELECT FROM unnest(...)``, built once per table
+    and column set; execute it with :func:`unnest_rows`' parameters."""
     return postgresql.insert(table).from_select(list(names), unnest_select(table, names))
 
 
@@ -152,7 +154,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         session.execute(table.insert(), rows)
         return
     names, params = unnest_rows(table, rows)
-    session.execute(_unnest_insert(table, names), params)
+    session.execute(unnest_insert(table, names), params)
 
 
 @event.listens_for(Engine, "connect")

@@ -18,11 +18,11 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.database import among, unnest_rows, unnest_select
+from backend.database import among, unnest_insert, unnest_rows
 from backend.reports.models import Report
 from backend.sync.models import SyncItem
 from sync.envelope import ValidItem
@@ -82,12 +82,7 @@ def _claim_unnest(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID
 @lru_cache(maxsize=16)
 def _claim_statement(names: tuple[str, ...]) -> Any:
     table = SyncItem.__table__
-    return (
-        postgresql.insert(table)
-        .from_select(list(names), unnest_select(table, names))
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
+    return unnest_insert(table, names).on_conflict_do_nothing().returning(table.c.id)
 
 
 def claim_per_item(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
